@@ -1,0 +1,40 @@
+# rtds: see README.md. Every target works on a fresh machine with Go and
+# Node/npm: the emulators come from npm through scripts/emulators.sh.
+
+GO ?= go
+FUZZTIME ?= 5m
+BENCHTIME ?= 1s
+
+.PHONY: test demo fuzz bench generate vet fmt emulators-start emulators-stop
+
+## test: gofmt check, go vet, go test -race ./... against local emulators, short fuzzing
+test:
+	scripts/test.sh
+
+## demo: the main job end to end on a local Kinesis emulator
+demo:
+	scripts/demo.sh
+
+## fuzz: every fuzz target for FUZZTIME (default 5m) each
+fuzz:
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
+## bench: every benchmark with allocations (compare runs with benchstat)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+## generate: regenerate event types, CSV layouts and handler registrations
+generate:
+	$(GO) generate ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+emulators-start:
+	scripts/emulators.sh start
+
+emulators-stop:
+	scripts/emulators.sh stop

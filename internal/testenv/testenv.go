@@ -1,0 +1,190 @@
+// Package testenv connects rtds's integration tests to the local emulators
+// that scripts/emulators.sh starts (make test does this for you).
+//
+// Endpoints come from environment variables:
+//
+//	RTDS_KINESIS_LOCAL_ENDPOINT  kinesis-local (kinesis-mock): Kinesis conformance
+//	RTDS_KINESALITE_ENDPOINT     kinesalite: Kinesis volume
+//	RTDS_DYNALITE_ENDPOINT       dynalite: DynamoDB
+//	RTDS_AGG_NODE_MODULES        node_modules with the npm aws-kinesis-agg package
+//
+// When RTDS_INTEGRATION=required (set by make test and CI) a missing endpoint
+// fails the test. Otherwise (plain `go test ./...` on a laptop) the test is
+// skipped with a one-line hint.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
+	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+)
+
+// Environment variable names.
+const (
+	EnvKinesisLocal = "RTDS_KINESIS_LOCAL_ENDPOINT"
+	EnvKinesalite   = "RTDS_KINESALITE_ENDPOINT"
+	EnvDynalite     = "RTDS_DYNALITE_ENDPOINT"
+	EnvAggNode      = "RTDS_AGG_NODE_MODULES"
+	EnvRequired     = "RTDS_INTEGRATION"
+)
+
+// Region is the region every test client uses.
+const Region = "us-east-1"
+
+// Required reports whether missing emulators must fail tests.
+func Required() bool { return os.Getenv(EnvRequired) == "required" }
+
+// Lookup returns the value of env, failing or skipping the test when unset.
+func Lookup(t testing.TB, env string) string {
+	t.Helper()
+	v := os.Getenv(env)
+	if v != "" {
+		return v
+	}
+	if Required() {
+		t.Fatalf("%s is not set: the emulators are not running (make test starts them)", env)
+	}
+	t.Skipf("%s not set; run `make test`, or `scripts/emulators.sh start && . .emulators/env`", env)
+	return ""
+}
+
+// Config returns an AWS config for an emulator: static dummy credentials,
+// Region, no shared config files, and an HTTP client that only dials loopback.
+func Config() aws.Config {
+	return aws.Config{
+		Region:           Region,
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		HTTPClient:       LoopbackHTTPClient(),
+		RetryMaxAttempts: 3,
+	}
+}
+
+// LoopbackHTTPClient is an HTTP client that refuses to dial anything but
+// 127.0.0.0/8 and ::1, so a mistaken endpoint can never leave the machine.
+func LoopbackHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	tr.MaxIdleConnsPerHost = 64
+	orig := tr.DialContext
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host := addr
+		if i := strings.LastIndex(addr, ":"); i >= 0 {
+			host = strings.Trim(addr[:i], "[]")
+		}
+		if !(strings.HasPrefix(host, "127.") || host == "::1" || host == "localhost") {
+			return nil, fmt.Errorf("testenv: refusing to dial non-loopback address %q", addr)
+		}
+		return orig(ctx, network, addr)
+	}
+	return &http.Client{Transport: tr, Timeout: 60 * time.Second}
+}
+
+// KinesisClient returns an SDK Kinesis client for endpoint.
+func KinesisClient(endpoint string, optFns ...func(*sdkkinesis.Options)) *sdkkinesis.Client {
+	fns := append([]func(*sdkkinesis.Options){func(o *sdkkinesis.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
+	}}, optFns...)
+	return sdkkinesis.NewFromConfig(Config(), fns...)
+}
+
+// KinesisLocal returns a client for kinesis-local (conformance) and its endpoint.
+func KinesisLocal(t testing.TB) (*sdkkinesis.Client, string) {
+	t.Helper()
+	ep := Lookup(t, EnvKinesisLocal)
+	return KinesisClient(ep), ep
+}
+
+// Kinesalite returns a client for kinesalite (volume) and its endpoint.
+func Kinesalite(t testing.TB) (*sdkkinesis.Client, string) {
+	t.Helper()
+	ep := Lookup(t, EnvKinesalite)
+	return KinesisClient(ep), ep
+}
+
+// DynamoDB returns a client for dynalite and its endpoint.
+func DynamoDB(t testing.TB) (*dynamodb.Client, string) {
+	t.Helper()
+	ep := Lookup(t, EnvDynalite)
+	return dynamodb.NewFromConfig(Config(), func(o *dynamodb.Options) {
+		o.BaseEndpoint = aws.String(ep)
+	}), ep
+}
+
+// UniqueName returns prefix followed by a random suffix, valid as a stream or
+// table name.
+func UniqueName(prefix string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return prefix + "-" + hex.EncodeToString(b[:])
+}
+
+// CreateStream creates a provisioned stream with the given shard count,
+// waits until it is ACTIVE, deletes it when the test ends, and returns its
+// name and ARN.
+func CreateStream(t testing.TB, client *sdkkinesis.Client, shards int32) (name, arn string) {
+	t.Helper()
+	name = UniqueName(strings.ReplaceAll(strings.ToLower(t.Name()), "/", "-"))
+	if len(name) > 120 {
+		name = name[len(name)-120:]
+		name = strings.TrimLeft(name, "-_.")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, err := client.CreateStream(ctx, &sdkkinesis.CreateStreamInput{
+		StreamName: aws.String(name),
+		ShardCount: aws.Int32(shards),
+	})
+	if err != nil {
+		t.Fatalf("create stream %s: %v", name, err)
+	}
+	arn, err = WaitActive(ctx, client, name)
+	if err != nil {
+		t.Fatalf("stream %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = client.DeleteStream(ctx, &sdkkinesis.DeleteStreamInput{
+			StreamName:              aws.String(name),
+			EnforceConsumerDeletion: aws.Bool(true),
+		})
+	})
+	return name, arn
+}
+
+// WaitActive polls DescribeStreamSummary until the stream is ACTIVE and
+// returns its ARN.
+func WaitActive(ctx context.Context, client *sdkkinesis.Client, name string) (string, error) {
+	for {
+		out, err := client.DescribeStreamSummary(ctx, &sdkkinesis.DescribeStreamSummaryInput{
+			StreamName: aws.String(name),
+		})
+		var nf *sdktypes.ResourceNotFoundException
+		switch {
+		case errors.As(err, &nf):
+		case err != nil:
+			return "", err
+		case out.StreamDescriptionSummary.StreamStatus == sdktypes.StreamStatusActive:
+			return aws.ToString(out.StreamDescriptionSummary.StreamARN), nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("waiting for stream %s to become ACTIVE: %w", name, ctx.Err())
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,40 @@
+package kinesis
+
+import (
+	"context"
+	"errors"
+)
+
+// Checkpoint is how far a consumer has processed one shard.
+//
+// It names the last user record whose handler returned nil (or that was
+// dead-lettered): the Kinesis record SequenceNumber and, inside an
+// aggregated record, the SubSequenceNumber (index) of that user record; 0 for
+// a plain record. A consumer resumes at SequenceNumber and skips user
+// records at or below SubSequenceNumber, so a crash in the middle of an
+// aggregate does not replay the aggregate's finished part.
+type Checkpoint struct {
+	SequenceNumber    string
+	SubSequenceNumber uint64
+	// ShardEnded is true once the shard was read to its end (it is closed
+	// after a split or merge) and every record in it was handled. Child
+	// shards are read only after all their parents have ended.
+	ShardEnded bool
+}
+
+// CheckpointStore keeps checkpoints per stream and shard. Implementations
+// must be safe for concurrent use.
+type CheckpointStore interface {
+	// Load returns the checkpoint of a shard; ok is false when the shard has
+	// none yet.
+	Load(ctx context.Context, stream, shardID string) (cp Checkpoint, ok bool, err error)
+	// Save stores cp for a shard. It never moves a checkpoint backwards: a
+	// cp behind the stored one (a stale writer) is refused with an error
+	// wrapping ErrCheckpointBehind, and the stored checkpoint is kept.
+	Save(ctx context.Context, stream, shardID string, cp Checkpoint) error
+}
+
+// ErrCheckpointBehind is returned (wrapped) by CheckpointStore.Save when
+// the checkpoint given is behind the one stored: another worker, or an
+// older incarnation of this one, has moved the shard further.
+var ErrCheckpointBehind = errors.New("kinesis: checkpoint is behind the stored one")

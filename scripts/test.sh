@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite, as `make test` and CI run it: formatting, vet, then
+# every test with the race detector against freshly started local emulators
+# (a missing emulator fails the run; nothing is skipped), then short fuzzing.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+echo "== gofmt"
+bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './tools/*'))
+if [ -n "$bad" ]; then
+  echo "gofmt would change:" >&2
+  echo "$bad" >&2
+  exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== emulators"
+export RTDS_EMULATORS_DIR="${RTDS_EMULATORS_DIR:-$root/.emulators}"
+trap 'scripts/emulators.sh stop' EXIT
+scripts/emulators.sh start
+# shellcheck disable=SC1091
+. "$RTDS_EMULATORS_DIR/env"
+# Integration tests fail, never skip, when an endpoint is missing.
+export RTDS_INTEGRATION=required
+# Tests control their own AWS environment.
+unset AWS_CA_BUNDLE AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_KINESIS AWS_ENDPOINT_URL_DYNAMODB
+
+echo "== go test -race"
+go test -race -count=1 -timeout 20m ./...
+
+echo "== fuzz (${FUZZTIME:-10s} per target)"
+FUZZTIME="${FUZZTIME:-10s}" scripts/fuzz.sh
