@@ -31,5 +31,12 @@ unset AWS_CA_BUNDLE AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_KINESIS AWS_EN
 echo "== go test -race"
 go test -race -count=1 -timeout 20m ./...
 
+# Nested modules (examples with dependencies the library must not carry).
+for mod in $(git ls-files '*/go.mod' | grep -v '^tools/'); do
+  dir=$(dirname "$mod")
+  echo "== $dir: go vet, go test -race"
+  (cd "$dir" && go vet ./... && go test -race -count=1 -timeout 10m ./...)
+done
+
 echo "== fuzz (${FUZZTIME:-10s} per target)"
 FUZZTIME="${FUZZTIME:-10s}" scripts/fuzz.sh
