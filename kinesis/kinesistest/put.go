@@ -1,0 +1,159 @@
+package kinesistest
+
+import (
+	"context"
+	"errors"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
+	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/smithy-go"
+)
+
+// Kinesis request limits enforced by the fake, as on AWS.
+const (
+	MaxPutRecordsEntries = 500
+	MaxRecordSize        = 1 << 20 // data plus partition key, bytes
+	MaxPutRecordsSize    = 5 << 20 // whole PutRecords request, bytes
+	MaxPartitionKeyLen   = 256     // Unicode characters
+)
+
+// PutRecords stores records, each in the open shard whose hash key range
+// holds its hash key (ExplicitHashKey, else the MD5 of PartitionKey as a
+// 128-bit big-endian integer). Requests over the Kinesis limits (500
+// entries, 1 MiB per record, 5 MiB per request, partition keys of 1-256
+// characters) fail whole with a ValidationException. The fault hook can
+// fail the call or single entries; see FaultFunc.
+func (f *Fake) PutRecords(ctx context.Context, params *sdkkinesis.PutRecordsInput, optFns ...func(*sdkkinesis.Options)) (*sdkkinesis.PutRecordsOutput, error) {
+	const op = OpPutRecords
+	if err := ctxErr(ctx, op); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call(op); err != nil {
+		return nil, opError(op, err)
+	}
+	if params == nil {
+		params = &sdkkinesis.PutRecordsInput{}
+	}
+	s, err := f.lookup(params.StreamName, params.StreamARN)
+	if err != nil {
+		return nil, opError(op, err)
+	}
+	n := len(params.Records)
+	if n < 1 || n > MaxPutRecordsEntries {
+		return nil, opError(op, validation("1 validation error detected: Value at 'records' failed to satisfy constraint: Member must have length between 1 and %d, got %d", MaxPutRecordsEntries, n))
+	}
+	total := 0
+	shards := make([]*shard, n)
+	for i, e := range params.Records {
+		pk := aws.ToString(e.PartitionKey)
+		if err := checkRecord(pk, e.Data); err != nil {
+			return nil, opError(op, err)
+		}
+		total += len(pk) + len(e.Data)
+		key, err := hashKey(pk, aws.ToString(e.ExplicitHashKey))
+		if err != nil {
+			return nil, opError(op, err)
+		}
+		shards[i] = s.route(key)
+	}
+	if total > MaxPutRecordsSize {
+		return nil, opError(op, validation("PutRecords request of %d bytes exceeds the %d-byte limit", total, MaxPutRecordsSize))
+	}
+	out := &sdkkinesis.PutRecordsOutput{
+		Records:           make([]sdktypes.PutRecordsResultEntry, n),
+		FailedRecordCount: aws.Int32(0),
+		EncryptionType:    sdktypes.EncryptionTypeNone,
+	}
+	for i, e := range params.Records {
+		if f.fault != nil {
+			if ferr := f.fault(op, i); ferr != nil {
+				code, msg := entryError(ferr)
+				out.Records[i] = sdktypes.PutRecordsResultEntry{ErrorCode: aws.String(code), ErrorMessage: aws.String(msg)}
+				*out.FailedRecordCount++
+				continue
+			}
+		}
+		seq := f.store(shards[i], aws.ToString(e.PartitionKey), aws.ToString(e.ExplicitHashKey), e.Data)
+		out.Records[i] = sdktypes.PutRecordsResultEntry{ShardId: aws.String(shards[i].id), SequenceNumber: aws.String(seq)}
+	}
+	return out, nil
+}
+
+// PutRecord stores one record like a one-entry PutRecords; the fault hook
+// is consulted with entry == CallEntry only.
+func (f *Fake) PutRecord(ctx context.Context, params *sdkkinesis.PutRecordInput, optFns ...func(*sdkkinesis.Options)) (*sdkkinesis.PutRecordOutput, error) {
+	const op = OpPutRecord
+	if err := ctxErr(ctx, op); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call(op); err != nil {
+		return nil, opError(op, err)
+	}
+	if params == nil {
+		params = &sdkkinesis.PutRecordInput{}
+	}
+	s, err := f.lookup(params.StreamName, params.StreamARN)
+	if err != nil {
+		return nil, opError(op, err)
+	}
+	pk := aws.ToString(params.PartitionKey)
+	if err := checkRecord(pk, params.Data); err != nil {
+		return nil, opError(op, err)
+	}
+	key, err := hashKey(pk, aws.ToString(params.ExplicitHashKey))
+	if err != nil {
+		return nil, opError(op, err)
+	}
+	sh := s.route(key)
+	seq := f.store(sh, pk, aws.ToString(params.ExplicitHashKey), params.Data)
+	return &sdkkinesis.PutRecordOutput{
+		ShardId:        aws.String(sh.id),
+		SequenceNumber: aws.String(seq),
+		EncryptionType: sdktypes.EncryptionTypeNone,
+	}, nil
+}
+
+func checkRecord(pk string, data []byte) error {
+	if n := utf8.RuneCountInString(pk); n < 1 || n > MaxPartitionKeyLen {
+		return validation("1 validation error detected: Value at 'partitionKey' failed to satisfy constraint: Member must have length between 1 and %d, got %d", MaxPartitionKeyLen, n)
+	}
+	if size := len(pk) + len(data); size > MaxRecordSize {
+		return validation("record of %d bytes (data plus partition key) exceeds the %d-byte limit", size, MaxRecordSize)
+	}
+	return nil
+}
+
+// store appends a record to sh and returns its new sequence number.
+func (f *Fake) store(sh *shard, pk, explicit string, data []byte) string {
+	f.nextSeq++
+	seq := seqString(f.nextSeq)
+	sh.records = append(sh.records, stored{Record{
+		ShardID:         sh.id,
+		SequenceNumber:  seq,
+		PartitionKey:    pk,
+		ExplicitHashKey: explicit,
+		Data:            append([]byte(nil), data...),
+		ArrivalTime:     f.now(),
+	}})
+	return seq
+}
+
+// entryError maps a fault to a PutRecords result entry's code and message.
+func entryError(err error) (code, msg string) {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		code, msg = api.ErrorCode(), api.ErrorMessage()
+	} else {
+		code, msg = "InternalFailure", err.Error()
+	}
+	if msg == "" {
+		msg = code
+	}
+	return code, msg
+}
