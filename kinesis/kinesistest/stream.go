@@ -125,7 +125,7 @@ func (f *Fake) createStream(name string, n int, mode sdktypes.StreamMode) error 
 		if i == n-1 {
 			end = new(big.Int).Set(maxHashKey)
 		}
-		f.newShard(s, start, end)
+		f.newShard(s, start, end).created = s.created
 	}
 	f.streams[name] = s
 	return nil
