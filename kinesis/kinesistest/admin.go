@@ -15,14 +15,11 @@ import (
 // shards. An existing name gives *sdktypes.ResourceInUseException.
 func (f *Fake) CreateStream(ctx context.Context, params *sdkkinesis.CreateStreamInput, optFns ...func(*sdkkinesis.Options)) (*sdkkinesis.CreateStreamOutput, error) {
 	const op = OpCreateStream
-	if err := ctxErr(ctx, op); err != nil {
+	if err := f.begin(ctx, op); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.call(op); err != nil {
-		return nil, opError(op, err)
-	}
 	if params == nil {
 		params = &sdkkinesis.CreateStreamInput{}
 	}
@@ -49,14 +46,11 @@ func (f *Fake) CreateStream(ctx context.Context, params *sdkkinesis.CreateStream
 // then fail with *sdktypes.ResourceNotFoundException.
 func (f *Fake) DeleteStream(ctx context.Context, params *sdkkinesis.DeleteStreamInput, optFns ...func(*sdkkinesis.Options)) (*sdkkinesis.DeleteStreamOutput, error) {
 	const op = OpDeleteStream
-	if err := ctxErr(ctx, op); err != nil {
+	if err := f.begin(ctx, op); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.call(op); err != nil {
-		return nil, opError(op, err)
-	}
 	if params == nil {
 		params = &sdkkinesis.DeleteStreamInput{}
 	}
@@ -71,14 +65,11 @@ func (f *Fake) DeleteStream(ctx context.Context, params *sdkkinesis.DeleteStream
 // DescribeStreamSummary describes a stream, always ACTIVE.
 func (f *Fake) DescribeStreamSummary(ctx context.Context, params *sdkkinesis.DescribeStreamSummaryInput, optFns ...func(*sdkkinesis.Options)) (*sdkkinesis.DescribeStreamSummaryOutput, error) {
 	const op = OpDescribeStreamSummary
-	if err := ctxErr(ctx, op); err != nil {
+	if err := f.begin(ctx, op); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.call(op); err != nil {
-		return nil, opError(op, err)
-	}
 	if params == nil {
 		params = &sdkkinesis.DescribeStreamSummaryInput{}
 	}
@@ -114,14 +105,11 @@ func (f *Fake) DescribeStreamSummary(ctx context.Context, params *sdkkinesis.Des
 // both children in ChildShards.
 func (f *Fake) SplitShard(ctx context.Context, params *sdkkinesis.SplitShardInput, optFns ...func(*sdkkinesis.Options)) (*sdkkinesis.SplitShardOutput, error) {
 	const op = OpSplitShard
-	if err := ctxErr(ctx, op); err != nil {
+	if err := f.begin(ctx, op); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.call(op); err != nil {
-		return nil, opError(op, err)
-	}
 	if params == nil {
 		params = &sdkkinesis.SplitShardInput{}
 	}
@@ -151,14 +139,11 @@ func (f *Fake) SplitShard(ctx context.Context, params *sdkkinesis.SplitShardInpu
 // ShardToMerge and its AdjacentParentShardId is AdjacentShardToMerge.
 func (f *Fake) MergeShards(ctx context.Context, params *sdkkinesis.MergeShardsInput, optFns ...func(*sdkkinesis.Options)) (*sdkkinesis.MergeShardsOutput, error) {
 	const op = OpMergeShards
-	if err := ctxErr(ctx, op); err != nil {
+	if err := f.begin(ctx, op); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.call(op); err != nil {
-		return nil, opError(op, err)
-	}
 	if params == nil {
 		params = &sdkkinesis.MergeShardsInput{}
 	}

@@ -60,7 +60,10 @@ const CallEntry = -1
 // for a *sdktypes.ProvisionedThroughputExceededException) or
 // "InternalFailure" for other errors, and ErrorMessage is its message.
 //
-// The function runs with the fake's lock held: it must not call the fake.
+// The fake calls it without holding its lock, possibly from several
+// goroutines at once, so it must be safe for concurrent use. It may block,
+// for example on a channel, to simulate a slow endpoint; the call then
+// fails with the context's error if its context ended meanwhile.
 type FaultFunc func(op string, entry int) error
 
 // Record is a record stored by the fake, as returned by Fake.Records.
@@ -189,16 +192,22 @@ func (f *Fake) Records(streamNameOrARN string) []Record {
 	return out
 }
 
-// call records a call of op and consults the fault hook. It must be called
-// with f.mu held.
-func (f *Fake) call(op string) error {
+// begin records a call of op and consults the fault hook, without holding
+// f.mu so the hook may block.
+func (f *Fake) begin(ctx context.Context, op string) error {
+	if err := ctxErr(ctx, op); err != nil {
+		return err
+	}
+	f.mu.Lock()
 	f.calls[op]++
-	if f.fault != nil {
-		if err := f.fault(op, CallEntry); err != nil {
-			return err
+	fault := f.fault
+	f.mu.Unlock()
+	if fault != nil {
+		if err := fault(op, CallEntry); err != nil {
+			return opError(op, err)
 		}
 	}
-	return nil
+	return ctxErr(ctx, op)
 }
 
 // opError wraps err like the SDK does, so errors.As finds the typed error.

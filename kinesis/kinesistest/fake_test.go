@@ -357,3 +357,35 @@ func TestConcurrentUse(t *testing.T) {
 		seen[r.SequenceNumber] = true
 	}
 }
+
+func TestFaultHookMayBlock(t *testing.T) {
+	t.Parallel()
+	f := kinesistest.New(kinesistest.WithStream("s", 1))
+	entered, release := make(chan struct{}), make(chan struct{})
+	f.SetFault(func(op string, e int) error {
+		if op == kinesistest.OpPutRecords && e == kinesistest.CallEntry {
+			close(entered)
+			<-release
+		}
+		return nil
+	})
+	c, cancel := context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := f.PutRecords(c, &sdkkinesis.PutRecordsInput{StreamName: aws.String("s"), Records: []sdktypes.PutRecordsRequestEntry{entry("k", "v")}})
+		errc <- err
+	}()
+	<-entered
+	// Other calls proceed while the hook blocks.
+	if _, err := f.ListShards(ctx, &sdkkinesis.ListShardsInput{StreamName: aws.String("s")}); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	close(release)
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled after the context ended in the hook", err)
+	}
+	if n := len(f.Records("s")); n != 0 {
+		t.Errorf("a canceled call stored %d records", n)
+	}
+}

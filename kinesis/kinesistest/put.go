@@ -3,6 +3,7 @@ package kinesistest
 import (
 	"context"
 	"errors"
+	"math/big"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,74 +28,92 @@ const (
 // fail the call or single entries; see FaultFunc.
 func (f *Fake) PutRecords(ctx context.Context, params *sdkkinesis.PutRecordsInput, optFns ...func(*sdkkinesis.Options)) (*sdkkinesis.PutRecordsOutput, error) {
 	const op = OpPutRecords
-	if err := ctxErr(ctx, op); err != nil {
+	if err := f.begin(ctx, op); err != nil {
 		return nil, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.call(op); err != nil {
-		return nil, opError(op, err)
 	}
 	if params == nil {
 		params = &sdkkinesis.PutRecordsInput{}
 	}
-	s, err := f.lookup(params.StreamName, params.StreamARN)
+	keys, fault, err := f.validatePut(params)
 	if err != nil {
 		return nil, opError(op, err)
 	}
-	n := len(params.Records)
-	if n < 1 || n > MaxPutRecordsEntries {
-		return nil, opError(op, validation("1 validation error detected: Value at 'records' failed to satisfy constraint: Member must have length between 1 and %d, got %d", MaxPutRecordsEntries, n))
-	}
-	total := 0
-	shards := make([]*shard, n)
-	for i, e := range params.Records {
-		pk := aws.ToString(e.PartitionKey)
-		if err := checkRecord(pk, e.Data); err != nil {
-			return nil, opError(op, err)
+	// Per-entry faults, decided without the lock (the hook may block).
+	entryErrs := make([]error, len(keys))
+	if fault != nil {
+		for i := range keys {
+			entryErrs[i] = fault(op, i)
 		}
-		total += len(pk) + len(e.Data)
-		key, err := hashKey(pk, aws.ToString(e.ExplicitHashKey))
-		if err != nil {
-			return nil, opError(op, err)
+		if err := ctxErr(ctx, op); err != nil {
+			return nil, err
 		}
-		shards[i] = s.route(key)
 	}
-	if total > MaxPutRecordsSize {
-		return nil, opError(op, validation("PutRecords request of %d bytes exceeds the %d-byte limit", total, MaxPutRecordsSize))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, err := f.lookup(params.StreamName, params.StreamARN) // it may have changed meanwhile
+	if err != nil {
+		return nil, opError(op, err)
 	}
 	out := &sdkkinesis.PutRecordsOutput{
-		Records:           make([]sdktypes.PutRecordsResultEntry, n),
+		Records:           make([]sdktypes.PutRecordsResultEntry, len(keys)),
 		FailedRecordCount: aws.Int32(0),
 		EncryptionType:    sdktypes.EncryptionTypeNone,
 	}
 	for i, e := range params.Records {
-		if f.fault != nil {
-			if ferr := f.fault(op, i); ferr != nil {
-				code, msg := entryError(ferr)
-				out.Records[i] = sdktypes.PutRecordsResultEntry{ErrorCode: aws.String(code), ErrorMessage: aws.String(msg)}
-				*out.FailedRecordCount++
-				continue
-			}
+		if entryErrs[i] != nil {
+			code, msg := entryError(entryErrs[i])
+			out.Records[i] = sdktypes.PutRecordsResultEntry{ErrorCode: aws.String(code), ErrorMessage: aws.String(msg)}
+			*out.FailedRecordCount++
+			continue
 		}
-		seq := f.store(shards[i], aws.ToString(e.PartitionKey), aws.ToString(e.ExplicitHashKey), e.Data)
-		out.Records[i] = sdktypes.PutRecordsResultEntry{ShardId: aws.String(shards[i].id), SequenceNumber: aws.String(seq)}
+		sh := s.route(keys[i])
+		seq := f.store(sh, aws.ToString(e.PartitionKey), aws.ToString(e.ExplicitHashKey), e.Data)
+		out.Records[i] = sdktypes.PutRecordsResultEntry{ShardId: aws.String(sh.id), SequenceNumber: aws.String(seq)}
 	}
 	return out, nil
+}
+
+// validatePut checks a PutRecords request against the stream and the
+// Kinesis limits and returns each entry's hash key and the fault hook.
+func (f *Fake) validatePut(params *sdkkinesis.PutRecordsInput) ([]*big.Int, FaultFunc, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, err := f.lookup(params.StreamName, params.StreamARN); err != nil {
+		return nil, nil, err
+	}
+	n := len(params.Records)
+	if n < 1 || n > MaxPutRecordsEntries {
+		return nil, nil, validation("1 validation error detected: Value at 'records' failed to satisfy constraint: Member must have length between 1 and %d, got %d", MaxPutRecordsEntries, n)
+	}
+	total := 0
+	keys := make([]*big.Int, n)
+	for i, e := range params.Records {
+		pk := aws.ToString(e.PartitionKey)
+		if err := checkRecord(pk, e.Data); err != nil {
+			return nil, nil, err
+		}
+		total += len(pk) + len(e.Data)
+		key, err := hashKey(pk, aws.ToString(e.ExplicitHashKey))
+		if err != nil {
+			return nil, nil, err
+		}
+		keys[i] = key
+	}
+	if total > MaxPutRecordsSize {
+		return nil, nil, validation("PutRecords request of %d bytes exceeds the %d-byte limit", total, MaxPutRecordsSize)
+	}
+	return keys, f.fault, nil
 }
 
 // PutRecord stores one record like a one-entry PutRecords; the fault hook
 // is consulted with entry == CallEntry only.
 func (f *Fake) PutRecord(ctx context.Context, params *sdkkinesis.PutRecordInput, optFns ...func(*sdkkinesis.Options)) (*sdkkinesis.PutRecordOutput, error) {
 	const op = OpPutRecord
-	if err := ctxErr(ctx, op); err != nil {
+	if err := f.begin(ctx, op); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.call(op); err != nil {
-		return nil, opError(op, err)
-	}
 	if params == nil {
 		params = &sdkkinesis.PutRecordInput{}
 	}

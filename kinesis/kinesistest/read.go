@@ -27,14 +27,11 @@ const (
 // stream's creation.
 func (f *Fake) ListShards(ctx context.Context, params *sdkkinesis.ListShardsInput, optFns ...func(*sdkkinesis.Options)) (*sdkkinesis.ListShardsOutput, error) {
 	const op = OpListShards
-	if err := ctxErr(ctx, op); err != nil {
+	if err := f.begin(ctx, op); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.call(op); err != nil {
-		return nil, opError(op, err)
-	}
 	if params == nil {
 		params = &sdkkinesis.ListShardsInput{}
 	}
@@ -177,14 +174,11 @@ func (f *Fake) issue(s *stream, sh *shard, pos int) string {
 // ExpireIterators is called.
 func (f *Fake) GetShardIterator(ctx context.Context, params *sdkkinesis.GetShardIteratorInput, optFns ...func(*sdkkinesis.Options)) (*sdkkinesis.GetShardIteratorOutput, error) {
 	const op = OpGetShardIterator
-	if err := ctxErr(ctx, op); err != nil {
+	if err := f.begin(ctx, op); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.call(op); err != nil {
-		return nil, opError(op, err)
-	}
 	if params == nil {
 		params = &sdkkinesis.GetShardIteratorInput{}
 	}
@@ -240,14 +234,11 @@ func (f *Fake) GetShardIterator(ctx context.Context, params *sdkkinesis.GetShard
 // else the age of the oldest record not yet returned.
 func (f *Fake) GetRecords(ctx context.Context, params *sdkkinesis.GetRecordsInput, optFns ...func(*sdkkinesis.Options)) (*sdkkinesis.GetRecordsOutput, error) {
 	const op = OpGetRecords
-	if err := ctxErr(ctx, op); err != nil {
+	if err := f.begin(ctx, op); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.call(op); err != nil {
-		return nil, opError(op, err)
-	}
 	if params == nil {
 		params = &sdkkinesis.GetRecordsInput{}
 	}
