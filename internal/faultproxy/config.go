@@ -114,6 +114,11 @@ type Stats struct {
 	Expired        int64            // GetRecords calls answered ExpiredIteratorException
 	FailedEntries  int64            // PutRecords entries failed and spliced back
 	DroppedAfter   int64            // connections closed after the emulator answered
+
+	// StoredThenDropped counts PutRecords entries the emulator stored in
+	// calls dropped after forwarding: each becomes a duplicate if the
+	// client sends it again.
+	StoredThenDropped int64
 }
 
 // TotalCalls returns the number of requests received, all operations

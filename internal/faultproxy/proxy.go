@@ -290,12 +290,19 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte, dro
 		hangUp(w)
 		return
 	}
-	p.reply(w, resp, dropAfter)
+	p.reply(w, operation(r), resp, dropAfter)
 }
 
-func (p *Proxy) reply(w http.ResponseWriter, resp *response, dropAfter bool) {
+func (p *Proxy) reply(w http.ResponseWriter, op string, resp *response, dropAfter bool) {
 	if dropAfter {
-		p.count(func(s *Stats) { s.DroppedAfter++ })
+		stored := 0
+		if op == "PutRecords" && resp.status == http.StatusOK {
+			stored = storedEntries(resp.body)
+		}
+		p.count(func(s *Stats) {
+			s.DroppedAfter++
+			s.StoredThenDropped += int64(stored)
+		})
 		hangUp(w)
 		return
 	}

@@ -301,8 +301,8 @@ func TestDropAfterCreatesDuplicates(t *testing.T) {
 	if d := cmp.Diff(dups, readAll(t, direct, stream)); d != "" {
 		t.Errorf("after the retry (-want +got):\n%s", d)
 	}
-	if s := p.Stats(); s.DroppedAfter != 1 || s.Calls["PutRecords"] != 2 {
-		t.Errorf("stats %+v: want 1 dropped after of 2 PutRecords", s)
+	if s := p.Stats(); s.DroppedAfter != 1 || s.StoredThenDropped != 5 || s.Calls["PutRecords"] != 2 {
+		t.Errorf("stats %+v: want 1 dropped after (5 entries stored) of 2 PutRecords", s)
 	}
 }
 
@@ -315,7 +315,7 @@ func TestDropAfterWithFailedEntries(t *testing.T) {
 	}
 	s := p.Stats()
 	got := readAll(t, direct, stream)
-	if int64(len(got))+s.FailedEntries != 40 || s.DroppedAfter != 1 || len(got) == 0 {
+	if int64(len(got))+s.FailedEntries != 40 || s.DroppedAfter != 1 || len(got) == 0 || s.StoredThenDropped != int64(len(got)) {
 		t.Errorf("stored %d, failed %d, dropped after %d: the forwarded half must be stored", len(got), s.FailedEntries, s.DroppedAfter)
 	}
 }

@@ -51,7 +51,7 @@ func (p *Proxy) putRecords(w http.ResponseWriter, r *http.Request, body []byte, 
 			return
 		}
 		if resp.status != http.StatusOK {
-			p.reply(w, resp, dropAfter) // the whole call failed: relay it
+			p.reply(w, "PutRecords", resp, dropAfter) // the whole call failed: relay it
 			return
 		}
 		if json.Unmarshal(resp.body, &out) != nil || json.Unmarshal(out["Records"], &results) != nil ||
@@ -74,9 +74,21 @@ func (p *Proxy) putRecords(w http.ResponseWriter, r *http.Request, body []byte, 
 	out["FailedRecordCount"], _ = json.Marshal(upstreamFailed + nFailed)
 	b, _ := json.Marshal(out)
 	p.count(func(s *Stats) { s.FailedEntries += int64(nFailed) })
-	p.reply(w, &response{
+	p.reply(w, "PutRecords", &response{
 		status: http.StatusOK,
 		header: http.Header{"Content-Type": {"application/x-amz-json-1.1"}, "X-Amzn-Requestid": {"faultproxy"}},
 		body:   b,
 	}, dropAfter)
+}
+
+// storedEntries returns how many entries a PutRecords answer acknowledges.
+func storedEntries(body []byte) int {
+	var out struct {
+		FailedRecordCount int
+		Records           []json.RawMessage
+	}
+	if json.Unmarshal(body, &out) != nil {
+		return 0
+	}
+	return len(out.Records) - out.FailedRecordCount
 }
