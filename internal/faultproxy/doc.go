@@ -26,7 +26,10 @@
 // tests can assert that their faults really happened.
 //
 // The SDK retries throttling, 500s and network errors by default; to see
-// raw faults, give the client RetryMaxAttempts = 1.
+// raw faults, give the client RetryMaxAttempts = 1. Under sustained faults
+// the SDK's standard retryer also runs out of retry tokens (500, 5 per
+// retry) and then fails calls after one attempt; the fault's typed error is
+// still in the returned error's chain.
 //
 // # Limits
 //

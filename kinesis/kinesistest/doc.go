@@ -29,7 +29,9 @@
 // shard whose hash key range holds it. Sequence numbers are increasing
 // decimal strings; shard ids look like shardId-000000000000. Request limits
 // (500 entries and 5 MiB per PutRecords, 1 MiB per record, 256-character
-// partition keys, GetRecords Limit up to 10000) are enforced.
+// partition keys, GetRecords Limit up to 10000) are enforced. CreateStream
+// gives shard i of n the hash keys from i*2^128/n up to the next shard's
+// start minus one (kinesis-local ends each range one lower).
 //
 // It does not model time-based stream states (every change completes at
 // once and streams are always ACTIVE), retention (records are never
@@ -55,8 +57,9 @@
 //
 // # Concurrency
 //
-// A Fake is safe for concurrent use. Each call holds one lock for its
-// duration, so calls are linearizable.
+// A Fake is safe for concurrent use. Each call reads or changes the fake's
+// state under one lock, so calls are linearizable; the fault hook runs
+// outside that lock and may block to simulate a slow endpoint.
 //
 // The fake is a test double, never the only test of a feature: rtds also
 // runs its tests against real Kinesis emulators, and this package's own

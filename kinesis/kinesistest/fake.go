@@ -111,8 +111,8 @@ func WithIteratorTTL(d time.Duration) Option {
 // SplitShard, MergeShards, DeleteStream) completes immediately, so a stream
 // is ACTIVE as soon as CreateStream returns. The per-call optFns are
 // ignored. Errors are the SDK's typed errors wrapped in a
-// *smithy.OperationError, as the real client returns them, so
-// errors.As(err, &*sdktypes.ResourceNotFoundException{}) works.
+// *smithy.OperationError, as the real client returns them, so errors.As
+// finds, for example, a *sdktypes.ResourceNotFoundException.
 //
 // A Fake is safe for concurrent use.
 type Fake struct {
