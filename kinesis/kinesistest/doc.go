@@ -31,7 +31,7 @@
 // (500 entries and 5 MiB per PutRecords, 1 MiB per record, 256-character
 // partition keys, GetRecords Limit up to 10000) are enforced. CreateStream
 // gives shard i of n the hash keys from i*2^128/n up to the next shard's
-// start minus one (kinesis-local ends each range one lower).
+// start minus one (kinesis-local puts the boundaries slightly lower).
 //
 // It does not model time-based stream states (every change completes at
 // once and streams are always ACTIVE), retention (records are never
