@@ -33,10 +33,12 @@
 // gives shard i of n the hash keys from i*2^128/n up to the next shard's
 // start minus one (kinesis-local puts the boundaries slightly lower).
 //
+// WithShardWriteLimit adds Kinesis's per-shard write limits (1000 records
+// and 1 MiB per second), so a hot shard throttles while the others do not.
+//
 // It does not model time-based stream states (every change completes at
 // once and streams are always ACTIVE), retention (records are never
-// trimmed), throughput limits (use the fault hook), enhanced fan-out or
-// encryption.
+// trimmed), read throughput limits, enhanced fan-out or encryption.
 //
 // # Errors
 //

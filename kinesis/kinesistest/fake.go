@@ -103,6 +103,24 @@ func WithIteratorTTL(d time.Duration) Option {
 	return func(f *Fake) { f.iteratorTTL = d }
 }
 
+// Kinesis's write limits per shard, for WithShardWriteLimit.
+const (
+	ShardRecordsPerSecond = 1000
+	ShardBytesPerSecond   = 1 << 20
+)
+
+// WithShardWriteLimit makes each shard accept at most records records and
+// bytes bytes (data plus partition key) per second of the fake's clock, as
+// Kinesis does (ShardRecordsPerSecond, ShardBytesPerSecond). Entries over
+// the limit fail with ErrorCode ProvisionedThroughputExceededException
+// (PutRecord fails whole with *sdktypes.ProvisionedThroughputExceededException),
+// so a hot partition key throttles its shard and only that shard. Windows
+// are aligned to whole seconds. Default: no limit. Zero or less leaves that
+// dimension unlimited.
+func WithShardWriteLimit(records, bytes int) Option {
+	return func(f *Fake) { f.limitRecords, f.limitBytes = records, bytes }
+}
+
 // Fake is an in-memory Kinesis data streams service. Its methods have the
 // exact signatures of *sdkkinesis.Client's, so it can stand in for the
 // client wherever code accepts a narrow interface of SDK calls.
@@ -127,6 +145,8 @@ type Fake struct {
 	nextIter     uint64 // serial number of the next iterator issued
 	expireBefore uint64 // iterators with a lower serial are expired
 	initErr      error
+	limitRecords int
+	limitBytes   int
 }
 
 // New returns a Fake configured by opts. It panics if an option is invalid

@@ -3,7 +3,9 @@ package kinesistest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/big"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -67,6 +69,12 @@ func (f *Fake) PutRecords(ctx context.Context, params *sdkkinesis.PutRecordsInpu
 			continue
 		}
 		sh := s.route(keys[i])
+		if err := f.admit(s, sh, len(aws.ToString(e.PartitionKey))+len(e.Data)); err != nil {
+			code, msg := entryError(err)
+			out.Records[i] = sdktypes.PutRecordsResultEntry{ErrorCode: aws.String(code), ErrorMessage: aws.String(msg)}
+			*out.FailedRecordCount++
+			continue
+		}
 		seq := f.store(sh, aws.ToString(e.PartitionKey), aws.ToString(e.ExplicitHashKey), e.Data)
 		out.Records[i] = sdktypes.PutRecordsResultEntry{ShardId: aws.String(sh.id), SequenceNumber: aws.String(seq)}
 	}
@@ -130,6 +138,9 @@ func (f *Fake) PutRecord(ctx context.Context, params *sdkkinesis.PutRecordInput,
 		return nil, opError(op, err)
 	}
 	sh := s.route(key)
+	if err := f.admit(s, sh, len(pk)+len(params.Data)); err != nil {
+		return nil, opError(op, err)
+	}
 	seq := f.store(sh, pk, aws.ToString(params.ExplicitHashKey), params.Data)
 	return &sdkkinesis.PutRecordOutput{
 		ShardId:        aws.String(sh.id),
@@ -145,6 +156,25 @@ func checkRecord(pk string, data []byte) error {
 	if size := len(pk) + len(data); size > MaxRecordSize {
 		return validation("record of %d bytes (data plus partition key) exceeds the %d-byte limit", size, MaxRecordSize)
 	}
+	return nil
+}
+
+// admit counts a record of size bytes against sh's write limit for the
+// current second, or returns the throttling error if it is over.
+func (f *Fake) admit(s *stream, sh *shard, size int) error {
+	if f.limitRecords <= 0 && f.limitBytes <= 0 {
+		return nil
+	}
+	now := f.now().Truncate(time.Second)
+	if !sh.window.Equal(now) {
+		sh.window, sh.windowRecords, sh.windowBytes = now, 0, 0
+	}
+	if (f.limitRecords > 0 && sh.windowRecords+1 > f.limitRecords) || (f.limitBytes > 0 && sh.windowBytes+size > f.limitBytes) {
+		return &sdktypes.ProvisionedThroughputExceededException{Message: aws.String(fmt.Sprintf(
+			"Rate exceeded for shard %s in stream %s under account %s.", sh.id, s.name, AccountID))}
+	}
+	sh.windowRecords++
+	sh.windowBytes += size
 	return nil
 }
 

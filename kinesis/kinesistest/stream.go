@@ -35,6 +35,12 @@ type shard struct {
 	closed           time.Time
 	children         []string
 	records          []stored
+
+	// Write throughput in the current one-second window, for
+	// WithShardWriteLimit.
+	window        time.Time
+	windowRecords int
+	windowBytes   int
 }
 
 type stored struct {
