@@ -58,6 +58,11 @@ type Config struct {
 	// EntryErrorCode and a corrected FailedRecordCount.
 	FailEntries float64
 
+	// EntryFilter, if set, limits FailEntries to the entries for which it
+	// returns true, for example those whose hash key falls in one shard's
+	// range, to throttle one shard only. It must be safe for concurrent use.
+	EntryFilter func(partitionKey, explicitHashKey string) bool
+
 	// EntryErrorCode is the ErrorCode of entries failed by FailEntries.
 	// Default: CodeThrottled. AWS also uses CodeInternalFailure.
 	EntryErrorCode string

@@ -415,3 +415,33 @@ func TestSeedIsDeterministic(t *testing.T) {
 		t.Errorf("Throttle 0.5 over 40 calls gave %s", a)
 	}
 }
+
+func TestEntryFilter(t *testing.T) {
+	t.Parallel()
+	hot := func(pk, _ string) bool { return len(pk) > 3 && pk[:3] == "hot" }
+	p, via, direct, stream := setup(t, 2, faultproxy.Config{FailEntries: 1, EntryFilter: hot})
+	es := []sdktypes.PutRecordsRequestEntry{
+		{PartitionKey: aws.String("hot-1"), Data: []byte("h1")},
+		{PartitionKey: aws.String("cold-1"), Data: []byte("c1")},
+		{PartitionKey: aws.String("hot-2"), Data: []byte("h2")},
+		{PartitionKey: aws.String("cold-2"), Data: []byte("c2")},
+	}
+	out, err := putRecords(via, stream, es)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes []string
+	for _, r := range out.Records {
+		codes = append(codes, aws.ToString(r.ErrorCode))
+	}
+	want := []string{faultproxy.CodeThrottled, "", faultproxy.CodeThrottled, ""}
+	if d := cmp.Diff(want, codes); d != "" || aws.ToInt32(out.FailedRecordCount) != 2 {
+		t.Errorf("only the filtered entries fail; FailedRecordCount=%d (-want +got):\n%s", aws.ToInt32(out.FailedRecordCount), d)
+	}
+	if d := cmp.Diff([]string{"c1", "c2"}, readAll(t, direct, stream)); d != "" {
+		t.Errorf("stored (-want +got):\n%s", d)
+	}
+	if s := p.Stats(); s.FailedEntries != 2 {
+		t.Errorf("FailedEntries = %d, want 2", s.FailedEntries)
+	}
+}

@@ -16,6 +16,14 @@ func (p *Proxy) putRecords(w http.ResponseWriter, r *http.Request, body []byte, 
 		return
 	}
 	failed := p.pick(len(entries), cfg.FailEntries)
+	if cfg.EntryFilter != nil {
+		for i, e := range entries {
+			var k struct{ PartitionKey, ExplicitHashKey string }
+			if failed[i] && (json.Unmarshal(e, &k) != nil || !cfg.EntryFilter(k.PartitionKey, k.ExplicitHashKey)) {
+				failed[i] = false
+			}
+		}
+	}
 	keep := make([]json.RawMessage, 0, len(entries))
 	for i, e := range entries {
 		if !failed[i] {
