@@ -1,0 +1,443 @@
+package event
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// typed is implemented by every concrete event type (the generated ones and
+// *Unknown).
+type typed interface {
+	Event
+	// decodeBody decodes the body object at d.pos into the typed fields.
+	decodeBody(d *decoder) error
+	// storage returns the event's co-allocated device and user.
+	storage() *storage
+	// appendBody appends the typed body members, each as `,"key":value`.
+	appendBody(b []byte) []byte
+}
+
+// Decode decodes one RTDS event (one JSON object) into its typed struct, for
+// example *Open for an OPEN event, or into *Unknown for a type this version
+// does not know. It does not retain data: the event holds one private copy
+// of it, which its strings and raw JSON share.
+//
+// Errors are *DecodeError, naming the field and the reason.
+func Decode(data []byte) (Event, error) {
+	buf := make([]byte, len(data))
+	copy(buf, data)
+	return decode(buf, nil)
+}
+
+// PeekType returns the event's "type" without decoding the rest: it reads
+// only up to the top-level "type" member, so it costs a small fraction of
+// Decode. Use it to skip events no one handles. It does not validate the
+// rest of the event, and it does not retain data.
+func PeekType(data []byte) (Type, error) {
+	d := decoder{data: data}
+	start := d.ws()
+	_ = start
+	if err := d.openObject(); err != nil {
+		return "", d.notObject(err)
+	}
+	for first := true; ; first = false {
+		key, ok, err := d.nextKey(first)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "", &DecodeError{Field: "type", Offset: d.pos, Err: ErrMissingField}
+		}
+		if key != "type" {
+			if err := d.skipValue(); err != nil {
+				return "", err
+			}
+			continue
+		}
+		s, err := d.strictString("type")
+		if err != nil {
+			return "", err
+		}
+		if t, ok := knownType(s); ok {
+			return t, nil
+		}
+		return Type(strings.Clone(s)), nil
+	}
+}
+
+// notObject turns openObject's errMismatch at the top level into the right
+// error: a syntax error if the input is not JSON, else ErrNotObject.
+func (d *decoder) notObject(err error) error {
+	if err != errMismatch {
+		return err
+	}
+	start := d.pos
+	if serr := d.skipValue(); serr != nil {
+		return serr
+	}
+	return &DecodeError{Offset: start, Err: fmt.Errorf("%w: found %s", ErrNotObject, kindOf(d.data[start]))}
+}
+
+func kindOf(c byte) string {
+	switch c {
+	case '"':
+		return "string"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	}
+	return "number"
+}
+
+// strictString reads a required non-empty string member (id, type).
+func (d *decoder) strictString(key string) (string, error) {
+	if c := d.ws(); c != '"' {
+		if err := d.skipValue(); err != nil {
+			return "", err
+		}
+		return "", &DecodeError{Field: key, Offset: d.pos, Err: fmt.Errorf("%w: expected a string, found %s", ErrInvalidField, kindOf(c))}
+	}
+	start := d.pos
+	s, err := d.readString()
+	if err != nil {
+		return "", err
+	}
+	if s == "" {
+		return "", &DecodeError{Field: key, Offset: start, Err: fmt.Errorf("%w: empty", ErrMissingField)}
+	}
+	return s, nil
+}
+
+// decode decodes the event in buf, which it owns. into, if not nil, is the
+// (zeroed) event to decode into; its type must match.
+func decode(buf []byte, into typed) (Event, error) {
+	d := decoder{data: buf}
+	if err := d.openObject(); err != nil {
+		return nil, d.notObject(err)
+	}
+	var (
+		env                 Envelope
+		dev                 Device
+		user                User
+		hasDev, hasUser     bool
+		haveID, haveType    bool
+		ev                  = into
+		bodyStart, bodyEnd  = -1, -1
+		bodyDone, bodyDirty bool
+	)
+	for first := true; ; first = false {
+		key, ok, err := d.nextKey(first)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		switch key {
+		case "id":
+			s, err := d.strictString(key)
+			if err != nil {
+				return nil, err
+			}
+			env.ID, haveID = s, true
+		case "type":
+			s, err := d.strictString(key)
+			if err != nil {
+				return nil, err
+			}
+			t, known := knownType(s)
+			if !known {
+				t = Type(s)
+			}
+			env.Type, haveType = t, true
+			switch {
+			case into != nil:
+				if want := into.EventType(); want != "" && want != t {
+					return nil, &DecodeError{Field: "type", Offset: d.pos, Err: fmt.Errorf("%w: decoding %s into %T", ErrTypeMismatch, t, into)}
+				}
+			case ev == nil || ev.EventType() != t:
+				ev, bodyDone = newEvent(t), false
+			}
+		case "offset":
+			switch d.data[d.pos] {
+			case '"':
+				start := d.pos
+				s, err := d.readString()
+				if err != nil {
+					return nil, err
+				}
+				if s == "" {
+					d.pos = start
+					err = d.keep(&env.Extra, key)
+				} else {
+					env.Offset, env.offsetNumber = s, false
+					clearExtra(env.Extra, key)
+				}
+			case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+				env.Offset, err = d.number()
+				env.offsetNumber = true
+				clearExtra(env.Extra, key)
+			default:
+				env.Offset, env.offsetNumber = "", false
+				err = d.keep(&env.Extra, key)
+			}
+			if err != nil {
+				return nil, inField(err, key)
+			}
+		case "occurred":
+			if err := d.timestamp(&env.Occurred, &env.occurredRaw, &env.Extra, key); err != nil {
+				return nil, inField(err, key)
+			}
+		case "processed":
+			if err := d.timestamp(&env.Processed, &env.processedRaw, &env.Extra, key); err != nil {
+				return nil, inField(err, key)
+			}
+		case "device":
+			if d.data[d.pos] != '{' {
+				hasDev = false
+				if err := d.keep(&env.Extra, key); err != nil {
+					return nil, inField(err, key)
+				}
+				continue
+			}
+			dev = Device{}
+			if err := d.device(&dev); err != nil {
+				return nil, inField(err, key)
+			}
+			hasDev = true
+			clearExtra(env.Extra, key)
+		case "user":
+			if d.data[d.pos] != '{' {
+				hasUser = false
+				if err := d.keep(&env.Extra, key); err != nil {
+					return nil, inField(err, key)
+				}
+				continue
+			}
+			user = User{}
+			if err := d.user(&user); err != nil {
+				return nil, inField(err, key)
+			}
+			hasUser = true
+			clearExtra(env.Extra, key)
+		case "body":
+			bodyStart = d.pos
+			if d.data[d.pos] == '{' && ev != nil && !bodyDirty && !isUnknown(ev) {
+				if err := ev.decodeBody(&d); err != nil {
+					return nil, inField(err, key)
+				}
+				bodyDone, bodyDirty = true, true
+			} else {
+				if err := d.skipValue(); err != nil {
+					return nil, inField(err, key)
+				}
+				bodyDone = false
+			}
+			bodyEnd = d.pos
+			clearExtra(env.Extra, key)
+		default:
+			if err := d.keep(&env.Extra, key); err != nil {
+				return nil, inField(err, key)
+			}
+		}
+	}
+	if d.ws() != 0 {
+		return nil, d.unexpected("after top-level value")
+	}
+	if !haveID {
+		return nil, &DecodeError{Field: "id", Offset: d.pos, Err: ErrMissingField}
+	}
+	if !haveType {
+		return nil, &DecodeError{Field: "type", Offset: d.pos, Err: ErrMissingField}
+	}
+	if ev == nil {
+		ev = newEvent(env.Type)
+	}
+	if bodyStart >= 0 {
+		env.Body = buf[bodyStart:bodyEnd:bodyEnd]
+		env.bodyKind = bodyOther
+		if buf[bodyStart] == '{' && !isUnknown(ev) {
+			env.bodyKind = bodyObject
+			if !bodyDone {
+				if bodyDirty && into == nil {
+					// A duplicate "body" after one was decoded: the last
+					// one wins, as in encoding/json's maps.
+					ev = newEvent(env.Type)
+				}
+				sub := decoder{data: buf[:bodyEnd], pos: bodyStart}
+				if err := ev.decodeBody(&sub); err != nil {
+					return nil, inField(err, "body")
+				}
+			}
+		}
+	}
+	st := ev.storage()
+	if hasDev {
+		st.dev = dev
+		env.Device = &st.dev
+	}
+	if hasUser {
+		st.user = user
+		env.User = &st.user
+	}
+	*ev.Base() = env
+	if u, ok := ev.(*Unknown); ok {
+		u.Raw = buf
+	}
+	return ev, nil
+}
+
+func isUnknown(ev typed) bool {
+	_, ok := ev.(*Unknown)
+	return ok
+}
+
+func clearExtra(extra map[string]json.RawMessage, key string) {
+	if extra != nil {
+		delete(extra, key)
+	}
+}
+
+// keep stores the value at d.pos in *extra under key.
+func (d *decoder) keep(extra *map[string]json.RawMessage, key string) error {
+	raw, err := d.skip()
+	if err != nil {
+		return err
+	}
+	if *extra == nil {
+		*extra = make(map[string]json.RawMessage, 1)
+	}
+	(*extra)[key] = raw
+	return nil
+}
+
+// keepSpan stores an already scanned value in *extra.
+func keepSpan(extra *map[string]json.RawMessage, key string, raw []byte) {
+	if *extra == nil {
+		*extra = make(map[string]json.RawMessage, 1)
+	}
+	(*extra)[key] = raw
+}
+
+// str decodes a non-empty string into dst; any other value (an empty
+// string, null, a number) goes to extra so that it re-encodes as sent.
+func (d *decoder) str(dst *string, extra *map[string]json.RawMessage, key string) error {
+	if d.data[d.pos] == '"' {
+		start := d.pos
+		s, err := d.readString()
+		if err != nil {
+			return err
+		}
+		if s != "" {
+			*dst = s
+			clearExtra(*extra, key)
+			return nil
+		}
+		d.pos = start
+	}
+	*dst = ""
+	return d.keep(extra, key)
+}
+
+// num decodes a number, or a non-empty string standing for one.
+func (d *decoder) num(dst *Number, extra *map[string]json.RawMessage, key string) error {
+	switch c := d.data[d.pos]; {
+	case c == '"':
+		start := d.pos
+		s, err := d.readString()
+		if err != nil {
+			return err
+		}
+		if s != "" {
+			*dst = Number{text: s, quoted: true}
+			clearExtra(*extra, key)
+			return nil
+		}
+		d.pos = start
+	case c == '-' || '0' <= c && c <= '9':
+		s, err := d.number()
+		if err != nil {
+			return err
+		}
+		*dst = Number{text: s}
+		clearExtra(*extra, key)
+		return nil
+	}
+	*dst = Number{}
+	return d.keep(extra, key)
+}
+
+func (d *decoder) boolean(dst *Bool, extra *map[string]json.RawMessage, key string) error {
+	switch d.data[d.pos] {
+	case 't':
+		if err := d.literal("true"); err != nil {
+			return err
+		}
+		*dst = BoolTrue
+		clearExtra(*extra, key)
+		return nil
+	case 'f':
+		if err := d.literal("false"); err != nil {
+			return err
+		}
+		*dst = BoolFalse
+		clearExtra(*extra, key)
+		return nil
+	}
+	*dst = BoolAbsent
+	return d.keep(extra, key)
+}
+
+// timestamp decodes an RFC 3339 timestamp, with or without fractional
+// seconds. It is strict: a value that is not a timestamp string is an error
+// (null is kept in extra, as absent).
+func (d *decoder) timestamp(dst *time.Time, raw *string, extra *map[string]json.RawMessage, key string) error {
+	c := d.data[d.pos]
+	if c == 'n' {
+		*dst, *raw = time.Time{}, ""
+		return d.keep(extra, key)
+	}
+	start := d.pos
+	if c != '"' {
+		if err := d.skipValue(); err != nil {
+			return err
+		}
+		return &DecodeError{Offset: start, Err: fmt.Errorf("%w: expected an RFC 3339 string, found %s", ErrInvalidField, kindOf(c))}
+	}
+	s, err := d.readString()
+	if err != nil {
+		return err
+	}
+	t, err := parseTime(s)
+	if err != nil {
+		return &DecodeError{Offset: start, Err: fmt.Errorf("%w: %w", ErrInvalidTimestamp, err)}
+	}
+	*dst, *raw = t, s
+	clearExtra(*extra, key)
+	return nil
+}
+
+// parseTime parses RFC 3339 as encoding/json does for time.Time.
+func parseTime(s string) (time.Time, error) {
+	var t time.Time
+	err := t.UnmarshalText(unsafeBytes(s))
+	return t, err
+}
+
+// raw keeps any value as sent.
+func (d *decoder) raw(dst *json.RawMessage, extra *map[string]json.RawMessage, key string) error {
+	v, err := d.skip()
+	if err != nil {
+		return err
+	}
+	*dst = v
+	clearExtra(*extra, key)
+	return nil
+}
