@@ -1,9 +1,291 @@
 package kinesis
 
-// producerConfig is the Producer's configuration. (Placeholder: the producer
-// issue fills it in.)
+import (
+	"fmt"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/rtdskit/rtds/event"
+)
+
+// Producer defaults. Each is the value used when the matching option is not
+// given.
+const (
+	// DefaultLinger is how long a record may wait in the buffer for more
+	// records to share its PutRecords request (WithLinger). It matches the
+	// KPL's RecordMaxBufferedTime.
+	DefaultLinger = 100 * time.Millisecond
+	// DefaultMaxBatchRecords is the most entries in one PutRecords request
+	// (the service limit, WithBatchLimits).
+	DefaultMaxBatchRecords = 500
+	// DefaultMaxBatchBytes is the most bytes (data plus partition keys) in
+	// one PutRecords request (the service limit, WithBatchLimits).
+	DefaultMaxBatchBytes = 5 << 20
+	// DefaultMaxRecordBytes is the largest record, data plus partition key
+	// (the service limit; WithBatchLimits raises it for streams with large
+	// records enabled).
+	DefaultMaxRecordBytes = 1 << 20
+	// DefaultAggregation is whether records are packed in the KPL
+	// aggregated format (WithAggregation). Off by default, so any consumer
+	// can read the stream; rtds's Consumer deaggregates either way.
+	DefaultAggregation = false
+	// DefaultMaxAggregateBytes is the largest aggregated Kinesis record
+	// (WithAggregation); the KPL's AggregationMaxSize.
+	DefaultMaxAggregateBytes = 51200
+	// DefaultMaxAggregateRecords is the most user records in one aggregated
+	// Kinesis record (WithAggregation).
+	DefaultMaxAggregateRecords = 4096
+	// DefaultMaxInFlight is the most PutRecords requests in flight at once
+	// (WithMaxInFlight).
+	DefaultMaxInFlight = 8
+	// DefaultRecordTTL is how long a record may stay undelivered, counting
+	// retries, before it is reported failed with ErrRecordExpired
+	// (WithRecordTTL); the KPL's RecordTtl.
+	DefaultRecordTTL = 30 * time.Second
+	// DefaultMaxAttempts is the most PutRecords attempts per record
+	// (WithMaxAttempts); 0 means no limit other than the record TTL.
+	DefaultMaxAttempts = 0
+	// DefaultBufferBytes bounds the memory held by records that were Put but
+	// are not yet delivered or failed (WithBufferBytes). Put blocks while the
+	// buffer is full.
+	DefaultBufferBytes = 64 << 20
+	// DefaultOrdering is whether same-key records are kept in Put order
+	// across retries (WithOrdering).
+	DefaultOrdering = false
+	// DefaultShardRefreshInterval is how often the shard map is re-read
+	// with ListShards even when nothing suggests a reshard
+	// (WithShardRefreshInterval).
+	DefaultShardRefreshInterval = time.Minute
+
+	// DefaultRetryInitialInterval, DefaultRetryMaxInterval,
+	// DefaultRetryMultiplier and DefaultRetryJitter describe the default
+	// retry policy: exponential backoff with jitter (WithBackoff).
+	DefaultRetryInitialInterval = 100 * time.Millisecond
+	DefaultRetryMaxInterval     = 5 * time.Second
+	DefaultRetryMultiplier      = 2.0
+	DefaultRetryJitter          = 0.5
+)
+
+// producerConfig is the Producer's configuration.
 type producerConfig struct {
 	common
+	linger          time.Duration
+	maxBatchRecords int
+	maxBatchBytes   int
+	maxRecordBytes  int
+	aggregate       bool
+	maxAggBytes     int
+	maxAggRecords   int
+	maxInFlight     int
+	ttl             time.Duration
+	maxAttempts     int
+	bufferBytes     int
+	ordering        bool
+	refresh         time.Duration
+	newBackoff      func() backoff.BackOff
+	onResult        func(Result)
+	eventKey        func(event.Event) string
 }
 
-func isProducerHook(h Hook) bool { return false }
+func defaultProducerConfig() producerConfig {
+	return producerConfig{
+		linger:          DefaultLinger,
+		maxBatchRecords: DefaultMaxBatchRecords,
+		maxBatchBytes:   DefaultMaxBatchBytes,
+		maxRecordBytes:  DefaultMaxRecordBytes,
+		aggregate:       DefaultAggregation,
+		maxAggBytes:     DefaultMaxAggregateBytes,
+		maxAggRecords:   DefaultMaxAggregateRecords,
+		maxInFlight:     DefaultMaxInFlight,
+		ttl:             DefaultRecordTTL,
+		maxAttempts:     DefaultMaxAttempts,
+		bufferBytes:     DefaultBufferBytes,
+		ordering:        DefaultOrdering,
+		refresh:         DefaultShardRefreshInterval,
+		newBackoff:      defaultBackoff,
+		eventKey:        PartitionKeyChannel,
+	}
+}
+
+// defaultBackoff is the default retry policy: exponential, doubling from
+// DefaultRetryInitialInterval up to DefaultRetryMaxInterval, each wait
+// randomized by ±DefaultRetryJitter, and no elapsed-time limit (the record
+// TTL bounds it).
+func defaultBackoff() backoff.BackOff {
+	return backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(DefaultRetryInitialInterval),
+		backoff.WithMaxInterval(DefaultRetryMaxInterval),
+		backoff.WithMultiplier(DefaultRetryMultiplier),
+		backoff.WithRandomizationFactor(DefaultRetryJitter),
+		backoff.WithMaxElapsedTime(0),
+	)
+}
+
+func (c *producerConfig) validate() error {
+	if c.err != nil {
+		return c.err
+	}
+	switch {
+	case c.maxBatchRecords < 1:
+		return fmt.Errorf("kinesis: batch record limit %d: must be at least 1", c.maxBatchRecords)
+	case c.maxRecordBytes < 1:
+		return fmt.Errorf("kinesis: record byte limit %d: must be at least 1", c.maxRecordBytes)
+	case c.maxBatchBytes < c.maxRecordBytes:
+		return fmt.Errorf("kinesis: batch byte limit %d is below the record byte limit %d", c.maxBatchBytes, c.maxRecordBytes)
+	case c.maxAggBytes < 256 || c.maxAggBytes > c.maxRecordBytes:
+		return fmt.Errorf("kinesis: aggregate byte limit %d: must be within [256, %d]", c.maxAggBytes, c.maxRecordBytes)
+	case c.maxAggRecords < 1:
+		return fmt.Errorf("kinesis: aggregate record limit %d: must be at least 1", c.maxAggRecords)
+	case c.maxInFlight < 1:
+		return fmt.Errorf("kinesis: max in flight %d: must be at least 1", c.maxInFlight)
+	case c.ttl <= 0:
+		return fmt.Errorf("kinesis: record TTL %v: must be positive", c.ttl)
+	case c.maxAttempts < 0:
+		return fmt.Errorf("kinesis: max attempts %d: must not be negative", c.maxAttempts)
+	case c.bufferBytes < c.maxRecordBytes:
+		return fmt.Errorf("kinesis: buffer of %d bytes cannot hold a record of the %d-byte limit", c.bufferBytes, c.maxRecordBytes)
+	case c.linger < 0:
+		return fmt.Errorf("kinesis: linger %v: must not be negative", c.linger)
+	case c.refresh <= 0:
+		return fmt.Errorf("kinesis: shard refresh interval %v: must be positive", c.refresh)
+	case c.newBackoff == nil:
+		return fmt.Errorf("kinesis: nil backoff policy")
+	case c.eventKey == nil:
+		return fmt.Errorf("kinesis: nil event partition key function")
+	}
+	return nil
+}
+
+// WithLinger sets how long a record may wait for more records to share its
+// PutRecords request. Longer lingers make fewer, fuller requests; 0 sends
+// as soon as a request slot is free. Flush and Close send at once
+// regardless. Default: DefaultLinger.
+func WithLinger(d time.Duration) ProducerOption {
+	return producerOptionFunc(func(c *producerConfig) { c.linger = d })
+}
+
+// WithBatchLimits sets the service limits the producer packs requests
+// within: entries per PutRecords request, bytes per request and bytes per
+// record (data plus partition key). Raise them only for streams with large
+// records enabled (records and requests up to 10 MiB). A zero argument
+// keeps its default: DefaultMaxBatchRecords, DefaultMaxBatchBytes,
+// DefaultMaxRecordBytes.
+func WithBatchLimits(maxRecords, maxBytes, maxRecordBytes int) ProducerOption {
+	return producerOptionFunc(func(c *producerConfig) {
+		if maxRecords != 0 {
+			c.maxBatchRecords = maxRecords
+		}
+		if maxBytes != 0 {
+			c.maxBatchBytes = maxBytes
+		}
+		if maxRecordBytes != 0 {
+			c.maxRecordBytes = maxRecordBytes
+		}
+	})
+}
+
+// WithAggregation turns KPL aggregation on or off. When on, records bound
+// for the same shard (predicted from the shard map) are packed into
+// aggregated Kinesis records of up to DefaultMaxAggregateBytes, each routed
+// to its shard by an explicit hash key; every user record keeps its own
+// partition key. Consumers must deaggregate (rtds's Consumer, the KCL and
+// Lambda with the KPL deaggregation library do). A record too large to
+// share an aggregate is sent on its own. Default: DefaultAggregation.
+func WithAggregation(on bool) ProducerOption {
+	return producerOptionFunc(func(c *producerConfig) { c.aggregate = on })
+}
+
+// WithAggregateLimits sets the largest aggregated record in bytes and the
+// most user records it holds. A zero argument keeps its default:
+// DefaultMaxAggregateBytes, DefaultMaxAggregateRecords.
+func WithAggregateLimits(maxBytes, maxRecords int) ProducerOption {
+	return producerOptionFunc(func(c *producerConfig) {
+		if maxBytes != 0 {
+			c.maxAggBytes = maxBytes
+		}
+		if maxRecords != 0 {
+			c.maxAggRecords = maxRecords
+		}
+	})
+}
+
+// WithMaxInFlight sets the most PutRecords requests in flight at once.
+// Default: DefaultMaxInFlight.
+func WithMaxInFlight(n int) ProducerOption {
+	return producerOptionFunc(func(c *producerConfig) { c.maxInFlight = n })
+}
+
+// WithRecordTTL sets how long after Put a record may still be (re)sent.
+// A record not delivered by then is reported failed with an error that
+// wraps ErrRecordExpired and the last attempt's error. Default:
+// DefaultRecordTTL.
+func WithRecordTTL(d time.Duration) ProducerOption {
+	return producerOptionFunc(func(c *producerConfig) { c.ttl = d })
+}
+
+// WithMaxAttempts caps the PutRecords attempts per record; a record that
+// still fails is reported failed with the last error. 0 means no cap other
+// than the record TTL. Default: DefaultMaxAttempts.
+func WithMaxAttempts(n int) ProducerOption {
+	return producerOptionFunc(func(c *producerConfig) { c.maxAttempts = n })
+}
+
+// WithBackoff sets the retry policy: newBackOff is called once for each
+// record (or aggregate) that needs a retry, and its NextBackOff gives the
+// wait before each new attempt; backoff.Stop fails the record. Default:
+// exponential with jitter, see DefaultRetryInitialInterval.
+func WithBackoff(newBackOff func() backoff.BackOff) ProducerOption {
+	return producerOptionFunc(func(c *producerConfig) { c.newBackoff = newBackOff })
+}
+
+// WithBufferBytes bounds the bytes (data plus partition keys) of records
+// put but not yet delivered or failed; Put blocks while the buffer is full.
+// It must hold at least one record of the record byte limit. Default:
+// DefaultBufferBytes.
+func WithBufferBytes(n int) ProducerOption {
+	return producerOptionFunc(func(c *producerConfig) { c.bufferBytes = n })
+}
+
+// WithOrdering guarantees, when on, that records with the same partition
+// key are written in Put order even when some attempts fail and are
+// retried.
+//
+// The cost: at most one PutRecords request per shard is in flight at a
+// time, and one request carries at most one entry per partition key
+// (without aggregation) or one aggregate per shard (with aggregation). A
+// shard's throughput is then bounded by one request per round trip, and
+// one throttled record holds back its whole shard until it is retried.
+// Other shards are not held back. Default: DefaultOrdering.
+//
+// While the stream is resharded, a record retried into a closed parent
+// shard and newer records for its key routed to a child can still cross;
+// Kinesis consumers read the parent before the children, so this only
+// matters when such a retry happens during the reshard.
+func WithOrdering(on bool) ProducerOption {
+	return producerOptionFunc(func(c *producerConfig) { c.ordering = on })
+}
+
+// WithShardRefreshInterval sets how often the shard map is re-read with
+// ListShards. The map is also re-read as soon as a record lands on a shard
+// other than the predicted one. Default: DefaultShardRefreshInterval.
+func WithShardRefreshInterval(d time.Duration) ProducerOption {
+	return producerOptionFunc(func(c *producerConfig) { c.refresh = d })
+}
+
+// WithResultHandler sets fn to receive the outcome of every record: once
+// per record, delivered (with shard id and sequence number) or failed (with
+// the cause). It is called from the producer's goroutines, possibly
+// concurrently, after the PutRecords answer is processed and before Flush
+// or Close returns for that record; it must be fast and must not call
+// Flush or Close (that deadlocks). Default: nil, which only counts
+// outcomes (Stats) and logs failures at Warn.
+func WithResultHandler(fn func(Result)) ProducerOption {
+	return producerOptionFunc(func(c *producerConfig) { c.onResult = fn })
+}
+
+// WithEventPartitionKey sets how PutEvent chooses an event's partition key.
+// Default: PartitionKeyChannel.
+func WithEventPartitionKey(fn func(event.Event) string) ProducerOption {
+	return producerOptionFunc(func(c *producerConfig) { c.eventKey = fn })
+}

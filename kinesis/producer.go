@@ -1,0 +1,453 @@
+package kinesis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/rtdskit/rtds/event"
+)
+
+// Result is the outcome of one record: delivered (Err is nil, ShardID and
+// SequenceNumber are set) or failed (Err is a *RecordError saying why).
+// Every record accepted by Put gets exactly one Result, including records
+// still buffered when Close gives up.
+type Result struct {
+	// PartitionKey and Data are the values given to Put (Data is the
+	// caller's slice, not a copy).
+	PartitionKey string
+	Data         []byte
+	// ShardID and SequenceNumber locate the Kinesis record holding this
+	// record. With aggregation, several records share a sequence number
+	// and SubSequenceNumber is the record's index in the aggregate.
+	ShardID           string
+	SequenceNumber    string
+	SubSequenceNumber uint64
+	Aggregated        bool
+	// Attempts is the number of PutRecords calls that carried the record.
+	Attempts int
+	Err      error
+}
+
+// ProducerStats is a snapshot of a producer's counters.
+type ProducerStats struct {
+	Records        int64 // records accepted by Put
+	Delivered      int64 // records delivered
+	Failed         int64 // records reported failed
+	Retried        int64 // record retries scheduled (one record retried twice counts 2)
+	Requests       int64 // PutRecords calls made
+	KinesisRecords int64 // PutRecords entries sent, retries included
+	Throttled      int64 // entries or calls throttled
+	Buffered       int   // records put and not yet delivered or failed
+	BufferedBytes  int   // their data plus partition keys
+}
+
+// Producer writes records to one Kinesis stream with PutRecords. Put
+// buffers a record and returns; background goroutines pack buffered
+// records into requests (optionally in the KPL aggregated format), send up
+// to WithMaxInFlight requests at once, retry what fails, and report each
+// record's outcome to the WithResultHandler function.
+//
+// # Delivery
+//
+// Every record Put gets exactly one outcome. A record whose entry fails
+// with a retryable error (throttling, KMS throttling, internal failures,
+// 5xx answers and network errors) is retried on its own, ahead of newer
+// records for its shard, with exponential backoff and jitter, until it is
+// delivered, its TTL (WithRecordTTL) passes, or WithMaxAttempts is
+// reached. Errors that cannot succeed on retry (validation, access denied,
+// a missing stream, a disabled KMS key, ...) fail the records at once; the
+// Result's error wraps the SDK's typed error, so errors.As finds for
+// example a *sdktypes.ResourceNotFoundException.
+//
+// Delivery is at least once. When an attempt actually succeeded but its
+// answer was lost (a dropped connection, a timeout), the retry writes the
+// records again, and with aggregation a whole aggregate is rewritten. Make
+// consumers idempotent: for RTDS events, the event's id is the
+// deduplication key.
+//
+// # Throughput
+//
+// The producer reads the stream's shard map with ListShards and predicts
+// each record's shard from its partition key. When a shard throttles, the
+// producer lowers that shard's rate alone (multiplicative decrease, then
+// additive increase back to unlimited), so other shards keep their pace
+// and nothing spins while waiting. The map is re-read periodically and as
+// soon as a record lands on an unexpected shard (a reshard).
+//
+// # Memory
+//
+// Records put and not yet delivered or failed are bounded by
+// WithBufferBytes; Put blocks while the buffer is full. The producer keeps
+// a reference to each record's data until its outcome is reported, so the
+// caller must not modify the slice before that.
+//
+// A Producer is safe for concurrent use.
+type Producer struct {
+	client ProducerAPI
+	cfg    producerConfig
+	hooks  producerHooks
+	name   *string // exactly one of name and arn is set
+	arn    *string
+	t0     time.Time
+	space  *semaphore.Weighted
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelCauseFunc
+	wake   chan struct{}
+	stop   chan struct{}
+	wg     sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error
+
+	mu       sync.Mutex
+	closed   bool
+	aborted  bool
+	shards   shardMap
+	byID     map[string]*shardQ
+	unmapped *shardQ
+	draining []*shardQ
+	all      []*shardQ // shards, draining and unmapped: what dispatch visits
+	rr       int
+	mapReady bool
+
+	refreshing  bool
+	needRefresh bool
+	lastRefresh time.Time
+
+	inflight    int
+	freshRecs   int
+	freshBytes  int
+	lingerStart time.Time
+	urgent      int
+	keys        map[string]struct{}
+	reqPool     []*request
+
+	epoch   uint64
+	cur     int
+	old     map[uint64]int
+	waiters []flushWaiter
+
+	stats ProducerStats
+}
+
+type flushWaiter struct {
+	epoch uint64
+	done  chan struct{}
+}
+
+// NewProducer returns a Producer writing to stream, given by name or by
+// ARN (a value starting with "arn:"). client is usually a
+// *sdkkinesis.Client; kinesistest.Fake works for tests. The producer starts
+// its background goroutines at once (the first one reads the shard map);
+// call Close to deliver what is buffered and stop them.
+func NewProducer(client ProducerAPI, stream string, opts ...ProducerOption) (*Producer, error) {
+	if client == nil {
+		return nil, errors.New("kinesis: nil client")
+	}
+	if stream == "" {
+		return nil, errors.New("kinesis: empty stream name")
+	}
+	cfg := defaultProducerConfig()
+	for _, o := range opts {
+		if o != nil {
+			o.applyProducer(&cfg)
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	p := &Producer{
+		client:   client,
+		cfg:      cfg,
+		hooks:    newProducerHooks(cfg.hooks),
+		t0:       time.Now(),
+		space:    semaphore.NewWeighted(int64(cfg.bufferBytes)),
+		wake:     make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		byID:     map[string]*shardQ{},
+		unmapped: newShardQ("", hashKey{}, hashKey{^uint64(0), ^uint64(0)}),
+		old:      map[uint64]int{},
+	}
+	if strings.HasPrefix(stream, "arn:") {
+		p.arn = aws.String(stream)
+	} else {
+		p.name = aws.String(stream)
+	}
+	p.all = []*shardQ{p.unmapped}
+	p.ctx, p.cancel = context.WithCancelCause(context.Background())
+	p.wg.Add(1)
+	go p.run()
+	return p, nil
+}
+
+// validate checks a record against the service limits.
+func (p *Producer) validate(pk string, data []byte) error {
+	if pk == "" {
+		return ErrNoPartitionKey
+	}
+	if n := utf8.RuneCountInString(pk); n > 256 {
+		return fmt.Errorf("kinesis: partition key of %d characters exceeds the limit of 256", n)
+	}
+	if n := len(pk) + len(data); n > p.cfg.maxRecordBytes {
+		return fmt.Errorf("kinesis: record of %d bytes (data plus partition key) exceeds the limit of %d", n, p.cfg.maxRecordBytes)
+	}
+	return nil
+}
+
+// Put buffers a record for the stream and returns once it is accepted. It
+// blocks while the buffer is full (WithBufferBytes) and returns ctx's error
+// if ctx ends first. It returns ErrClosed after Close, and an error for a
+// record that breaks a service limit (empty or over-long partition key,
+// record over the size limit); such a record is never sent and gets no
+// Result. The record's outcome is reported later to the WithResultHandler
+// function. data must not be modified until then.
+func (p *Producer) Put(ctx context.Context, partitionKey string, data []byte) error {
+	if err := p.validate(partitionKey, data); err != nil {
+		return err
+	}
+	size := len(partitionKey) + len(data)
+	if err := p.space.Acquire(ctx, int64(size)); err != nil {
+		return fmt.Errorf("kinesis: put: waiting for buffer space: %w", err)
+	}
+	h := partitionKeyHash(partitionKey)
+	at := time.Since(p.t0)
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		p.space.Release(int64(size))
+		return ErrClosed
+	}
+	sh := p.unmapped
+	if len(p.shards) > 0 {
+		if s := p.shards.route(h); s != nil {
+			sh = s
+		}
+	}
+	sh.recs = append(sh.recs, rec{pk: partitionKey, data: data, h: h, at: at, epoch: p.epoch})
+	p.cur++
+	p.stats.Records++
+	p.stats.Buffered++
+	p.stats.BufferedBytes += size
+	prevRecs, prevBytes := p.freshRecs, p.freshBytes
+	p.freshRecs++
+	p.freshBytes += size
+	if prevRecs == 0 {
+		p.lingerStart = p.t0.Add(at)
+	}
+	wake := prevRecs == 0 || p.urgent > 0 ||
+		(!p.cfg.aggregate && prevRecs < p.cfg.maxBatchRecords && p.freshRecs >= p.cfg.maxBatchRecords) ||
+		(prevBytes < p.cfg.maxBatchBytes && p.freshBytes >= p.cfg.maxBatchBytes)
+	p.mu.Unlock()
+	if wake {
+		p.signal()
+	}
+	return nil
+}
+
+// PutEvent puts e's JSON encoding with the partition key chosen by the
+// WithEventPartitionKey function (the event's channel by default). It
+// returns ErrNoPartitionKey, wrapped, when that key is empty.
+func (p *Producer) PutEvent(ctx context.Context, e event.Event) error {
+	if e == nil || e.Base() == nil {
+		return errors.New("kinesis: put event: nil event")
+	}
+	pk := p.cfg.eventKey(e)
+	if pk == "" {
+		return fmt.Errorf("kinesis: put event %s: %w", e.Base().ID, ErrNoPartitionKey)
+	}
+	data, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("kinesis: put event %s: %w", e.Base().ID, err)
+	}
+	return p.Put(ctx, pk, data)
+}
+
+// PartitionKeyChannel keys an event by its channel id, falling back to the
+// event id when the event has no channel. Events of one device then keep
+// their order and land on one shard.
+func PartitionKeyChannel(e event.Event) string {
+	b := e.Base()
+	if b.Device != nil && b.Device.Channel != "" {
+		return b.Device.Channel
+	}
+	return b.ID
+}
+
+// PartitionKeyNamedUser keys an event by its named user id, falling back
+// to PartitionKeyChannel.
+func PartitionKeyNamedUser(e event.Event) string {
+	b := e.Base()
+	if b.Device != nil && b.Device.NamedUserID != "" {
+		return b.Device.NamedUserID
+	}
+	if b.User != nil && b.User.NamedUserID != "" {
+		return b.User.NamedUserID
+	}
+	return PartitionKeyChannel(e)
+}
+
+// PartitionKeyEventID keys an event by its id, spreading events evenly
+// over shards with no ordering between them.
+func PartitionKeyEventID(e event.Event) string { return e.Base().ID }
+
+// Flush sends every buffered record at once, ignoring the linger time, and
+// waits until every record put before the call is delivered or reported
+// failed (its Result handled), or ctx ends. Records put while Flush waits
+// are not waited for. Flush is safe to call concurrently with Put and with
+// other Flush calls. It returns ErrClosed after Close.
+func (p *Producer) Flush(ctx context.Context) error {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	return p.flush(ctx)
+}
+
+func (p *Producer) flush(ctx context.Context) error {
+	p.mu.Lock()
+	if p.cur == 0 && len(p.old) == 0 {
+		p.mu.Unlock()
+		return nil
+	}
+	e := p.epoch
+	if p.cur > 0 {
+		p.old[e] = p.cur
+		p.cur = 0
+	}
+	p.epoch++
+	w := flushWaiter{epoch: e, done: make(chan struct{})}
+	p.waiters = append(p.waiters, w)
+	p.urgent++
+	p.mu.Unlock()
+	p.signal()
+	defer func() {
+		p.mu.Lock()
+		p.urgent--
+		for i := range p.waiters {
+			if p.waiters[i].done == w.done {
+				p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
+				break
+			}
+		}
+		p.mu.Unlock()
+	}()
+	select {
+	case <-w.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("kinesis: flush: %w", context.Cause(ctx))
+	}
+}
+
+// completeLocked accounts for n finished records of epoch e and releases
+// Flush calls that no longer wait for anything.
+func (p *Producer) completeLocked(e uint64, n int) {
+	if e == p.epoch {
+		p.cur -= n
+		return
+	}
+	left := p.old[e] - n
+	if left > 0 {
+		p.old[e] = left
+		return
+	}
+	delete(p.old, e)
+	oldest := uint64(1<<64 - 1)
+	for k := range p.old {
+		oldest = min(oldest, k)
+	}
+	kept := p.waiters[:0]
+	for _, w := range p.waiters {
+		if w.epoch < oldest {
+			close(w.done)
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	clear(p.waiters[len(kept):])
+	p.waiters = kept
+}
+
+// Close stops accepting records (later Put, PutEvent and Flush calls return
+// ErrClosed), delivers everything buffered within ctx, and stops the
+// producer's goroutines. If ctx ends first, the records still undelivered
+// are reported failed with an error wrapping ErrClosed and ctx's cause,
+// and Close returns an error saying how many. Close is idempotent: later
+// calls wait for the first and return its result.
+func (p *Producer) Close(ctx context.Context) error {
+	p.closeOnce.Do(func() { p.closeErr = p.close(ctx) })
+	return p.closeErr
+}
+
+func (p *Producer) close(ctx context.Context) error {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	err := p.flush(ctx)
+	if err != nil {
+		cause := context.Cause(ctx)
+		n := p.abort(cause)
+		err = fmt.Errorf("kinesis: close: %d record(s) not delivered: %w", n, cause)
+	}
+	p.cancel(ErrClosed)
+	close(p.stop)
+	p.wg.Wait()
+	return err
+}
+
+// abort fails every buffered record and cancels in-flight requests, whose
+// records then fail too unless their answer says they were delivered. It
+// returns the number of records it failed directly or left to in-flight
+// requests.
+func (p *Producer) abort(cause error) int {
+	p.mu.Lock()
+	p.aborted = true
+	n := p.stats.Buffered
+	var units []unit
+	for _, sh := range p.all {
+		units = append(units, sh.retry...)
+		clear(sh.retry)
+		sh.retry = sh.retry[:0]
+		for _, r := range sh.recs {
+			units = append(units, unit{sh: sh, pk: r.pk, data: r.data, one: r, born: r.at})
+		}
+		clear(sh.recs)
+		sh.recs = sh.recs[:0]
+	}
+	p.freshRecs, p.freshBytes = 0, 0
+	p.mu.Unlock()
+	p.cancel(fmt.Errorf("%w: %w", ErrClosed, cause))
+	err := fmt.Errorf("%w before the record was delivered: %w", ErrClosed, cause)
+	for i := range units {
+		units[i].state = stateFailed
+		units[i].err = &RecordError{ShardID: units[i].sh.id, Attempts: units[i].attempts, Err: err}
+	}
+	p.finish(units, nil)
+	return n
+}
+
+// Stats returns a snapshot of the producer's counters.
+func (p *Producer) Stats() ProducerStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stats
+}
+
+func (p *Producer) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}

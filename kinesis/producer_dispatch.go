@@ -1,0 +1,722 @@
+package kinesis
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
+	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/cenkalti/backoff/v4"
+)
+
+// rec is one buffered user record.
+type rec struct {
+	pk    string
+	data  []byte
+	h     hashKey
+	at    time.Duration // Put time, since Producer.t0
+	epoch uint64        // Flush generation
+}
+
+type unitState uint8
+
+const (
+	stateSent unitState = iota
+	stateDelivered
+	stateRetry
+	stateFailed
+)
+
+// unit is one PutRecords entry: a single user record, or with aggregation
+// an aggregate of user records bound for one shard.
+type unit struct {
+	sh       *shardQ
+	pk, ehk  string
+	data     []byte
+	recs     []rec // aggregated records; nil for a single record (one)
+	one      rec
+	size     int           // bytes counted against request limits
+	born     time.Duration // oldest record's Put time
+	attempts int
+	bo       backoff.BackOff
+	retryAt  time.Time
+	state    unitState
+	shardID  string // answer
+	seq      string
+	err      error
+}
+
+func (u *unit) count() int {
+	if u.recs != nil {
+		return len(u.recs)
+	}
+	return 1
+}
+
+func (u *unit) rec(i int) *rec {
+	if u.recs != nil {
+		return &u.recs[i]
+	}
+	return &u.one
+}
+
+// request is one PutRecords call being built, in flight, or answered.
+type request struct {
+	units   []unit
+	entries []sdktypes.PutRecordsRequestEntry
+	shards  []*shardQ
+	recBuf  []rec
+	aggBuf  []byte
+	sentAt  time.Time
+	bytes   int
+	records int
+}
+
+// run is the dispatch loop: it sends requests when records have lingered
+// long enough, a request is full, a Flush waits or retries are due, within
+// the in-flight limit and each shard's rate, and sleeps until the next such
+// moment otherwise.
+func (p *Producer) run() {
+	defer p.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		now := time.Now()
+		p.mu.Lock()
+		next, expired := p.dispatchLocked(now)
+		p.mu.Unlock()
+		if len(expired) > 0 {
+			p.finish(expired, nil)
+			continue
+		}
+		d := time.Hour
+		if !next.IsZero() {
+			d = max(next.Sub(now), time.Millisecond)
+		}
+		timer.Reset(d)
+		select {
+		case <-p.wake:
+		case <-timer.C:
+		case <-p.stop:
+			return
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+// dispatchLocked starts as many requests as are due and allowed, and
+// returns when it next needs to run, plus records that expired in the
+// buffer (to be reported outside the lock).
+func (p *Producer) dispatchLocked(now time.Time) (next time.Time, expired []unit) {
+	if p.aborted {
+		return time.Time{}, nil
+	}
+	if !p.refreshing && (p.lastRefresh.IsZero() || (p.needRefresh && now.Sub(p.lastRefresh) >= time.Second) ||
+		now.Sub(p.lastRefresh) >= p.cfg.refresh) {
+		p.refreshing, p.needRefresh = true, false
+		p.wg.Add(1)
+		go p.refreshShards()
+	}
+	if !p.lastRefresh.IsZero() {
+		next = p.lastRefresh.Add(p.cfg.refresh)
+	}
+	if !p.mapReady {
+		return next, nil
+	}
+	if len(p.draining) > 0 {
+		p.draining = slices.DeleteFunc(p.draining, func(q *shardQ) bool { return q.idle() })
+		p.rebuildAllLocked()
+	}
+	lingerAt := p.lingerStart.Add(p.cfg.linger)
+	for p.inflight < p.cfg.maxInFlight {
+		due := p.urgent > 0 || p.closed || !now.Before(lingerAt) ||
+			(!p.cfg.aggregate && p.freshRecs >= p.cfg.maxBatchRecords) || p.freshBytes >= p.cfg.maxBatchBytes
+		req, wake, exp := p.buildLocked(now, due)
+		expired = append(expired, exp...)
+		next = earliest(next, wake)
+		if req == nil {
+			if !due && p.freshRecs > 0 {
+				next = earliest(next, lingerAt)
+			}
+			break
+		}
+		if p.freshRecs > 0 {
+			p.lingerStart = now
+			lingerAt = now.Add(p.cfg.linger)
+		}
+		p.inflight++
+		p.stats.Requests++
+		p.stats.KinesisRecords += int64(len(req.units))
+		p.wg.Add(1)
+		go p.send(req)
+	}
+	if len(p.hooks.buffer) > 0 {
+		m := BufferMetrics{Records: p.stats.Buffered, Bytes: p.stats.BufferedBytes, Capacity: p.cfg.bufferBytes}
+		for _, h := range p.hooks.buffer {
+			h.OnPutBuffer(m)
+		}
+	}
+	return next, expired
+}
+
+func (p *Producer) rebuildAllLocked() {
+	p.all = p.all[:0]
+	p.all = append(p.all, p.shards...)
+	p.all = append(p.all, p.draining...)
+	p.all = append(p.all, p.unmapped)
+}
+
+func (p *Producer) newRequest() *request {
+	if n := len(p.reqPool); n > 0 {
+		r := p.reqPool[n-1]
+		p.reqPool = p.reqPool[:n-1]
+		return r
+	}
+	return &request{}
+}
+
+func (p *Producer) freeRequest(r *request) {
+	clear(r.units)
+	r.units = r.units[:0]
+	clear(r.entries)
+	r.entries = r.entries[:0]
+	clear(r.shards)
+	r.shards = r.shards[:0]
+	clear(r.recBuf)
+	r.recBuf = r.recBuf[:0]
+	r.aggBuf = r.aggBuf[:0]
+	r.bytes, r.records = 0, 0
+	p.reqPool = append(p.reqPool, r)
+}
+
+// aggRecordOverhead bounds the protobuf bytes one user record adds to an
+// aggregate beyond its data and partition key (field tags, lengths and the
+// key table entry).
+const aggRecordOverhead = 24
+
+// aggHeader bounds an aggregate's bytes beyond its records: magic, MD5
+// trailer and the explicit hash key table.
+const aggHeader = 4 + 16 + 48
+
+// buildLocked takes records for one request, visiting shards round-robin.
+// Retries come before fresh records of their shard, in their original
+// order; fresh records are taken only when due.
+func (p *Producer) buildLocked(now time.Time, due bool) (req *request, wake time.Time, expired []unit) {
+	maxRecs, maxBytes := p.cfg.maxBatchRecords, p.cfg.maxBatchBytes
+	ttl := p.cfg.ttl
+	sinceT0 := now.Sub(p.t0)
+	n := len(p.all)
+	start := p.rr
+	p.rr++
+	for k := range n {
+		sh := p.all[(start+k)%n]
+		if len(sh.retry) == 0 && (len(sh.recs) == 0 || !due) {
+			continue
+		}
+		if p.cfg.ordering && sh.inflight > 0 {
+			continue
+		}
+		if len(sh.retry) > 0 && sh.retry[0].retryAt.After(now) {
+			wake = earliest(wake, sh.retry[0].retryAt)
+			continue
+		}
+		if at := sh.readyAt(now); at.After(now) {
+			wake = earliest(wake, at)
+			continue
+		}
+		if req == nil {
+			req = p.newRequest()
+			if p.cfg.ordering && !p.cfg.aggregate {
+				if p.keys == nil {
+					p.keys = map[string]struct{}{}
+				}
+				clear(p.keys)
+			}
+		} else if len(req.units) >= maxRecs || req.bytes >= maxBytes {
+			break
+		}
+		budget, cost := sh.budget(), 0
+		first := len(req.units)
+		room := func(size int) bool {
+			return len(req.units) < maxRecs && req.bytes+size <= maxBytes && (cost == 0 || cost < budget)
+		}
+		// Retries that are due, in order.
+		taken := 0
+		for taken < len(sh.retry) {
+			u := &sh.retry[taken]
+			if u.retryAt.After(now) || !room(u.size) {
+				break
+			}
+			if p.cfg.ordering {
+				if p.cfg.aggregate && len(req.units) > first {
+					break
+				}
+				if !p.cfg.aggregate {
+					if _, dup := p.keys[u.pk]; dup {
+						break
+					}
+					p.keys[u.pk] = struct{}{}
+				}
+			}
+			req.units = append(req.units, *u)
+			req.bytes += u.size
+			req.records += u.count()
+			cost += max(u.size, recordCostFloor)
+			taken++
+		}
+		clear(sh.retry[:taken])
+		sh.retry = sh.retry[taken:]
+		if len(sh.retry) == 0 {
+			sh.retry = nil
+		}
+		// Fresh records, only once the shard's retries are all out.
+		if len(sh.retry) == 0 && due {
+			taken = 0
+			for taken < len(sh.recs) {
+				r := &sh.recs[taken]
+				if sinceT0-r.at > ttl {
+					expired = append(expired, unit{sh: sh, pk: r.pk, data: r.data, one: *r, born: r.at,
+						state: stateFailed, err: &RecordError{ShardID: sh.id, Err: fmt.Errorf("%w: expired in the buffer", ErrRecordExpired)}})
+					p.freshRecs--
+					p.freshBytes -= len(r.pk) + len(r.data)
+					taken++
+					continue
+				}
+				size := len(r.pk) + len(r.data)
+				if p.cfg.ordering && len(req.units) > first && p.cfg.aggregate {
+					break
+				}
+				if p.cfg.aggregate && sh.id != "" && size+aggRecordOverhead+aggHeader <= p.cfg.maxAggBytes {
+					m := p.takeAggregateLocked(req, sh, taken, now, maxBytes, budget-cost)
+					if m == 0 {
+						break
+					}
+					u := &req.units[len(req.units)-1]
+					cost += max(u.size, recordCostFloor)
+					taken += m
+					continue
+				}
+				if !room(size) {
+					break
+				}
+				if p.cfg.ordering && !p.cfg.aggregate {
+					if _, dup := p.keys[r.pk]; dup {
+						break
+					}
+					p.keys[r.pk] = struct{}{}
+				}
+				req.units = append(req.units, unit{sh: sh, pk: r.pk, data: r.data, one: *r, size: size, born: r.at})
+				req.bytes += size
+				req.records++
+				p.freshRecs--
+				p.freshBytes -= size
+				cost += max(size, recordCostFloor)
+				taken++
+			}
+			clear(sh.recs[:taken])
+			sh.recs = sh.recs[taken:]
+			if len(sh.recs) == 0 {
+				sh.recs = sh.recs[:0:0]
+			}
+		}
+		if len(req.units) > first {
+			sh.inflight++
+			sh.charge(now, cost)
+			req.shards = append(req.shards, sh)
+		}
+	}
+	if req != nil && len(req.units) == 0 {
+		p.freeRequest(req)
+		req = nil
+	}
+	if req != nil {
+		req.sentAt = now
+	}
+	return req, wake, expired
+}
+
+// takeAggregateLocked packs fresh records of sh, starting at index from,
+// into one aggregate unit appended to req, and returns how many records it
+// took (0 when the request has no room).
+func (p *Producer) takeAggregateLocked(req *request, sh *shardQ, from int, now time.Time, maxBytes, budget int) int {
+	if len(req.units) >= p.cfg.maxBatchRecords {
+		return 0
+	}
+	limit := min(p.cfg.maxAggBytes, maxBytes-req.bytes)
+	if budget > 0 {
+		limit = min(limit, max(budget, recordCostFloor))
+	}
+	size := aggHeader + len(sh.ehk)
+	start := len(req.recBuf)
+	dataBytes := 0
+	i := from
+	for ; i < len(sh.recs) && i-from < p.cfg.maxAggRecords; i++ {
+		r := &sh.recs[i]
+		s := len(r.pk) + len(r.data) + aggRecordOverhead
+		if size+s > limit {
+			break
+		}
+		size += s
+		dataBytes += len(r.pk) + len(r.data)
+		req.recBuf = append(req.recBuf, *r)
+	}
+	m := i - from
+	if m == 0 {
+		return 0
+	}
+	recs := req.recBuf[start:len(req.recBuf):len(req.recBuf)]
+	req.units = append(req.units, unit{sh: sh, pk: recs[0].pk, ehk: sh.ehk, recs: recs, size: size, born: recs[0].at})
+	req.bytes += size
+	req.records += m
+	p.freshRecs -= m
+	p.freshBytes -= dataBytes
+	return m
+}
+
+// send makes one PutRecords call and processes its answer.
+func (p *Producer) send(req *request) {
+	defer p.wg.Done()
+	for i := range req.units {
+		u := &req.units[i]
+		if u.recs != nil && u.data == nil {
+			start := len(req.aggBuf)
+			req.aggBuf = p.encodeAggregate(req.aggBuf, u)
+			u.data = req.aggBuf[start:len(req.aggBuf):len(req.aggBuf)]
+		}
+		e := sdktypes.PutRecordsRequestEntry{Data: u.data, PartitionKey: &u.pk}
+		if u.ehk != "" {
+			e.ExplicitHashKey = &u.ehk
+		}
+		req.entries = append(req.entries, e)
+	}
+	in := &sdkkinesis.PutRecordsInput{Records: req.entries, StreamName: p.name, StreamARN: p.arn}
+	start := time.Now()
+	out, err := p.client.PutRecords(p.ctx, in)
+	p.complete(req, out, err, time.Since(start))
+}
+
+// complete processes a PutRecords answer: delivered units are reported,
+// retryable failures are queued again at the front of their shard, the
+// rest are reported failed.
+func (p *Producer) complete(req *request, out *sdkkinesis.PutRecordsOutput, err error, latency time.Duration) {
+	now := time.Now()
+	if err == nil && (out == nil || len(out.Records) != len(req.units)) {
+		err = fmt.Errorf("kinesis: PutRecords answered %d results for %d entries", lenResults(out), len(req.units))
+	}
+	failed := 0
+	type throttle struct {
+		sh   *shardQ
+		rate float64
+	}
+	var throttles []throttle
+
+	p.mu.Lock()
+	aborted := p.aborted
+	for i := range req.units {
+		u := &req.units[i]
+		u.attempts++
+		var cause error
+		if err != nil {
+			cause = err
+		} else if r := &out.Records[i]; r.ErrorCode != nil && *r.ErrorCode != "" {
+			cause = entryError(*r.ErrorCode, aws.ToString(r.ErrorMessage))
+		} else {
+			u.state, u.err = stateDelivered, nil
+			u.shardID, u.seq = aws.ToString(r.ShardId), aws.ToString(r.SequenceNumber)
+			if u.sh.id != "" && u.shardID != u.sh.id {
+				p.needRefresh = true
+			}
+			continue
+		}
+		failed++
+		retry, thr := classify(cause)
+		if thr {
+			p.stats.Throttled++
+			if r := u.sh.throttled(now, req.sentAt); r > 0 {
+				throttles = append(throttles, throttle{u.sh, r})
+			}
+		}
+		switch {
+		case aborted:
+			u.state = stateFailed
+			u.err = &RecordError{ShardID: u.sh.id, Attempts: u.attempts,
+				Err: fmt.Errorf("%w before the record was delivered (the last attempt may have succeeded): %w", ErrClosed, cause)}
+		case !retry:
+			u.state = stateFailed
+			u.err = &RecordError{ShardID: u.sh.id, Attempts: u.attempts, Err: cause}
+		default:
+			p.scheduleRetryLocked(u, cause, now)
+		}
+	}
+	for _, sh := range req.shards {
+		sh.inflight--
+		if sh.decreased.Before(req.sentAt) {
+			sh.succeeded(now)
+		}
+	}
+	// Requeue retries at the front of their shard, in their original order
+	// (a shard's units are contiguous in the request).
+	for i := 0; i < len(req.units); {
+		j := i
+		for j < len(req.units) && req.units[j].sh == req.units[i].sh {
+			j++
+		}
+		var run []unit
+		for k := i; k < j; k++ {
+			if u := &req.units[k]; u.state == stateRetry {
+				c := *u
+				if c.recs != nil {
+					c.recs = slices.Clone(c.recs)
+					c.data = bytes.Clone(c.data)
+				}
+				run = append(run, c)
+			}
+		}
+		if len(run) > 0 {
+			sh := req.units[i].sh
+			sh.retry = append(run, sh.retry...)
+			p.stats.Retried += int64(countRecs(run))
+		}
+		i = j
+	}
+	p.inflight--
+	p.mu.Unlock()
+
+	for _, t := range throttles {
+		p.cfg.log().Debug("kinesis: shard throttled; lowering its rate", "shard", t.sh.id, "bytes_per_second", t.rate)
+		for _, h := range p.hooks.throttle {
+			h.OnPutThrottled(PutThrottleMetrics{ShardID: t.sh.id, Rate: t.rate})
+		}
+	}
+	p.hookBatch(req, failed, err, latency)
+	p.hookRetries(req)
+	p.finish(req.units, req)
+	p.signal()
+}
+
+func lenResults(out *sdkkinesis.PutRecordsOutput) int {
+	if out == nil {
+		return 0
+	}
+	return len(out.Records)
+}
+
+func countRecs(us []unit) int {
+	n := 0
+	for i := range us {
+		n += us[i].count()
+	}
+	return n
+}
+
+// scheduleRetryLocked marks u for a retry after its backoff, or failed when
+// its TTL or attempt limit does not allow one.
+func (p *Producer) scheduleRetryLocked(u *unit, cause error, now time.Time) {
+	if u.bo == nil {
+		u.bo = p.cfg.newBackoff()
+	}
+	d := u.bo.NextBackOff()
+	deadline := p.t0.Add(u.born + p.cfg.ttl)
+	at := now.Add(d)
+	if d == backoff.Stop || (p.cfg.maxAttempts > 0 && u.attempts >= p.cfg.maxAttempts) || at.After(deadline) {
+		u.state = stateFailed
+		u.err = &RecordError{ShardID: u.sh.id, Attempts: u.attempts, Err: fmt.Errorf("%w: %w", ErrRecordExpired, cause)}
+		return
+	}
+	u.state = stateRetry
+	u.retryAt = at
+	u.err = cause
+}
+
+// finish reports the outcome of delivered and failed units, then releases
+// their buffer space and wakes Flush calls waiting for them. req, when not
+// nil, is recycled afterwards.
+func (p *Producer) finish(units []unit, req *request) {
+	var delivered, failed, freed int
+	for i := range units {
+		u := &units[i]
+		if u.state != stateDelivered && u.state != stateFailed {
+			continue
+		}
+		n := u.count()
+		if u.state == stateDelivered {
+			delivered += n
+		} else {
+			failed += n
+			p.reportFailure(u)
+		}
+		for j := range n {
+			r := u.rec(j)
+			freed += len(r.pk) + len(r.data)
+			if p.cfg.onResult != nil {
+				res := Result{PartitionKey: r.pk, Data: r.data, Attempts: u.attempts, Err: u.err}
+				if u.state == stateDelivered {
+					res.ShardID, res.SequenceNumber = u.shardID, u.seq
+					if u.recs != nil {
+						res.SubSequenceNumber, res.Aggregated = uint64(j), true
+					}
+				}
+				p.cfg.onResult(res)
+			}
+		}
+	}
+	p.mu.Lock()
+	p.stats.Delivered += int64(delivered)
+	p.stats.Failed += int64(failed)
+	p.stats.Buffered -= delivered + failed
+	p.stats.BufferedBytes -= freed
+	for i := range units {
+		u := &units[i]
+		if u.state != stateDelivered && u.state != stateFailed {
+			continue
+		}
+		if u.recs == nil {
+			p.completeLocked(u.one.epoch, 1)
+			continue
+		}
+		for j := 0; j < len(u.recs); {
+			k := j
+			for k < len(u.recs) && u.recs[k].epoch == u.recs[j].epoch {
+				k++
+			}
+			p.completeLocked(u.recs[j].epoch, k-j)
+			j = k
+		}
+	}
+	if req != nil {
+		p.freeRequest(req)
+	}
+	p.mu.Unlock()
+	if freed > 0 {
+		p.space.Release(int64(freed))
+	}
+}
+
+func (p *Producer) reportFailure(u *unit) {
+	n := u.count()
+	if p.cfg.onResult == nil {
+		p.cfg.log().Warn("kinesis: records failed", "shard", u.sh.id, "records", n, "attempts", u.attempts, "error", u.err)
+	}
+	for _, h := range p.hooks.failed {
+		h.OnPutFailed(PutFailureMetrics{ShardID: u.sh.id, Records: n, Err: u.err})
+	}
+}
+
+func (p *Producer) hookBatch(req *request, failed int, err error, latency time.Duration) {
+	if len(p.hooks.batch) == 0 {
+		return
+	}
+	m := PutBatchMetrics{Records: req.records, KinesisRecords: len(req.units), Bytes: req.bytes,
+		Failed: failed, Latency: latency, Err: err}
+	for i := 0; i < len(req.units); {
+		sh := req.units[i].sh
+		s := ShardBatchMetrics{ShardID: sh.id}
+		for ; i < len(req.units) && req.units[i].sh == sh; i++ {
+			s.Records += req.units[i].count()
+			s.KinesisRecords++
+			s.Bytes += req.units[i].size
+		}
+		m.Shards = append(m.Shards, s)
+	}
+	for _, h := range p.hooks.batch {
+		h.OnPutBatch(m)
+	}
+}
+
+func (p *Producer) hookRetries(req *request) {
+	for i := range req.units {
+		u := &req.units[i]
+		if u.state != stateRetry {
+			continue
+		}
+		if len(p.hooks.retried) > 0 {
+			m := PutRetryMetrics{ShardID: u.sh.id, Records: u.count(), Attempt: u.attempts, Delay: time.Until(u.retryAt), Err: u.err}
+			for _, h := range p.hooks.retried {
+				h.OnPutRetried(m)
+			}
+		}
+		p.cfg.log().Debug("kinesis: retrying records", "shard", u.sh.id, "records", u.count(), "attempt", u.attempts, "error", u.err)
+	}
+}
+
+// refreshShards reads the shard map and applies it.
+func (p *Producer) refreshShards() {
+	defer p.wg.Done()
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	defer cancel()
+	ranges, err := listOpenShards(ctx, p.client, p.name, p.arn)
+	p.mu.Lock()
+	p.refreshing = false
+	p.lastRefresh = time.Now()
+	p.mapReady = true
+	if err == nil && len(ranges) > 0 {
+		p.applyMapLocked(ranges)
+	}
+	p.mu.Unlock()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		p.cfg.log().Warn("kinesis: reading the shard map failed; records are not routed by shard until it succeeds", "error", err)
+	}
+	p.signal()
+}
+
+// applyMapLocked installs a new shard map: unchanged shards keep their
+// state, closed ones drain their retries and in-flight requests, and fresh
+// records are routed again.
+func (p *Producer) applyMapLocked(ranges []shardRange) {
+	m := make(shardMap, 0, len(ranges))
+	byID := make(map[string]*shardQ, len(ranges))
+	for _, r := range ranges {
+		q := p.byID[r.id]
+		if q == nil || q.start != r.start || q.end != r.end {
+			q = newShardQ(r.id, r.start, r.end)
+		}
+		m = append(m, q)
+		byID[r.id] = q
+	}
+	var moved []rec
+	for id, q := range p.byID {
+		if byID[id] == q {
+			continue
+		}
+		q.open = false
+		moved = append(moved, q.recs...)
+		clear(q.recs)
+		q.recs = nil
+		if !q.idle() {
+			p.draining = append(p.draining, q)
+		}
+	}
+	moved = append(moved, p.unmapped.recs...)
+	clear(p.unmapped.recs)
+	p.unmapped.recs = p.unmapped.recs[:0]
+	if len(moved) > 0 {
+		// Keep Put order within each key.
+		slices.SortStableFunc(moved, func(a, b rec) int { return int(a.at - b.at) })
+	}
+	p.shards, p.byID = m, byID
+	for _, r := range moved {
+		q := m.route(r.h)
+		if q == nil {
+			q = p.unmapped
+		}
+		q.recs = append(q.recs, r)
+	}
+	p.rebuildAllLocked()
+}

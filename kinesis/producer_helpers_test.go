@@ -1,0 +1,201 @@
+package kinesis
+
+import (
+	"bytes"
+	"crypto/md5"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/cenkalti/backoff/v4"
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/rtdskit/rtds/kinesis/kinesistest"
+)
+
+// collector gathers Results; it is a WithResultHandler function.
+type collector struct {
+	mu      sync.Mutex
+	results []Result
+}
+
+func (c *collector) handle(r Result) {
+	c.mu.Lock()
+	c.results = append(c.results, r)
+	c.mu.Unlock()
+}
+
+func (c *collector) snapshot() []Result {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.results)
+}
+
+// tally splits results into delivered and failed, and checks that no
+// record got two outcomes (records are identified by their data).
+func (c *collector) tally(t *testing.T) (delivered, failed map[string]Result) {
+	t.Helper()
+	delivered, failed = map[string]Result{}, map[string]Result{}
+	for _, r := range c.snapshot() {
+		id := string(r.Data)
+		if _, dup := delivered[id]; dup {
+			t.Errorf("record %s: two outcomes", id)
+		}
+		if _, dup := failed[id]; dup {
+			t.Errorf("record %s: two outcomes", id)
+		}
+		if r.Err == nil {
+			if r.ShardID == "" || r.SequenceNumber == "" {
+				t.Errorf("record %s delivered without shard id or sequence number: %+v", id, r)
+			}
+			delivered[id] = r
+		} else {
+			failed[id] = r
+		}
+	}
+	return delivered, failed
+}
+
+// userRecord is a record as a consumer sees it after deaggregation.
+type userRecord struct {
+	ShardID, Seq, PartitionKey string
+	Data                       string
+}
+
+// deaggregate expands a KPL aggregate with a test-only protobuf decoder
+// that checks the magic, the MD5 trailer and every index, so a malformed
+// aggregate fails the test instead of passing as plain data.
+func deaggregate(t testing.TB, shardID string, r sdktypes.Record) []userRecord {
+	t.Helper()
+	seq := aws.ToString(r.SequenceNumber)
+	d := r.Data
+	if len(d) < 4 || !bytes.Equal(d[:4], kplMagic) {
+		return []userRecord{{shardID, seq, aws.ToString(r.PartitionKey), string(d)}}
+	}
+	if len(d) < 4+16 {
+		t.Fatalf("record %s: aggregate too short", seq)
+	}
+	body, sum := d[4:len(d)-16], d[len(d)-16:]
+	if got := md5.Sum(body); !bytes.Equal(got[:], sum) {
+		t.Fatalf("record %s: aggregate MD5 mismatch", seq)
+	}
+	var keys []string
+	type sub struct {
+		key  uint64
+		data []byte
+	}
+	var subs []sub
+	for len(body) > 0 {
+		num, typ, n := protowire.ConsumeTag(body)
+		if n < 0 || typ != protowire.BytesType {
+			t.Fatalf("record %s: bad field", seq)
+		}
+		body = body[n:]
+		v, n := protowire.ConsumeBytes(body)
+		if n < 0 {
+			t.Fatalf("record %s: bad field %d", seq, num)
+		}
+		body = body[n:]
+		switch num {
+		case 1:
+			keys = append(keys, string(v))
+		case 3:
+			var s sub
+			hasKey := false
+			for len(v) > 0 {
+				f, ft, n := protowire.ConsumeTag(v)
+				if n < 0 {
+					t.Fatalf("record %s: bad record field", seq)
+				}
+				v = v[n:]
+				switch {
+				case f == 1 && ft == protowire.VarintType:
+					s.key, n = protowire.ConsumeVarint(v)
+					hasKey = true
+				case f == 3 && ft == protowire.BytesType:
+					s.data, n = protowire.ConsumeBytes(v)
+				default:
+					n = protowire.ConsumeFieldValue(f, ft, v)
+				}
+				if n < 0 {
+					t.Fatalf("record %s: bad record field %d", seq, f)
+				}
+				v = v[n:]
+			}
+			if !hasKey {
+				t.Fatalf("record %s: user record without partition key index", seq)
+			}
+			subs = append(subs, s)
+		}
+	}
+	us := make([]userRecord, 0, len(subs))
+	for _, s := range subs {
+		if s.key >= uint64(len(keys)) {
+			t.Fatalf("record %s: key index %d out of range", seq, s.key)
+		}
+		us = append(us, userRecord{shardID, seq, keys[s.key], string(s.data)})
+	}
+	return us
+}
+
+// fakeRecords reads back what the fake stored, deaggregated, in stream
+// order per shard.
+func fakeRecords(t testing.TB, f *kinesistest.Fake, stream string) []userRecord {
+	t.Helper()
+	var out []userRecord
+	for _, r := range f.Records(stream) {
+		out = append(out, deaggregate(t, r.ShardID, sdktypes.Record{Data: r.Data,
+			PartitionKey: aws.String(r.PartitionKey), SequenceNumber: aws.String(r.SequenceNumber)})...)
+	}
+	return out
+}
+
+// payload is record i's data: "<key>/<index>", so order per key and
+// duplicates can be checked from the data alone.
+func payload(key string, i int) []byte { return []byte(fmt.Sprintf("%s/%06d", key, i)) }
+
+// checkStream asserts that the stream holds exactly the records in want
+// (data), each once, and that per partition key they appear in Put order
+// (payload indexes increase per key within each shard's stream order).
+func checkStream(t *testing.T, got []userRecord, want map[string]bool, ordered bool) {
+	t.Helper()
+	seen := map[string]int{}
+	last := map[string]string{}
+	for _, r := range got {
+		seen[r.Data]++
+		if !want[r.Data] {
+			t.Errorf("unexpected record %q in the stream", r.Data)
+		}
+		key := r.PartitionKey
+		if prev, ok := last[key]; ordered && ok && prev > r.Data {
+			t.Errorf("key %s: %q after %q: out of Put order", key, r.Data, prev)
+		}
+		last[key] = r.Data
+	}
+	missing := 0
+	for d := range want {
+		switch seen[d] {
+		case 0:
+			missing++
+		case 1:
+		default:
+			t.Errorf("record %q stored %d times", d, seen[d])
+		}
+	}
+	if missing > 0 {
+		t.Errorf("%d of %d records missing from the stream", missing, len(want))
+	}
+}
+
+func keyOf(data string) string { return data[:strings.IndexByte(data, '/')] }
+
+// fastBackoff retries after 1 to 4 ms, so fault tests stay quick.
+func fastBackoff() backoff.BackOff {
+	return backoff.NewExponentialBackOff(backoff.WithInitialInterval(time.Millisecond),
+		backoff.WithMaxInterval(4*time.Millisecond), backoff.WithMaxElapsedTime(0))
+}

@@ -1,0 +1,132 @@
+package kinesis
+
+import "time"
+
+// PutBatchMetrics describes one PutRecords request and its answer.
+type PutBatchMetrics struct {
+	// Records is the number of user records (Put calls) in the request;
+	// with aggregation it exceeds KinesisRecords.
+	Records int
+	// KinesisRecords is the number of PutRecords entries.
+	KinesisRecords int
+	// Bytes is the request's data plus partition keys.
+	Bytes int
+	// Failed is the number of entries that failed (retried or not); when
+	// the whole call failed it equals KinesisRecords.
+	Failed int
+	// Latency is the PutRecords call's duration, SDK retries included.
+	Latency time.Duration
+	// Err is the call's error, nil when the call returned an answer
+	// (possibly with failed entries).
+	Err error
+	// Shards breaks the request down by predicted shard. The slice is only
+	// valid during the hook call.
+	Shards []ShardBatchMetrics
+}
+
+// ShardBatchMetrics is one shard's share of a PutRecords request.
+type ShardBatchMetrics struct {
+	ShardID        string // predicted shard; "" when the shard map is unknown
+	Records        int
+	KinesisRecords int
+	Bytes          int
+}
+
+// PutRetryMetrics describes records scheduled for another attempt.
+type PutRetryMetrics struct {
+	ShardID string // predicted shard
+	Records int    // user records
+	Attempt int    // attempts made so far
+	Delay   time.Duration
+	Err     error // why the last attempt failed
+}
+
+// PutFailureMetrics describes records reported failed.
+type PutFailureMetrics struct {
+	ShardID string
+	Records int
+	Err     error
+}
+
+// PutThrottleMetrics describes a shard that throttled writes and the rate
+// the producer now allows it.
+type PutThrottleMetrics struct {
+	ShardID string
+	// Rate is the new limit in bytes per second (a record costs at least
+	// 1 KiB, mirroring the 1,000 records/s and 1 MiB/s shard limits).
+	Rate float64
+}
+
+// BufferMetrics is the state of the producer's buffer.
+type BufferMetrics struct {
+	Records  int // records put and not yet delivered or failed
+	Bytes    int // their data plus partition keys
+	Capacity int // WithBufferBytes
+}
+
+// HookPutBatch is called after every PutRecords call.
+type HookPutBatch interface {
+	OnPutBatch(PutBatchMetrics)
+}
+
+// HookPutRetried is called when records are scheduled for a retry.
+type HookPutRetried interface {
+	OnPutRetried(PutRetryMetrics)
+}
+
+// HookPutFailed is called when records are reported failed.
+type HookPutFailed interface {
+	OnPutFailed(PutFailureMetrics)
+}
+
+// HookPutThrottled is called when a shard throttled and its rate was
+// lowered.
+type HookPutThrottled interface {
+	OnPutThrottled(PutThrottleMetrics)
+}
+
+// HookPutBuffer is called with the buffer depth after each request is
+// dispatched and each answer processed.
+type HookPutBuffer interface {
+	OnPutBuffer(BufferMetrics)
+}
+
+func isProducerHook(h Hook) bool {
+	switch h.(type) {
+	case HookPutBatch, HookPutRetried, HookPutFailed, HookPutThrottled, HookPutBuffer:
+		return true
+	}
+	return false
+}
+
+// producerHooks holds the hooks sorted by interface, so the hot path does
+// no type assertions.
+type producerHooks struct {
+	batch    []HookPutBatch
+	retried  []HookPutRetried
+	failed   []HookPutFailed
+	throttle []HookPutThrottled
+	buffer   []HookPutBuffer
+}
+
+func newProducerHooks(hs []Hook) producerHooks {
+	var p producerHooks
+	for _, h := range hs {
+		if x, ok := h.(HookPutBatch); ok {
+			p.batch = append(p.batch, x)
+		}
+		if x, ok := h.(HookPutRetried); ok {
+			p.retried = append(p.retried, x)
+		}
+		if x, ok := h.(HookPutFailed); ok {
+			p.failed = append(p.failed, x)
+		}
+		if x, ok := h.(HookPutThrottled); ok {
+			p.throttle = append(p.throttle, x)
+		}
+		if x, ok := h.(HookPutBuffer); ok {
+			p.buffer = append(p.buffer, x)
+		}
+	}
+	return p
+}

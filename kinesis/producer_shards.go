@@ -1,0 +1,202 @@
+package kinesis
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/big"
+	"sort"
+	"time"
+	"unsafe"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"golang.org/x/time/rate"
+)
+
+// Adaptive per-shard rate. A shard starts unlimited. When it throttles, its
+// limit drops to the nominal shard throughput, then halves on each further
+// throttle (at most once per round trip), down to minShardRate; each
+// request it completes without throttling adds shardRateStep, and once the
+// limit is back above maxShardRate the shard is unlimited again. Cost is
+// bytes, with each Kinesis record counted as at least recordCostFloor
+// bytes, so one limiter covers both the 1 MiB/s and the 1,000 records/s
+// shard limits.
+const (
+	nominalShardRate = 1 << 20
+	minShardRate     = 16 << 10
+	maxShardRate     = 2 * nominalShardRate
+	shardRateStep    = 64 << 10
+	shardBurst       = 1 << 20
+	recordCostFloor  = 1 << 10
+	// shardSlice bounds one request's share of a rate-limited shard to
+	// this much of its rate, so a slow shard paces smoothly.
+	shardSlice = 200 * time.Millisecond
+)
+
+// hashKey is a 128-bit Kinesis hash key.
+type hashKey struct{ hi, lo uint64 }
+
+func (a hashKey) less(b hashKey) bool {
+	return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo)
+}
+
+func (a hashKey) String() string {
+	var b big.Int
+	b.SetUint64(a.hi)
+	b.Lsh(&b, 64)
+	b.Or(&b, new(big.Int).SetUint64(a.lo))
+	return b.String()
+}
+
+// partitionKeyHash is how Kinesis maps a partition key to a hash key: the
+// MD5 of its UTF-8 bytes read as a big-endian 128-bit integer.
+func partitionKeyHash(pk string) hashKey {
+	sum := md5.Sum(unsafe.Slice(unsafe.StringData(pk), len(pk)))
+	return hashKey{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:])}
+}
+
+func parseHashKey(s string) (hashKey, error) {
+	var b big.Int
+	if _, ok := b.SetString(s, 10); !ok || b.Sign() < 0 || b.BitLen() > 128 {
+		return hashKey{}, fmt.Errorf("kinesis: bad hash key %q", s)
+	}
+	var buf [16]byte
+	b.FillBytes(buf[:])
+	return hashKey{binary.BigEndian.Uint64(buf[:8]), binary.BigEndian.Uint64(buf[8:])}, nil
+}
+
+// shardQ is the producer's state for one (predicted) shard. All fields are
+// guarded by Producer.mu.
+type shardQ struct {
+	id         string // "" for the unmapped queue
+	start, end hashKey
+	ehk        string // explicit hash key routing an aggregate here
+	recs       []rec  // fresh records, in Put order
+	retry      []unit // failed units awaiting a retry, in original order
+	inflight   int    // requests in flight carrying this shard's records
+	lim        *rate.Limiter
+	decreased  time.Time // last rate decrease
+	open       bool      // in the current shard map
+}
+
+func newShardQ(id string, start, end hashKey) *shardQ {
+	return &shardQ{id: id, start: start, end: end, ehk: start.String(),
+		lim: rate.NewLimiter(rate.Inf, shardBurst), open: true}
+}
+
+func (s *shardQ) idle() bool { return len(s.recs) == 0 && len(s.retry) == 0 && s.inflight == 0 }
+
+// readyAt reports when the shard's rate allows its next request.
+func (s *shardQ) readyAt(now time.Time) time.Time {
+	l := s.lim.Limit()
+	if l == rate.Inf {
+		return now
+	}
+	tok := s.lim.TokensAt(now)
+	if tok >= 0 {
+		return now
+	}
+	return now.Add(time.Duration(-tok / float64(l) * float64(time.Second)))
+}
+
+// budget is how many cost bytes one request may take from the shard.
+func (s *shardQ) budget() int {
+	l := s.lim.Limit()
+	if l == rate.Inf {
+		return math.MaxInt
+	}
+	return max(int(float64(l)*shardSlice.Seconds()), recordCostFloor)
+}
+
+func (s *shardQ) charge(now time.Time, cost int) {
+	if s.lim.Limit() == rate.Inf {
+		return
+	}
+	s.lim.ReserveN(now, min(cost, shardBurst))
+}
+
+// throttled lowers the shard's rate (once per round trip: throttles of
+// requests sent before the last decrease are already accounted for) and
+// reports the new rate, or 0 when it did not change.
+func (s *shardQ) throttled(now, sentAt time.Time) float64 {
+	if sentAt.Before(s.decreased) {
+		return 0
+	}
+	l := float64(s.lim.Limit())
+	if s.lim.Limit() == rate.Inf {
+		l = nominalShardRate
+	} else {
+		l = max(l/2, minShardRate)
+	}
+	s.decreased = now
+	s.lim.SetLimitAt(now, rate.Limit(l))
+	return l
+}
+
+// succeeded raises a throttled shard's rate additively.
+func (s *shardQ) succeeded(now time.Time) {
+	l := s.lim.Limit()
+	if l == rate.Inf {
+		return
+	}
+	l += shardRateStep
+	if l >= maxShardRate {
+		l = rate.Inf
+	}
+	s.lim.SetLimitAt(now, l)
+}
+
+// shardMap is a sorted list of the stream's open shards.
+type shardMap []*shardQ
+
+func (m shardMap) route(h hashKey) *shardQ {
+	i := sort.Search(len(m), func(i int) bool { return !m[i].end.less(h) })
+	if i < len(m) && !h.less(m[i].start) {
+		return m[i]
+	}
+	return nil
+}
+
+type shardRange struct {
+	id         string
+	start, end hashKey
+}
+
+// listOpenShards reads the stream's open shards with ListShards, following
+// NextToken pages.
+func listOpenShards(ctx context.Context, client ListShardsAPI, name, arn *string) ([]shardRange, error) {
+	var out []shardRange
+	in := &sdkkinesis.ListShardsInput{StreamName: name, StreamARN: arn}
+	for range 10000 {
+		page, err := client.ListShards(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("kinesis: list shards: %w", err)
+		}
+		for _, s := range page.Shards {
+			if s.SequenceNumberRange != nil && s.SequenceNumberRange.EndingSequenceNumber != nil {
+				continue // closed
+			}
+			if s.HashKeyRange == nil {
+				continue
+			}
+			a, err := parseHashKey(aws.ToString(s.HashKeyRange.StartingHashKey))
+			if err != nil {
+				return nil, err
+			}
+			b, err := parseHashKey(aws.ToString(s.HashKeyRange.EndingHashKey))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, shardRange{aws.ToString(s.ShardId), a, b})
+		}
+		if page.NextToken == nil || *page.NextToken == "" {
+			sort.Slice(out, func(i, j int) bool { return out[i].start.less(out[j].start) })
+			return out, nil
+		}
+		in = &sdkkinesis.ListShardsInput{NextToken: page.NextToken}
+	}
+	return nil, fmt.Errorf("kinesis: list shards: too many pages")
+}
