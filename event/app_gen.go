@@ -95,7 +95,7 @@ func (e Open) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *Open) UnmarshalJSON(data []byte) error {
 	*e = Open{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -197,7 +197,7 @@ func (e Close) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *Close) UnmarshalJSON(data []byte) error {
 	*e = Close{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -279,7 +279,7 @@ func (e FirstOpen) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *FirstOpen) UnmarshalJSON(data []byte) error {
 	*e = FirstOpen{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -360,7 +360,7 @@ func (e Uninstall) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *Uninstall) UnmarshalJSON(data []byte) error {
 	*e = Uninstall{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -474,7 +474,7 @@ func (e ScreenViewed) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *ScreenViewed) UnmarshalJSON(data []byte) error {
 	*e = ScreenViewed{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 

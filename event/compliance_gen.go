@@ -94,7 +94,7 @@ func (e Compliance) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *Compliance) UnmarshalJSON(data []byte) error {
 	*e = Compliance{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -171,7 +171,7 @@ func (e Subscription) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *Subscription) UnmarshalJSON(data []byte) error {
 	*e = Subscription{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -262,7 +262,7 @@ func (e SubscriptionList) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *SubscriptionList) UnmarshalJSON(data []byte) error {
 	*e = SubscriptionList{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -339,7 +339,7 @@ func (e ContactChange) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *ContactChange) UnmarshalJSON(data []byte) error {
 	*e = ContactChange{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -404,7 +404,7 @@ func (e FirstOptIn) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *FirstOptIn) UnmarshalJSON(data []byte) error {
 	*e = FirstOptIn{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -469,7 +469,7 @@ func (e ShortLinkClick) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *ShortLinkClick) UnmarshalJSON(data []byte) error {
 	*e = ShortLinkClick{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -534,6 +534,6 @@ func (e MobileOriginated) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *MobileOriginated) UnmarshalJSON(data []byte) error {
 	*e = MobileOriginated{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }

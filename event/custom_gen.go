@@ -158,7 +158,7 @@ func (e Custom) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *Custom) UnmarshalJSON(data []byte) error {
 	*e = Custom{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 

@@ -26,9 +26,16 @@ type typed interface {
 //
 // Errors are *DecodeError, naming the field and the reason.
 func Decode(data []byte) (Event, error) {
-	buf := make([]byte, len(data))
+	t, err := PeekType(data)
+	if err != nil {
+		// Decode the copy anyway: the error it finds first is the one to
+		// report (a syntax error before "type", a missing "id", ...).
+		_, err := decode(append([]byte(nil), data...), nil, false)
+		return nil, err
+	}
+	ev, buf := newEventWithBuffer(t, len(data))
 	copy(buf, data)
-	return decode(buf, nil)
+	return decode(buf, ev, true)
 }
 
 // PeekType returns the event's "type" without decoding the rest: it reads
@@ -116,8 +123,10 @@ func (d *decoder) strictString(key string) (string, error) {
 }
 
 // decode decodes the event in buf, which it owns. into, if not nil, is the
-// (zeroed) event to decode into; its type must match.
-func decode(buf []byte, into typed) (Event, error) {
+// (zeroed) event to decode into. Unless replaceable, its type must match the
+// event's; if replaceable (Decode allocated it from a peek at the type), it
+// is replaced when a later duplicate "type" member says otherwise.
+func decode(buf []byte, into typed, replaceable bool) (Event, error) {
 	d := decoder{data: buf}
 	if err := d.openObject(); err != nil {
 		return nil, d.notObject(err)
@@ -158,6 +167,10 @@ func decode(buf []byte, into typed) (Event, error) {
 			}
 			env.Type, haveType = t, true
 			switch {
+			case into != nil && replaceable:
+				if ev == nil || ev.EventType() != t {
+					ev, bodyDone = newEvent(t), false
+				}
 			case into != nil:
 				if want := into.EventType(); want != "" && want != t {
 					return nil, &DecodeError{Field: "type", Offset: d.pos, Err: fmt.Errorf("%w: decoding %s into %T", ErrTypeMismatch, t, into)}
@@ -230,7 +243,7 @@ func decode(buf []byte, into typed) (Event, error) {
 		case "body":
 			bodyStart = d.pos
 			if d.data[d.pos] == '{' && ev != nil && !bodyDirty && !isUnknown(ev) {
-				if err := ev.decodeBody(&d); err != nil {
+				if err := decodeBodyOf(ev, &d); err != nil {
 					return nil, inField(err, key)
 				}
 				bodyDone, bodyDirty = true, true
@@ -266,13 +279,13 @@ func decode(buf []byte, into typed) (Event, error) {
 		if buf[bodyStart] == '{' && !isUnknown(ev) {
 			env.bodyKind = bodyObject
 			if !bodyDone {
-				if bodyDirty && into == nil {
+				if bodyDirty && (into == nil || replaceable) {
 					// A duplicate "body" after one was decoded: the last
 					// one wins, as in encoding/json's maps.
 					ev = newEvent(env.Type)
 				}
 				sub := decoder{data: buf[:bodyEnd], pos: bodyStart}
-				if err := ev.decodeBody(&sub); err != nil {
+				if err := decodeBodyOf(ev, &sub); err != nil {
 					return nil, inField(err, "body")
 				}
 			}

@@ -225,7 +225,7 @@ func (e *Unknown) appendBody(b []byte) []byte { return b }
 // UnmarshalJSON decodes any event into e, keeping its body raw.
 func (e *Unknown) UnmarshalJSON(data []byte) error {
 	*e = Unknown{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 

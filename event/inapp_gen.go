@@ -124,7 +124,7 @@ func (e InAppMessageDisplay) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *InAppMessageDisplay) UnmarshalJSON(data []byte) error {
 	*e = InAppMessageDisplay{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -304,7 +304,7 @@ func (e InAppMessageResolution) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *InAppMessageResolution) UnmarshalJSON(data []byte) error {
 	*e = InAppMessageResolution{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -476,7 +476,7 @@ func (e InAppMessageExpiration) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *InAppMessageExpiration) UnmarshalJSON(data []byte) error {
 	*e = InAppMessageExpiration{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -628,7 +628,7 @@ func (e InAppMessageControl) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *InAppMessageControl) UnmarshalJSON(data []byte) error {
 	*e = InAppMessageControl{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -749,6 +749,6 @@ func (e InAppMessageExclusion) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *InAppMessageExclusion) UnmarshalJSON(data []byte) error {
 	*e = InAppMessageExclusion{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }

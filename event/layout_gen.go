@@ -181,7 +181,7 @@ func (e InAppButtonTap) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *InAppButtonTap) UnmarshalJSON(data []byte) error {
 	*e = InAppButtonTap{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -390,7 +390,7 @@ func (e InAppExperiences) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *InAppExperiences) UnmarshalJSON(data []byte) error {
 	*e = InAppExperiences{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -614,7 +614,7 @@ func (e InAppFormDisplay) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *InAppFormDisplay) UnmarshalJSON(data []byte) error {
 	*e = InAppFormDisplay{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -829,7 +829,7 @@ func (e InAppFormResult) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *InAppFormResult) UnmarshalJSON(data []byte) error {
 	*e = InAppFormResult{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -1058,7 +1058,7 @@ func (e InAppPageSwipe) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *InAppPageSwipe) UnmarshalJSON(data []byte) error {
 	*e = InAppPageSwipe{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -1299,7 +1299,7 @@ func (e InAppPageView) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *InAppPageView) UnmarshalJSON(data []byte) error {
 	*e = InAppPageView{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -1534,7 +1534,7 @@ func (e InAppPagerCompleted) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *InAppPagerCompleted) UnmarshalJSON(data []byte) error {
 	*e = InAppPagerCompleted{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -1768,7 +1768,7 @@ func (e InAppPagerSummary) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *InAppPagerSummary) UnmarshalJSON(data []byte) error {
 	*e = InAppPagerSummary{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 

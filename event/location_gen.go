@@ -101,7 +101,7 @@ func (e Location) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *Location) UnmarshalJSON(data []byte) error {
 	*e = Location{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -254,7 +254,7 @@ func (e Region) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *Region) UnmarshalJSON(data []byte) error {
 	*e = Region{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 

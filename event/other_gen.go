@@ -68,7 +68,7 @@ func (e FeatureFlagInteraction) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *FeatureFlagInteraction) UnmarshalJSON(data []byte) error {
 	*e = FeatureFlagInteraction{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -133,6 +133,6 @@ func (e OffsetUpdate) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *OffsetUpdate) UnmarshalJSON(data []byte) error {
 	*e = OffsetUpdate{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }

@@ -101,7 +101,7 @@ func (e RichDelivery) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *RichDelivery) UnmarshalJSON(data []byte) error {
 	*e = RichDelivery{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -218,7 +218,7 @@ func (e RichRead) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *RichRead) UnmarshalJSON(data []byte) error {
 	*e = RichRead{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -335,7 +335,7 @@ func (e RichDelete) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *RichDelete) UnmarshalJSON(data []byte) error {
 	*e = RichDelete{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -452,6 +452,6 @@ func (e RichControl) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *RichControl) UnmarshalJSON(data []byte) error {
 	*e = RichControl{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }

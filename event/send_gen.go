@@ -101,7 +101,7 @@ func (e Send) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *Send) UnmarshalJSON(data []byte) error {
 	*e = Send{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -225,7 +225,7 @@ func (e SendAborted) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *SendAborted) UnmarshalJSON(data []byte) error {
 	*e = SendAborted{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -368,7 +368,7 @@ func (e SendRejected) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *SendRejected) UnmarshalJSON(data []byte) error {
 	*e = SendRejected{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -466,7 +466,7 @@ func (e Control) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *Control) UnmarshalJSON(data []byte) error {
 	*e = Control{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -597,7 +597,7 @@ func (e PushBody) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *PushBody) UnmarshalJSON(data []byte) error {
 	*e = PushBody{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 

@@ -94,7 +94,7 @@ func (e TagChange) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *TagChange) UnmarshalJSON(data []byte) error {
 	*e = TagChange{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -194,7 +194,7 @@ func (e AttributeOperation) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *AttributeOperation) UnmarshalJSON(data []byte) error {
 	*e = AttributeOperation{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -259,6 +259,6 @@ func (e LabelEvent) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *LabelEvent) UnmarshalJSON(data []byte) error {
 	*e = LabelEvent{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }

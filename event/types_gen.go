@@ -332,6 +332,200 @@ func newEvent(t Type) typed {
 	return new(Unknown)
 }
 
+// newEventWithBuffer allocates the concrete event for t together with an
+// n-byte buffer for its input, in one allocation where n is small enough.
+func newEventWithBuffer(t Type, n int) (typed, []byte) {
+	switch t {
+	case TypeAttributeOperation:
+		return withBuffer[AttributeOperation](n)
+	case TypeClose:
+		return withBuffer[Close](n)
+	case TypeCompliance:
+		return withBuffer[Compliance](n)
+	case TypeContactChange:
+		return withBuffer[ContactChange](n)
+	case TypeControl:
+		return withBuffer[Control](n)
+	case TypeCustom:
+		return withBuffer[Custom](n)
+	case TypeFeatureFlagInteraction:
+		return withBuffer[FeatureFlagInteraction](n)
+	case TypeFirstOpen:
+		return withBuffer[FirstOpen](n)
+	case TypeFirstOptIn:
+		return withBuffer[FirstOptIn](n)
+	case TypeInAppButtonTap:
+		return withBuffer[InAppButtonTap](n)
+	case TypeInAppExperiences:
+		return withBuffer[InAppExperiences](n)
+	case TypeInAppFormDisplay:
+		return withBuffer[InAppFormDisplay](n)
+	case TypeInAppFormResult:
+		return withBuffer[InAppFormResult](n)
+	case TypeInAppMessageControl:
+		return withBuffer[InAppMessageControl](n)
+	case TypeInAppMessageDisplay:
+		return withBuffer[InAppMessageDisplay](n)
+	case TypeInAppMessageExclusion:
+		return withBuffer[InAppMessageExclusion](n)
+	case TypeInAppMessageExpiration:
+		return withBuffer[InAppMessageExpiration](n)
+	case TypeInAppMessageResolution:
+		return withBuffer[InAppMessageResolution](n)
+	case TypeInAppPagerCompleted:
+		return withBuffer[InAppPagerCompleted](n)
+	case TypeInAppPagerSummary:
+		return withBuffer[InAppPagerSummary](n)
+	case TypeInAppPageSwipe:
+		return withBuffer[InAppPageSwipe](n)
+	case TypeInAppPageView:
+		return withBuffer[InAppPageView](n)
+	case TypeLabelEvent:
+		return withBuffer[LabelEvent](n)
+	case TypeLocation:
+		return withBuffer[Location](n)
+	case TypeMobileOriginated:
+		return withBuffer[MobileOriginated](n)
+	case TypeOffsetUpdate:
+		return withBuffer[OffsetUpdate](n)
+	case TypeOpen:
+		return withBuffer[Open](n)
+	case TypePushBody:
+		return withBuffer[PushBody](n)
+	case TypeRegion:
+		return withBuffer[Region](n)
+	case TypeRichControl:
+		return withBuffer[RichControl](n)
+	case TypeRichDelete:
+		return withBuffer[RichDelete](n)
+	case TypeRichDelivery:
+		return withBuffer[RichDelivery](n)
+	case TypeRichRead:
+		return withBuffer[RichRead](n)
+	case TypeScreenViewed:
+		return withBuffer[ScreenViewed](n)
+	case TypeSend:
+		return withBuffer[Send](n)
+	case TypeSendAborted:
+		return withBuffer[SendAborted](n)
+	case TypeSendRejected:
+		return withBuffer[SendRejected](n)
+	case TypeShortLinkClick:
+		return withBuffer[ShortLinkClick](n)
+	case TypeSubscription:
+		return withBuffer[Subscription](n)
+	case TypeSubscriptionList:
+		return withBuffer[SubscriptionList](n)
+	case TypeTagChange:
+		return withBuffer[TagChange](n)
+	case TypeUninstall:
+		return withBuffer[Uninstall](n)
+	case TypeWebClick:
+		return withBuffer[WebClick](n)
+	case TypeWebSession:
+		return withBuffer[WebSession](n)
+	}
+	return withBuffer[Unknown](n)
+}
+
+// decodeBodyOf calls ev's decodeBody without an interface call, so that
+// d does not escape to the heap.
+func decodeBodyOf(ev typed, d *decoder) error {
+	switch e := ev.(type) {
+	case *AttributeOperation:
+		return e.decodeBody(d)
+	case *Close:
+		return e.decodeBody(d)
+	case *Compliance:
+		return e.decodeBody(d)
+	case *ContactChange:
+		return e.decodeBody(d)
+	case *Control:
+		return e.decodeBody(d)
+	case *Custom:
+		return e.decodeBody(d)
+	case *FeatureFlagInteraction:
+		return e.decodeBody(d)
+	case *FirstOpen:
+		return e.decodeBody(d)
+	case *FirstOptIn:
+		return e.decodeBody(d)
+	case *InAppButtonTap:
+		return e.decodeBody(d)
+	case *InAppExperiences:
+		return e.decodeBody(d)
+	case *InAppFormDisplay:
+		return e.decodeBody(d)
+	case *InAppFormResult:
+		return e.decodeBody(d)
+	case *InAppMessageControl:
+		return e.decodeBody(d)
+	case *InAppMessageDisplay:
+		return e.decodeBody(d)
+	case *InAppMessageExclusion:
+		return e.decodeBody(d)
+	case *InAppMessageExpiration:
+		return e.decodeBody(d)
+	case *InAppMessageResolution:
+		return e.decodeBody(d)
+	case *InAppPagerCompleted:
+		return e.decodeBody(d)
+	case *InAppPagerSummary:
+		return e.decodeBody(d)
+	case *InAppPageSwipe:
+		return e.decodeBody(d)
+	case *InAppPageView:
+		return e.decodeBody(d)
+	case *LabelEvent:
+		return e.decodeBody(d)
+	case *Location:
+		return e.decodeBody(d)
+	case *MobileOriginated:
+		return e.decodeBody(d)
+	case *OffsetUpdate:
+		return e.decodeBody(d)
+	case *Open:
+		return e.decodeBody(d)
+	case *PushBody:
+		return e.decodeBody(d)
+	case *Region:
+		return e.decodeBody(d)
+	case *RichControl:
+		return e.decodeBody(d)
+	case *RichDelete:
+		return e.decodeBody(d)
+	case *RichDelivery:
+		return e.decodeBody(d)
+	case *RichRead:
+		return e.decodeBody(d)
+	case *ScreenViewed:
+		return e.decodeBody(d)
+	case *Send:
+		return e.decodeBody(d)
+	case *SendAborted:
+		return e.decodeBody(d)
+	case *SendRejected:
+		return e.decodeBody(d)
+	case *ShortLinkClick:
+		return e.decodeBody(d)
+	case *Subscription:
+		return e.decodeBody(d)
+	case *SubscriptionList:
+		return e.decodeBody(d)
+	case *TagChange:
+		return e.decodeBody(d)
+	case *Uninstall:
+		return e.decodeBody(d)
+	case *WebClick:
+		return e.decodeBody(d)
+	case *WebSession:
+		return e.decodeBody(d)
+	case *Unknown:
+		return e.decodeBody(d)
+	}
+	return ev.decodeBody(d)
+}
+
 // csvHeaders are the seed's S3 CSV headers, by type.
 var csvHeaders = map[Type][]string{
 	TypeClose:                  {"ID", "TYPE", "OCCURRED", "PROCESSED", "OFFSET", "NAMED_USER_ID", "ANDROID_CHANNEL", "IOS_CHANNEL", "AMAZON_CHANNEL", "CHANNEL", "DEVICE_TYPE", "SESSION"},

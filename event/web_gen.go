@@ -108,7 +108,7 @@ func (e WebClick) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *WebClick) UnmarshalJSON(data []byte) error {
 	*e = WebClick{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 
@@ -212,7 +212,7 @@ func (e WebSession) MarshalJSON() ([]byte, error) {
 // fails with ErrTypeMismatch for an event of another type.
 func (e *WebSession) UnmarshalJSON(data []byte) error {
 	*e = WebSession{}
-	_, err := decode(bytes.Clone(data), e)
+	_, err := decode(bytes.Clone(data), e, false)
 	return err
 }
 

@@ -245,6 +245,18 @@ func genTypes() []byte {
 		p.f("\tcase Type%s:\n\t\treturn new(%s)\n", goName(t.Wire), goName(t.Wire))
 	}
 	p.f("\t}\n\treturn new(Unknown)\n}\n\n")
+	p.f("// newEventWithBuffer allocates the concrete event for t together with an\n// n-byte buffer for its input, in one allocation where n is small enough.\n")
+	p.f("func newEventWithBuffer(t Type, n int) (typed, []byte) {\n\tswitch t {\n")
+	for _, t := range sortedTable() {
+		p.f("\tcase Type%s:\n\t\treturn withBuffer[%s](n)\n", goName(t.Wire), goName(t.Wire))
+	}
+	p.f("\t}\n\treturn withBuffer[Unknown](n)\n}\n\n")
+	p.f("// decodeBodyOf calls ev's decodeBody without an interface call, so that\n// d does not escape to the heap.\n")
+	p.f("func decodeBodyOf(ev typed, d *decoder) error {\n\tswitch e := ev.(type) {\n")
+	for _, t := range sortedTable() {
+		p.f("\tcase *%s:\n\t\treturn e.decodeBody(d)\n", goName(t.Wire))
+	}
+	p.f("\tcase *Unknown:\n\t\treturn e.decodeBody(d)\n\t}\n\treturn ev.decodeBody(d)\n}\n\n")
 	p.f("// csvHeaders are the seed's S3 CSV headers, by type.\nvar csvHeaders = map[Type][]string{\n")
 	for _, t := range sortedTable() {
 		if t.CSV == "" {
@@ -493,7 +505,7 @@ func genType(p *printer, t eventType) {
 	p.f("// MarshalJSON encodes the event: the envelope, the typed body fields\n// and every kept unknown member. A decoded event re-encodes to its input.\n")
 	p.f("func (e %s) MarshalJSON() ([]byte, error) {\n\treturn appendEvent(nil, &e.Envelope, &e), nil\n}\n\n", n)
 	p.f("// UnmarshalJSON decodes a %s event into e, as Decode does. It\n// fails with ErrTypeMismatch for an event of another type.\n", t.Wire)
-	p.f("func (e *%s) UnmarshalJSON(data []byte) error {\n\t*e = %s{}\n\t_, err := decode(bytes.Clone(data), e)\n\treturn err\n}\n\n", n, n)
+	p.f("func (e *%s) UnmarshalJSON(data []byte) error {\n\t*e = %s{}\n\t_, err := decode(bytes.Clone(data), e, false)\n\treturn err\n}\n\n", n, n)
 
 	// CSV
 	if t.CSV != "" {

@@ -1,0 +1,68 @@
+package event
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// benchCorpus is one event of every type, plus the legacy and lenient
+// variants, from testdata/events.
+func benchCorpus(b *testing.B) (events [][]byte, total int64) {
+	b.Helper()
+	paths, err := filepath.Glob(filepath.Join("testdata", "events", "*.json"))
+	if err != nil || len(paths) == 0 {
+		b.Fatalf("no corpus: %v", err)
+	}
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		data = bytes.TrimSpace(data)
+		events = append(events, data)
+		total += int64(len(data))
+	}
+	return events, total
+}
+
+// BenchmarkDecode compares Decode with encoding/json decoding the same
+// events into equivalent structs (envelope, then the body by type), side by
+// side. Each iteration decodes one event; the ratio of the MB/s columns is
+// the speed-up.
+func BenchmarkDecode(b *testing.B) {
+	events, total := benchCorpus(b)
+	avg := total / int64(len(events))
+	b.Run("rtds", func(b *testing.B) {
+		b.SetBytes(avg)
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if _, err := Decode(events[i%len(events)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding_json", func(b *testing.B) {
+		b.SetBytes(avg)
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if _, _, err := stdDecode(events[i%len(events)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkPeekType measures the type-only peek used to skip events without
+// a handler; compare its ns/op with BenchmarkDecode/rtds.
+func BenchmarkPeekType(b *testing.B) {
+	events, total := benchCorpus(b)
+	b.SetBytes(total / int64(len(events)))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := PeekType(events[i%len(events)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
