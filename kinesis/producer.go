@@ -112,6 +112,7 @@ type Producer struct {
 	mu       sync.Mutex
 	closed   bool
 	aborted  bool
+	abortErr error // why records were failed by Close
 	shards   shardMap
 	byID     map[string]*shardQ
 	unmapped *shardQ
@@ -277,8 +278,8 @@ func (p *Producer) PutEvent(ctx context.Context, e event.Event) error {
 // their order and land on one shard.
 func PartitionKeyChannel(e event.Event) string {
 	b := e.Base()
-	if b.Device != nil && b.Device.Channel != "" {
-		return b.Device.Channel
+	if c := b.ChannelID(); c != "" {
+		return c
 	}
 	return b.ID
 }
@@ -286,12 +287,8 @@ func PartitionKeyChannel(e event.Event) string {
 // PartitionKeyNamedUser keys an event by its named user id, falling back
 // to PartitionKeyChannel.
 func PartitionKeyNamedUser(e event.Event) string {
-	b := e.Base()
-	if b.Device != nil && b.Device.NamedUserID != "" {
-		return b.Device.NamedUserID
-	}
-	if b.User != nil && b.User.NamedUserID != "" {
-		return b.User.NamedUserID
+	if u := e.Base().NamedUserID(); u != "" {
+		return u
 	}
 	return PartitionKeyChannel(e)
 }
@@ -412,8 +409,10 @@ func (p *Producer) close(ctx context.Context) error {
 // returns the number of records it failed directly or left to in-flight
 // requests.
 func (p *Producer) abort(cause error) int {
+	err := fmt.Errorf("%w before the record was delivered: %w", ErrClosed, cause)
 	p.mu.Lock()
 	p.aborted = true
+	p.abortErr = err
 	n := p.stats.Buffered
 	var units []unit
 	for _, sh := range p.all {
@@ -428,8 +427,7 @@ func (p *Producer) abort(cause error) int {
 	}
 	p.freshRecs, p.freshBytes = 0, 0
 	p.mu.Unlock()
-	p.cancel(fmt.Errorf("%w: %w", ErrClosed, cause))
-	err := fmt.Errorf("%w before the record was delivered: %w", ErrClosed, cause)
+	p.cancel(err)
 	for i := range units {
 		units[i].state = stateFailed
 		units[i].err = &RecordError{ShardID: units[i].sh.id, Attempts: units[i].attempts, Err: err}

@@ -70,6 +70,7 @@ type request struct {
 	units   []unit
 	entries []sdktypes.PutRecordsRequestEntry
 	shards  []*shardQ
+	seqs    []uint64 // per shard: its request number (shardQ.sent)
 	recBuf  []rec
 	aggBuf  []byte
 	sentAt  time.Time
@@ -199,6 +200,7 @@ func (p *Producer) freeRequest(r *request) {
 	r.entries = r.entries[:0]
 	clear(r.shards)
 	r.shards = r.shards[:0]
+	r.seqs = r.seqs[:0]
 	clear(r.recBuf)
 	r.recBuf = r.recBuf[:0]
 	r.aggBuf = r.aggBuf[:0]
@@ -339,7 +341,9 @@ func (p *Producer) buildLocked(now time.Time, due bool) (req *request, wake time
 		if len(req.units) > first {
 			sh.inflight++
 			sh.charge(now, cost)
+			sh.sent++
 			req.shards = append(req.shards, sh)
+			req.seqs = append(req.seqs, sh.sent)
 		}
 	}
 	if req != nil && len(req.units) == 0 {
@@ -449,7 +453,7 @@ func (p *Producer) complete(req *request, out *sdkkinesis.PutRecordsOutput, err 
 		retry, thr := classify(cause)
 		if thr {
 			p.stats.Throttled++
-			if r := u.sh.throttled(now, req.sentAt); r > 0 {
+			if r := u.sh.throttled(now, req.seq(u.sh)); r > 0 {
 				throttles = append(throttles, throttle{u.sh, r})
 			}
 		}
@@ -457,7 +461,7 @@ func (p *Producer) complete(req *request, out *sdkkinesis.PutRecordsOutput, err 
 		case aborted:
 			u.state = stateFailed
 			u.err = &RecordError{ShardID: u.sh.id, Attempts: u.attempts,
-				Err: fmt.Errorf("%w before the record was delivered (the last attempt may have succeeded): %w", ErrClosed, cause)}
+				Err: fmt.Errorf("%w (its last attempt may have succeeded): %w", p.abortErr, cause)}
 		case !retry:
 			u.state = stateFailed
 			u.err = &RecordError{ShardID: u.sh.id, Attempts: u.attempts, Err: cause}
@@ -465,9 +469,9 @@ func (p *Producer) complete(req *request, out *sdkkinesis.PutRecordsOutput, err 
 			p.scheduleRetryLocked(u, cause, now)
 		}
 	}
-	for _, sh := range req.shards {
+	for i, sh := range req.shards {
 		sh.inflight--
-		if sh.decreased.Before(req.sentAt) {
+		if req.seqs[i] > sh.decreased {
 			sh.succeeded(now)
 		}
 	}
@@ -509,6 +513,15 @@ func (p *Producer) complete(req *request, out *sdkkinesis.PutRecordsOutput, err 
 	p.hookRetries(req)
 	p.finish(req.units, req)
 	p.signal()
+}
+
+func (r *request) seq(sh *shardQ) uint64 {
+	for i, s := range r.shards {
+		if s == sh {
+			return r.seqs[i]
+		}
+	}
+	return 0
 }
 
 func lenResults(out *sdkkinesis.PutRecordsOutput) int {

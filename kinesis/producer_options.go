@@ -126,6 +126,7 @@ func (c *producerConfig) validate() error {
 	if c.err != nil {
 		return c.err
 	}
+	c.maxAggBytes = min(c.maxAggBytes, c.maxRecordBytes)
 	switch {
 	case c.maxBatchRecords < 1:
 		return fmt.Errorf("kinesis: batch record limit %d: must be at least 1", c.maxBatchRecords)
@@ -133,8 +134,8 @@ func (c *producerConfig) validate() error {
 		return fmt.Errorf("kinesis: record byte limit %d: must be at least 1", c.maxRecordBytes)
 	case c.maxBatchBytes < c.maxRecordBytes:
 		return fmt.Errorf("kinesis: batch byte limit %d is below the record byte limit %d", c.maxBatchBytes, c.maxRecordBytes)
-	case c.maxAggBytes < 256 || c.maxAggBytes > c.maxRecordBytes:
-		return fmt.Errorf("kinesis: aggregate byte limit %d: must be within [256, %d]", c.maxAggBytes, c.maxRecordBytes)
+	case c.maxAggBytes < 256:
+		return fmt.Errorf("kinesis: aggregate byte limit %d: must be at least 256", c.maxAggBytes)
 	case c.maxAggRecords < 1:
 		return fmt.Errorf("kinesis: aggregate record limit %d: must be at least 1", c.maxAggRecords)
 	case c.maxInFlight < 1:
@@ -196,8 +197,9 @@ func WithAggregation(on bool) ProducerOption {
 	return producerOptionFunc(func(c *producerConfig) { c.aggregate = on })
 }
 
-// WithAggregateLimits sets the largest aggregated record in bytes and the
-// most user records it holds. A zero argument keeps its default:
+// WithAggregateLimits sets the largest aggregated record in bytes (at
+// least 256; capped at the record byte limit) and the most user records it
+// holds. A zero argument keeps its default:
 // DefaultMaxAggregateBytes, DefaultMaxAggregateRecords.
 func WithAggregateLimits(maxBytes, maxRecords int) ProducerOption {
 	return producerOptionFunc(func(c *producerConfig) {

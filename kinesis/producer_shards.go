@@ -78,7 +78,8 @@ type shardQ struct {
 	retry      []unit // failed units awaiting a retry, in original order
 	inflight   int    // requests in flight carrying this shard's records
 	lim        *rate.Limiter
-	decreased  time.Time // last rate decrease
+	sent       uint64 // requests sent that carry this shard's records
+	decreased  uint64 // value of sent at the last rate decrease
 	open       bool      // in the current shard map
 }
 
@@ -118,11 +119,12 @@ func (s *shardQ) charge(now time.Time, cost int) {
 	s.lim.ReserveN(now, min(cost, shardBurst))
 }
 
-// throttled lowers the shard's rate (once per round trip: throttles of
-// requests sent before the last decrease are already accounted for) and
-// reports the new rate, or 0 when it did not change.
-func (s *shardQ) throttled(now, sentAt time.Time) float64 {
-	if sentAt.Before(s.decreased) {
+// throttled lowers the shard's rate after a throttle in the answer to its
+// request number seq, once per round trip: throttles of requests sent
+// before the last decrease are already accounted for. It reports the new
+// rate, or 0 when it did not change.
+func (s *shardQ) throttled(now time.Time, seq uint64) float64 {
+	if seq <= s.decreased {
 		return 0
 	}
 	l := float64(s.lim.Limit())
@@ -131,7 +133,7 @@ func (s *shardQ) throttled(now, sentAt time.Time) float64 {
 	} else {
 		l = max(l/2, minShardRate)
 	}
-	s.decreased = now
+	s.decreased = s.sent
 	s.lim.SetLimitAt(now, rate.Limit(l))
 	return l
 }

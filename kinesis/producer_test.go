@@ -157,7 +157,7 @@ func TestProducerRetriesOnlyFailedEntries(t *testing.T) {
 				})
 				var c collector
 				p, err := NewProducer(f, "s", WithResultHandler(c.handle), WithOrdering(ordering), WithAggregation(agg),
-					WithLinger(time.Millisecond), WithBackoff(fastBackoff))
+					WithAggregateLimits(1000, 0), WithLinger(time.Millisecond), WithBackoff(fastBackoff))
 				if err != nil {
 					t.Fatal(err)
 				}
