@@ -2,6 +2,7 @@ package event
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -84,6 +85,9 @@ func (d *decoder) notObject(err error) error {
 	if serr := d.skipValue(); serr != nil {
 		return serr
 	}
+	if d.ws(); d.pos < len(d.data) {
+		return d.unexpected("after top-level value")
+	}
 	return &DecodeError{Offset: start, Err: fmt.Errorf("%w: found %s", ErrNotObject, kindOf(d.data[start]))}
 }
 
@@ -127,6 +131,30 @@ func (d *decoder) strictString(key string) (string, error) {
 // event's; if replaceable (Decode allocated it from a peek at the type), it
 // is replaced when a later duplicate "type" member says otherwise.
 func decode(buf []byte, into typed, replaceable bool) (Event, error) {
+	ev, err := decodeEvent(buf, into, replaceable)
+	if err != nil && !errors.Is(err, ErrSyntax) {
+		// Invalid JSON is reported as such, wherever it is, as
+		// encoding/json does, even when another problem came first.
+		if serr := validate(buf); serr != nil {
+			return nil, serr
+		}
+	}
+	return ev, err
+}
+
+// validate returns the first syntax error in data, or nil.
+func validate(data []byte) error {
+	d := decoder{data: data}
+	if err := d.skipValue(); err != nil {
+		return err
+	}
+	if d.ws(); d.pos < len(d.data) {
+		return d.unexpected("after top-level value")
+	}
+	return nil
+}
+
+func decodeEvent(buf []byte, into typed, replaceable bool) (Event, error) {
 	d := decoder{data: buf}
 	if err := d.openObject(); err != nil {
 		return nil, d.notObject(err)
@@ -191,12 +219,12 @@ func decode(buf []byte, into typed, replaceable bool) (Event, error) {
 					err = d.keep(&env.Extra, key)
 				} else {
 					env.Offset, env.offsetNumber = s, false
-					clearExtra(env.Extra, key)
+					clearExtra(&env.Extra, key)
 				}
 			case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 				env.Offset, err = d.number()
 				env.offsetNumber = true
-				clearExtra(env.Extra, key)
+				clearExtra(&env.Extra, key)
 			default:
 				env.Offset, env.offsetNumber = "", false
 				err = d.keep(&env.Extra, key)
@@ -225,7 +253,7 @@ func decode(buf []byte, into typed, replaceable bool) (Event, error) {
 				return nil, inField(err, key)
 			}
 			hasDev = true
-			clearExtra(env.Extra, key)
+			clearExtra(&env.Extra, key)
 		case "user":
 			if d.data[d.pos] != '{' {
 				hasUser = false
@@ -239,7 +267,7 @@ func decode(buf []byte, into typed, replaceable bool) (Event, error) {
 				return nil, inField(err, key)
 			}
 			hasUser = true
-			clearExtra(env.Extra, key)
+			clearExtra(&env.Extra, key)
 		case "body":
 			bodyStart = d.pos
 			if d.data[d.pos] == '{' && ev != nil && !bodyDirty && !isUnknown(ev) {
@@ -254,14 +282,14 @@ func decode(buf []byte, into typed, replaceable bool) (Event, error) {
 				bodyDone = false
 			}
 			bodyEnd = d.pos
-			clearExtra(env.Extra, key)
+			clearExtra(&env.Extra, key)
 		default:
 			if err := d.keep(&env.Extra, key); err != nil {
 				return nil, inField(err, key)
 			}
 		}
 	}
-	if d.ws() != 0 {
+	if d.ws(); d.pos < len(d.data) {
 		return nil, d.unexpected("after top-level value")
 	}
 	if !haveID {
@@ -274,16 +302,16 @@ func decode(buf []byte, into typed, replaceable bool) (Event, error) {
 		ev = newEvent(env.Type)
 	}
 	if bodyStart >= 0 {
+		if bodyDirty && !bodyDone && (into == nil || replaceable) {
+			// A duplicate "body" after one was decoded into ev: the last
+			// one wins, as in encoding/json's maps.
+			ev = newEvent(env.Type)
+		}
 		env.Body = buf[bodyStart:bodyEnd:bodyEnd]
 		env.bodyKind = bodyOther
 		if buf[bodyStart] == '{' && !isUnknown(ev) {
 			env.bodyKind = bodyObject
 			if !bodyDone {
-				if bodyDirty && (into == nil || replaceable) {
-					// A duplicate "body" after one was decoded: the last
-					// one wins, as in encoding/json's maps.
-					ev = newEvent(env.Type)
-				}
 				sub := decoder{data: buf[:bodyEnd], pos: bodyStart}
 				if err := decodeBodyOf(ev, &sub); err != nil {
 					return nil, inField(err, "body")
@@ -312,9 +340,13 @@ func isUnknown(ev typed) bool {
 	return ok
 }
 
-func clearExtra(extra map[string]json.RawMessage, key string) {
-	if extra != nil {
-		delete(extra, key)
+// clearExtra removes key from *extra, which stays nil when empty.
+func clearExtra(extra *map[string]json.RawMessage, key string) {
+	if *extra != nil {
+		delete(*extra, key)
+		if len(*extra) == 0 {
+			*extra = nil
+		}
 	}
 }
 
@@ -350,7 +382,7 @@ func (d *decoder) str(dst *string, extra *map[string]json.RawMessage, key string
 		}
 		if s != "" {
 			*dst = s
-			clearExtra(*extra, key)
+			clearExtra(extra, key)
 			return nil
 		}
 		d.pos = start
@@ -370,7 +402,7 @@ func (d *decoder) num(dst *Number, extra *map[string]json.RawMessage, key string
 		}
 		if s != "" {
 			*dst = Number{text: s, quoted: true}
-			clearExtra(*extra, key)
+			clearExtra(extra, key)
 			return nil
 		}
 		d.pos = start
@@ -380,7 +412,7 @@ func (d *decoder) num(dst *Number, extra *map[string]json.RawMessage, key string
 			return err
 		}
 		*dst = Number{text: s}
-		clearExtra(*extra, key)
+		clearExtra(extra, key)
 		return nil
 	}
 	*dst = Number{}
@@ -394,14 +426,14 @@ func (d *decoder) boolean(dst *Bool, extra *map[string]json.RawMessage, key stri
 			return err
 		}
 		*dst = BoolTrue
-		clearExtra(*extra, key)
+		clearExtra(extra, key)
 		return nil
 	case 'f':
 		if err := d.literal("false"); err != nil {
 			return err
 		}
 		*dst = BoolFalse
-		clearExtra(*extra, key)
+		clearExtra(extra, key)
 		return nil
 	}
 	*dst = BoolAbsent
@@ -433,7 +465,7 @@ func (d *decoder) timestamp(dst *time.Time, raw *string, extra *map[string]json.
 		return &DecodeError{Offset: start, Err: fmt.Errorf("%w: %w", ErrInvalidTimestamp, err)}
 	}
 	*dst, *raw = t, s
-	clearExtra(*extra, key)
+	clearExtra(extra, key)
 	return nil
 }
 
@@ -451,6 +483,6 @@ func (d *decoder) raw(dst *json.RawMessage, extra *map[string]json.RawMessage, k
 		return err
 	}
 	*dst = v
-	clearExtra(*extra, key)
+	clearExtra(extra, key)
 	return nil
 }

@@ -94,10 +94,19 @@ func (d *decoder) device(dev *Device) error {
 				err = d.keep(&dev.Extra, key)
 				break
 			}
+			// Of several mixed-case spellings, the one that sorts first is
+			// used, so that the choice does not depend on member order.
+			var sp span
+			if sp, err = d.scanSpan(key); err != nil {
+				break
+			}
 			if legacy[p].ok() {
+				if legacy[p].key < key {
+					legacy[p], sp = sp, legacy[p]
+				}
 				keepSpan(&dev.Extra, legacy[p].key, d.data[legacy[p].start:legacy[p].end:legacy[p].end])
 			}
-			legacy[p], err = d.scanSpan(key)
+			legacy[p] = sp
 		}
 		if err != nil {
 			return inField(err, key)
@@ -187,7 +196,7 @@ func (d *decoder) strMap(dst *map[string]string, extra *map[string]json.RawMessa
 		m[p.k] = p.v
 	}
 	*dst = m
-	clearExtra(*extra, key)
+	clearExtra(extra, key)
 	return nil
 }
 
@@ -204,7 +213,7 @@ func (d *decoder) strs(dst *[]string, extra *map[string]json.RawMessage, key str
 		return d.keep(extra, key)
 	}
 	*dst = out
-	clearExtra(*extra, key)
+	clearExtra(extra, key)
 	return nil
 }
 
@@ -264,7 +273,7 @@ func (d *decoder) tagGroups(dst *TagGroups, extra *map[string]json.RawMessage, k
 		return d.keep(extra, key)
 	}
 	*dst = m
-	clearExtra(*extra, key)
+	clearExtra(extra, key)
 	return nil
 }
 
@@ -279,7 +288,7 @@ func (d *decoder) push(dst **AssociatedPush, store *AssociatedPush, extra *map[s
 		return err
 	}
 	*dst = store
-	clearExtra(*extra, key)
+	clearExtra(extra, key)
 	return nil
 }
 
@@ -340,7 +349,7 @@ func (d *decoder) campaigns(dst **Campaigns, extra *map[string]json.RawMessage, 
 		}
 	}
 	*dst = c
-	clearExtra(*extra, key)
+	clearExtra(extra, key)
 	return nil
 }
 
@@ -400,7 +409,7 @@ func (d *decoder) proximity(dst **Proximity, extra *map[string]json.RawMessage, 
 		}
 	}
 	*dst = p
-	clearExtra(*extra, key)
+	clearExtra(extra, key)
 	return nil
 }
 
@@ -434,7 +443,7 @@ func (d *decoder) circular(dst **CircularRegion, extra *map[string]json.RawMessa
 		}
 	}
 	*dst = c
-	clearExtra(*extra, key)
+	clearExtra(extra, key)
 	return nil
 }
 
@@ -491,7 +500,7 @@ func (d *decoder) pages(dst *[]ViewedPage, extra *map[string]json.RawMessage, ke
 		return d.keep(extra, key)
 	}
 	*dst = out
-	clearExtra(*extra, key)
+	clearExtra(extra, key)
 	return nil
 }
 
@@ -547,6 +556,6 @@ func (d *decoder) attrItems(dst *[]AttributeItem, extra *map[string]json.RawMess
 		return d.keep(extra, key)
 	}
 	*dst = out
-	clearExtra(*extra, key)
+	clearExtra(extra, key)
 	return nil
 }

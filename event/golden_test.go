@@ -235,15 +235,20 @@ func checkRoundTrip(t *testing.T, data []byte) {
 }
 
 // eventCmp compares decoded events completely, unexported fields included,
-// with raw JSON compared without insignificant white space.
+// with raw JSON compared as the values encoding/json reads from it.
 var eventCmp = []cmp.Option{
 	cmp.Exporter(func(reflect.Type) bool { return true }),
-	cmp.Transformer("compact", func(r json.RawMessage) string {
-		var b bytes.Buffer
-		if err := json.Compact(&b, r); err != nil {
+	cmp.Transformer("semantic", func(r json.RawMessage) any {
+		if r == nil {
+			return nil
+		}
+		d := json.NewDecoder(bytes.NewReader(r))
+		d.UseNumber()
+		var v any
+		if err := d.Decode(&v); err != nil {
 			return "invalid: " + string(r)
 		}
-		return b.String()
+		return v
 	}),
 }
 

@@ -57,7 +57,8 @@ func quoteChar(c byte) string {
 	return "'" + s[1:len(s)-1] + "'"
 }
 
-// ws skips white space and returns the next byte, or 0 at the end.
+// ws skips white space and returns the next byte, or 0 at the end (check
+// d.pos to tell the end from a NUL byte).
 func (d *decoder) ws() byte {
 	data := d.data
 	for i := d.pos; i < len(data); i++ {
@@ -117,7 +118,9 @@ func (d *decoder) nextKey(first bool) (key string, ok bool, err error) {
 		return "", false, d.unexpected("after object key")
 	}
 	d.pos++
-	d.ws()
+	if d.ws(); d.pos >= len(d.data) {
+		return "", false, d.unexpected("looking for beginning of value")
+	}
 	return key, true, nil
 }
 
@@ -157,6 +160,9 @@ func (d *decoder) nextElem(first bool) (ok bool, err error) {
 		}
 		d.pos++
 		d.ws()
+	}
+	if d.pos >= len(d.data) {
+		return false, d.unexpected("looking for beginning of value")
 	}
 	return true, nil
 }
