@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"golang.org/x/sync/semaphore"
 
 	"github.com/rtdskit/rtds/event"
 )
@@ -98,7 +97,6 @@ type Producer struct {
 	name   *string // exactly one of name and arn is set
 	arn    *string
 	t0     time.Time
-	space  *semaphore.Weighted
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelCauseFunc
@@ -111,6 +109,7 @@ type Producer struct {
 
 	mu       sync.Mutex
 	closed   bool
+	space    chan struct{} // closed when buffer space is freed; nil if nobody waits
 	aborted  bool
 	abortErr error // why records were failed by Close
 	shards   shardMap
@@ -126,6 +125,7 @@ type Producer struct {
 	lastRefresh time.Time
 
 	inflight    int
+	fullBytes   int // fresh bytes that make a request worth sending before the linger ends
 	freshRecs   int
 	freshBytes  int
 	lingerStart time.Time
@@ -172,7 +172,6 @@ func NewProducer(client ProducerAPI, stream string, opts ...ProducerOption) (*Pr
 		cfg:      cfg,
 		hooks:    newProducerHooks(cfg.hooks),
 		t0:       time.Now(),
-		space:    semaphore.NewWeighted(int64(cfg.bufferBytes)),
 		wake:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		byID:     map[string]*shardQ{},
@@ -185,6 +184,9 @@ func NewProducer(client ProducerAPI, stream string, opts ...ProducerOption) (*Pr
 		p.name = aws.String(stream)
 	}
 	p.all = []*shardQ{p.unmapped}
+	// Send once a request's worth is buffered, but cap it: a few smaller
+	// requests in flight keep Put, encoding and the network overlapped.
+	p.fullBytes = min(cfg.maxBatchBytes, fullRequestBytes)
 	p.ctx, p.cancel = context.WithCancelCause(context.Background())
 	p.wg.Add(1)
 	go p.run()
@@ -196,7 +198,8 @@ func (p *Producer) validate(pk string, data []byte) error {
 	if pk == "" {
 		return ErrNoPartitionKey
 	}
-	if n := utf8.RuneCountInString(pk); n > 256 {
+	if len(pk) > 256 && utf8.RuneCountInString(pk) > 256 {
+		n := utf8.RuneCountInString(pk)
 		return fmt.Errorf("kinesis: partition key of %d characters exceeds the limit of 256", n)
 	}
 	if n := len(pk) + len(data); n > p.cfg.maxRecordBytes {
@@ -217,24 +220,38 @@ func (p *Producer) Put(ctx context.Context, partitionKey string, data []byte) er
 		return err
 	}
 	size := len(partitionKey) + len(data)
-	if err := p.space.Acquire(ctx, int64(size)); err != nil {
-		return fmt.Errorf("kinesis: put: waiting for buffer space: %w", err)
-	}
 	h := partitionKeyHash(partitionKey)
-	at := time.Since(p.t0)
 	p.mu.Lock()
-	if p.closed {
+	for {
+		if p.closed {
+			p.mu.Unlock()
+			return ErrClosed
+		}
+		// A record always fits in an empty buffer (validate bounds its
+		// size), so a full buffer only waits for records to finish.
+		if p.stats.BufferedBytes+size <= p.cfg.bufferBytes || p.stats.BufferedBytes == 0 {
+			break
+		}
+		if p.space == nil {
+			p.space = make(chan struct{})
+		}
+		space := p.space
 		p.mu.Unlock()
-		p.space.Release(int64(size))
-		return ErrClosed
+		select {
+		case <-space:
+		case <-ctx.Done():
+			return fmt.Errorf("kinesis: put: waiting for buffer space: %w", context.Cause(ctx))
+		}
+		p.mu.Lock()
 	}
+	at := time.Since(p.t0)
 	sh := p.unmapped
 	if len(p.shards) > 0 {
 		if s := p.shards.route(h); s != nil {
 			sh = s
 		}
 	}
-	sh.recs = append(sh.recs, rec{pk: partitionKey, data: data, h: h, at: at, epoch: p.epoch})
+	sh.recs.push(rec{pk: partitionKey, data: data, h: h, at: at, epoch: p.epoch})
 	p.cur++
 	p.stats.Records++
 	p.stats.Buffered++
@@ -247,7 +264,7 @@ func (p *Producer) Put(ctx context.Context, partitionKey string, data []byte) er
 	}
 	wake := prevRecs == 0 || p.urgent > 0 ||
 		(!p.cfg.aggregate && prevRecs < p.cfg.maxBatchRecords && p.freshRecs >= p.cfg.maxBatchRecords) ||
-		(prevBytes < p.cfg.maxBatchBytes && p.freshBytes >= p.cfg.maxBatchBytes)
+		(prevBytes < p.fullBytes && p.freshBytes >= p.fullBytes)
 	p.mu.Unlock()
 	if wake {
 		p.signal()
@@ -419,11 +436,9 @@ func (p *Producer) abort(cause error) int {
 		units = append(units, sh.retry...)
 		clear(sh.retry)
 		sh.retry = sh.retry[:0]
-		for _, r := range sh.recs {
+		for _, r := range sh.recs.drain() {
 			units = append(units, unit{sh: sh, pk: r.pk, data: r.data, one: r, born: r.at})
 		}
-		clear(sh.recs)
-		sh.recs = sh.recs[:0]
 	}
 	p.freshRecs, p.freshBytes = 0, 0
 	p.mu.Unlock()

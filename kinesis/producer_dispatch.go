@@ -148,7 +148,7 @@ func (p *Producer) dispatchLocked(now time.Time) (next time.Time, expired []unit
 	lingerAt := p.lingerStart.Add(p.cfg.linger)
 	for p.inflight < p.cfg.maxInFlight {
 		due := p.urgent > 0 || p.closed || !now.Before(lingerAt) ||
-			(!p.cfg.aggregate && p.freshRecs >= p.cfg.maxBatchRecords) || p.freshBytes >= p.cfg.maxBatchBytes
+			(!p.cfg.aggregate && p.freshRecs >= p.cfg.maxBatchRecords) || p.freshBytes >= p.fullBytes
 		req, wake, exp := p.buildLocked(now, due)
 		expired = append(expired, exp...)
 		next = earliest(next, wake)
@@ -208,6 +208,10 @@ func (p *Producer) freeRequest(r *request) {
 	p.reqPool = append(p.reqPool, r)
 }
 
+// fullRequestBytes is how many buffered bytes make a request due before
+// the linger ends.
+const fullRequestBytes = 1 << 20
+
 // aggRecordOverhead bounds the protobuf bytes one user record adds to an
 // aggregate beyond its data and partition key (field tags, lengths and the
 // key table entry).
@@ -229,7 +233,7 @@ func (p *Producer) buildLocked(now time.Time, due bool) (req *request, wake time
 	p.rr++
 	for k := range n {
 		sh := p.all[(start+k)%n]
-		if len(sh.retry) == 0 && (len(sh.recs) == 0 || !due) {
+		if len(sh.retry) == 0 && (sh.recs.len() == 0 || !due) {
 			continue
 		}
 		if p.cfg.ordering && sh.inflight > 0 {
@@ -291,8 +295,8 @@ func (p *Producer) buildLocked(now time.Time, due bool) (req *request, wake time
 		// Fresh records, only once the shard's retries are all out.
 		if len(sh.retry) == 0 && due {
 			taken = 0
-			for taken < len(sh.recs) {
-				r := &sh.recs[taken]
+			for taken < sh.recs.len() {
+				r := sh.recs.at(taken)
 				if sinceT0-r.at > ttl {
 					expired = append(expired, unit{sh: sh, pk: r.pk, data: r.data, one: *r, born: r.at,
 						state: stateFailed, err: &RecordError{ShardID: sh.id, Err: fmt.Errorf("%w: expired in the buffer", ErrRecordExpired)}})
@@ -332,11 +336,7 @@ func (p *Producer) buildLocked(now time.Time, due bool) (req *request, wake time
 				cost += max(size, recordCostFloor)
 				taken++
 			}
-			clear(sh.recs[:taken])
-			sh.recs = sh.recs[taken:]
-			if len(sh.recs) == 0 {
-				sh.recs = sh.recs[:0:0]
-			}
+			sh.recs.drop(taken)
 		}
 		if len(req.units) > first {
 			sh.inflight++
@@ -371,8 +371,8 @@ func (p *Producer) takeAggregateLocked(req *request, sh *shardQ, from int, now t
 	start := len(req.recBuf)
 	dataBytes := 0
 	i := from
-	for ; i < len(sh.recs) && i-from < p.cfg.maxAggRecords; i++ {
-		r := &sh.recs[i]
+	for ; i < sh.recs.len() && i-from < p.cfg.maxAggRecords; i++ {
+		r := sh.recs.at(i)
 		s := len(r.pk) + len(r.data) + aggRecordOverhead
 		if size+s > limit {
 			break
@@ -616,10 +616,11 @@ func (p *Producer) finish(units []unit, req *request) {
 	if req != nil {
 		p.freeRequest(req)
 	}
-	p.mu.Unlock()
-	if freed > 0 {
-		p.space.Release(int64(freed))
+	if freed > 0 && p.space != nil {
+		close(p.space)
+		p.space = nil
 	}
+	p.mu.Unlock()
 }
 
 func (p *Producer) reportFailure(u *unit) {
@@ -709,16 +710,12 @@ func (p *Producer) applyMapLocked(ranges []shardRange) {
 			continue
 		}
 		q.open = false
-		moved = append(moved, q.recs...)
-		clear(q.recs)
-		q.recs = nil
+		moved = append(moved, q.recs.drain()...)
 		if !q.idle() {
 			p.draining = append(p.draining, q)
 		}
 	}
-	moved = append(moved, p.unmapped.recs...)
-	clear(p.unmapped.recs)
-	p.unmapped.recs = p.unmapped.recs[:0]
+	moved = append(moved, p.unmapped.recs.drain()...)
 	if len(moved) > 0 {
 		// Keep Put order within each key.
 		slices.SortStableFunc(moved, func(a, b rec) int { return int(a.at - b.at) })
@@ -729,7 +726,7 @@ func (p *Producer) applyMapLocked(ranges []shardRange) {
 		if q == nil {
 			q = p.unmapped
 		}
-		q.recs = append(q.recs, r)
+		q.recs.push(r)
 	}
 	p.rebuildAllLocked()
 }

@@ -74,13 +74,13 @@ type shardQ struct {
 	id         string // "" for the unmapped queue
 	start, end hashKey
 	ehk        string // explicit hash key routing an aggregate here
-	recs       []rec  // fresh records, in Put order
+	recs       recQueue // fresh records, in Put order
 	retry      []unit // failed units awaiting a retry, in original order
 	inflight   int    // requests in flight carrying this shard's records
 	lim        *rate.Limiter
 	sent       uint64 // requests sent that carry this shard's records
 	decreased  uint64 // value of sent at the last rate decrease
-	open       bool      // in the current shard map
+	open       bool   // in the current shard map
 }
 
 func newShardQ(id string, start, end hashKey) *shardQ {
@@ -88,7 +88,7 @@ func newShardQ(id string, start, end hashKey) *shardQ {
 		lim: rate.NewLimiter(rate.Inf, shardBurst), open: true}
 }
 
-func (s *shardQ) idle() bool { return len(s.recs) == 0 && len(s.retry) == 0 && s.inflight == 0 }
+func (s *shardQ) idle() bool { return s.recs.len() == 0 && len(s.retry) == 0 && s.inflight == 0 }
 
 // readyAt reports when the shard's rate allows its next request.
 func (s *shardQ) readyAt(now time.Time) time.Time {
@@ -201,4 +201,51 @@ func listOpenShards(ctx context.Context, client ListShardsAPI, name, arn *string
 		in = &sdkkinesis.ListShardsInput{NextToken: page.NextToken}
 	}
 	return nil, fmt.Errorf("kinesis: list shards: too many pages")
+}
+
+// recQueue is a FIFO ring of buffered records. It grows by doubling and
+// never moves records otherwise, so a long backlog costs no copying while
+// records flow through it.
+type recQueue struct {
+	buf  []rec // len is a power of two, or 0
+	head int
+	n    int
+}
+
+func (q *recQueue) len() int { return q.n }
+
+func (q *recQueue) at(i int) *rec { return &q.buf[(q.head+i)&(len(q.buf)-1)] }
+
+func (q *recQueue) push(r rec) {
+	if q.n == len(q.buf) {
+		nb := make([]rec, max(64, 2*len(q.buf)))
+		for i := range q.n {
+			nb[i] = *q.at(i)
+		}
+		q.buf, q.head = nb, 0
+	}
+	q.buf[(q.head+q.n)&(len(q.buf)-1)] = r
+	q.n++
+}
+
+// drop removes the first k records.
+func (q *recQueue) drop(k int) {
+	for i := range k {
+		*q.at(i) = rec{}
+	}
+	q.head = (q.head + k) & (len(q.buf) - 1)
+	q.n -= k
+	if q.n == 0 {
+		q.head = 0
+	}
+}
+
+// drain removes and returns every record.
+func (q *recQueue) drain() []rec {
+	out := make([]rec, q.n)
+	for i := range q.n {
+		out[i] = *q.at(i)
+	}
+	q.drop(q.n)
+	return out
 }
