@@ -45,8 +45,6 @@ func Decode(data []byte) (Event, error) {
 // rest of the event, and it does not retain data.
 func PeekType(data []byte) (Type, error) {
 	d := decoder{data: data}
-	start := d.ws()
-	_ = start
 	if err := d.openObject(); err != nil {
 		return "", d.notObject(err)
 	}

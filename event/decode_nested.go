@@ -330,7 +330,9 @@ func (d *decoder) campaigns(dst **Campaigns, extra *map[string]json.RawMessage, 
 		return d.keep(extra, key)
 	}
 	c := &Campaigns{}
-	_ = d.openObject()
+	if err := d.openObject(); err != nil {
+		return err
+	}
 	for first := true; ; first = false {
 		k, ok, err := d.nextKey(first)
 		if err != nil {
@@ -359,7 +361,9 @@ func (d *decoder) proximity(dst **Proximity, extra *map[string]json.RawMessage, 
 		return d.keep(extra, key)
 	}
 	p := &Proximity{}
-	_ = d.openObject()
+	if err := d.openObject(); err != nil {
+		return err
+	}
 	var altID, altLon span
 	for first := true; ; first = false {
 		k, ok, err := d.nextKey(first)
@@ -419,7 +423,9 @@ func (d *decoder) circular(dst **CircularRegion, extra *map[string]json.RawMessa
 		return d.keep(extra, key)
 	}
 	c := &CircularRegion{}
-	_ = d.openObject()
+	if err := d.openObject(); err != nil {
+		return err
+	}
 	for first := true; ; first = false {
 		k, ok, err := d.nextKey(first)
 		if err != nil {
@@ -466,7 +472,9 @@ func (d *decoder) pages(dst *[]ViewedPage, extra *map[string]json.RawMessage, ke
 			break
 		}
 		var p ViewedPage
-		_ = d.openObject()
+		if err := d.openObject(); err != nil {
+			return err
+		}
 		for first := true; ; first = false {
 			k, ok, kerr := d.nextKey(first)
 			if kerr != nil {
@@ -522,7 +530,9 @@ func (d *decoder) attrItems(dst *[]AttributeItem, extra *map[string]json.RawMess
 			break
 		}
 		var it AttributeItem
-		_ = d.openObject()
+		if err := d.openObject(); err != nil {
+			return err
+		}
 		for first := true; ; first = false {
 			k, ok, kerr := d.nextKey(first)
 			if kerr != nil {

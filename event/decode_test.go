@@ -445,3 +445,14 @@ func TestMarshalConstructedEvent(t *testing.T) {
 		})
 	}
 }
+
+func TestDeepNesting(t *testing.T) {
+	// encoding/json rejects nesting deeper than 10000; so does Decode, without
+	// exhausting the stack.
+	deep := `{"id":"a","type":"CUSTOM","body":{"properties":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}}`
+	if _, err := event.Decode([]byte(deep)); !errors.Is(err, event.ErrSyntax) || json.Valid([]byte(deep)) {
+		t.Errorf("Decode = %v, json.Valid = %v", err, json.Valid([]byte(deep)))
+	}
+	ok := `{"id":"a","type":"CUSTOM","body":{"properties":` + strings.Repeat(`{"a":`, 5000) + "1" + strings.Repeat("}", 5000) + `}}`
+	mustDecode(t, []byte(ok))
+}

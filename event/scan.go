@@ -411,9 +411,8 @@ func (d *decoder) skipValue() error {
 		d.pos = len(data)
 		return d.unexpected("in string literal")
 	case c == '{':
-		_ = d.openObject()
-		if d.depth > maxDepth {
-			return d.syntaxError("exceeded max depth")
+		if err := d.openObject(); err != nil {
+			return err
 		}
 		for first := true; ; first = false {
 			_, ok, err := d.nextKey(first)
@@ -428,9 +427,8 @@ func (d *decoder) skipValue() error {
 			}
 		}
 	case c == '[':
-		_ = d.openArray()
-		if d.depth > maxDepth {
-			return d.syntaxError("exceeded max depth")
+		if err := d.openArray(); err != nil {
+			return err
 		}
 		for first := true; ; first = false {
 			ok, err := d.nextElem(first)
