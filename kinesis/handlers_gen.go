@@ -8,7 +8,8 @@ import (
 	"github.com/rtdskit/rtds/event"
 )
 
-// OnAttributeOperation registers fn for ATTRIBUTE_OPERATION events (*event.AttributeOperation): attributes were set on or removed from the channel.
+// OnAttributeOperation registers fn for ATTRIBUTE_OPERATION events (*event.AttributeOperation):
+// attributes were set on or removed from the channel.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -16,12 +17,14 @@ import (
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.AttributeOperation](fn).
 func OnAttributeOperation(fn func(ctx context.Context, e *event.AttributeOperation) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnClose registers fn for CLOSE events (*event.Close): the app was closed or backgrounded.
+// OnClose registers fn for CLOSE events (*event.Close):
+// the app was closed or backgrounded.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -29,12 +32,14 @@ func OnAttributeOperation(fn func(ctx context.Context, e *event.AttributeOperati
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.Close](fn).
 func OnClose(fn func(ctx context.Context, e *event.Close) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnCompliance registers fn for COMPLIANCE events (*event.Compliance): an email or SMS consent or compliance record.
+// OnCompliance registers fn for COMPLIANCE events (*event.Compliance):
+// an email or SMS consent or compliance record.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -42,12 +47,14 @@ func OnClose(fn func(ctx context.Context, e *event.Close) error) ConsumerOption 
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.Compliance](fn).
 func OnCompliance(fn func(ctx context.Context, e *event.Compliance) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnContactChange registers fn for CONTACT_CHANGE events (*event.ContactChange): the channel's contact changed.
+// OnContactChange registers fn for CONTACT_CHANGE events (*event.ContactChange):
+// the channel's contact changed.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -55,12 +62,14 @@ func OnCompliance(fn func(ctx context.Context, e *event.Compliance) error) Consu
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.ContactChange](fn).
 func OnContactChange(fn func(ctx context.Context, e *event.ContactChange) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnControl registers fn for CONTROL events (*event.Control): the device was held out of a push as a control-group member.
+// OnControl registers fn for CONTROL events (*event.Control):
+// the device was held out of a push as a control-group member.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -68,12 +77,14 @@ func OnContactChange(fn func(ctx context.Context, e *event.ContactChange) error)
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.Control](fn).
 func OnControl(fn func(ctx context.Context, e *event.Control) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnCustom registers fn for CUSTOM events (*event.Custom): a custom event, sent by the SDK or the server API; email and SMS engagement arrive as CUSTOM on EMAIL and SMS devices.
+// OnCustom registers fn for CUSTOM events (*event.Custom):
+// a custom event, sent by the SDK or the server API; email and SMS engagement arrive as CUSTOM on EMAIL and SMS devices.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -81,12 +92,14 @@ func OnControl(fn func(ctx context.Context, e *event.Control) error) ConsumerOpt
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.Custom](fn).
 func OnCustom(fn func(ctx context.Context, e *event.Custom) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnFeatureFlagInteraction registers fn for FEATURE_FLAG_INTERACTION events (*event.FeatureFlagInteraction): a feature flag was evaluated or interacted with.
+// OnFeatureFlagInteraction registers fn for FEATURE_FLAG_INTERACTION events (*event.FeatureFlagInteraction):
+// a feature flag was evaluated or interacted with.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -94,12 +107,14 @@ func OnCustom(fn func(ctx context.Context, e *event.Custom) error) ConsumerOptio
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.FeatureFlagInteraction](fn).
 func OnFeatureFlagInteraction(fn func(ctx context.Context, e *event.FeatureFlagInteraction) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnFirstOpen registers fn for FIRST_OPEN events (*event.FirstOpen): the first app open after install.
+// OnFirstOpen registers fn for FIRST_OPEN events (*event.FirstOpen):
+// the first app open after install.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -107,12 +122,14 @@ func OnFeatureFlagInteraction(fn func(ctx context.Context, e *event.FeatureFlagI
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.FirstOpen](fn).
 func OnFirstOpen(fn func(ctx context.Context, e *event.FirstOpen) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnFirstOptIn registers fn for FIRST_OPT_IN events (*event.FirstOptIn): an email (commercial), SMS or open channel was opted in for the first time.
+// OnFirstOptIn registers fn for FIRST_OPT_IN events (*event.FirstOptIn):
+// an email (commercial), SMS or open channel was opted in for the first time.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -120,12 +137,14 @@ func OnFirstOpen(fn func(ctx context.Context, e *event.FirstOpen) error) Consume
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.FirstOptIn](fn).
 func OnFirstOptIn(fn func(ctx context.Context, e *event.FirstOptIn) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnInAppButtonTap registers fn for IN_APP_BUTTON_TAP events (*event.InAppButtonTap): a button in a Scene or in-app experience was tapped.
+// OnInAppButtonTap registers fn for IN_APP_BUTTON_TAP events (*event.InAppButtonTap):
+// a button in a Scene or in-app experience was tapped.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -133,12 +152,14 @@ func OnFirstOptIn(fn func(ctx context.Context, e *event.FirstOptIn) error) Consu
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.InAppButtonTap](fn).
 func OnInAppButtonTap(fn func(ctx context.Context, e *event.InAppButtonTap) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnInAppExperiences registers fn for IN_APP_EXPERIENCES events (*event.InAppExperiences): an in-app experience (survey, story, ...) was triggered.
+// OnInAppExperiences registers fn for IN_APP_EXPERIENCES events (*event.InAppExperiences):
+// an in-app experience (survey, story, ...) was triggered.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -146,12 +167,14 @@ func OnInAppButtonTap(fn func(ctx context.Context, e *event.InAppButtonTap) erro
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.InAppExperiences](fn).
 func OnInAppExperiences(fn func(ctx context.Context, e *event.InAppExperiences) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnInAppFormDisplay registers fn for IN_APP_FORM_DISPLAY events (*event.InAppFormDisplay): a form in a Scene or in-app experience was shown.
+// OnInAppFormDisplay registers fn for IN_APP_FORM_DISPLAY events (*event.InAppFormDisplay):
+// a form in a Scene or in-app experience was shown.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -159,12 +182,14 @@ func OnInAppExperiences(fn func(ctx context.Context, e *event.InAppExperiences) 
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.InAppFormDisplay](fn).
 func OnInAppFormDisplay(fn func(ctx context.Context, e *event.InAppFormDisplay) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnInAppFormResult registers fn for IN_APP_FORM_RESULT events (*event.InAppFormResult): a form in a Scene or in-app experience was submitted.
+// OnInAppFormResult registers fn for IN_APP_FORM_RESULT events (*event.InAppFormResult):
+// a form in a Scene or in-app experience was submitted.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -172,12 +197,14 @@ func OnInAppFormDisplay(fn func(ctx context.Context, e *event.InAppFormDisplay) 
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.InAppFormResult](fn).
 func OnInAppFormResult(fn func(ctx context.Context, e *event.InAppFormResult) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnInAppMessageControl registers fn for IN_APP_MESSAGE_CONTROL events (*event.InAppMessageControl): the device was held out of an in-app message as a control-group member.
+// OnInAppMessageControl registers fn for IN_APP_MESSAGE_CONTROL events (*event.InAppMessageControl):
+// the device was held out of an in-app message as a control-group member.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -185,12 +212,14 @@ func OnInAppFormResult(fn func(ctx context.Context, e *event.InAppFormResult) er
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.InAppMessageControl](fn).
 func OnInAppMessageControl(fn func(ctx context.Context, e *event.InAppMessageControl) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnInAppMessageDisplay registers fn for IN_APP_MESSAGE_DISPLAY events (*event.InAppMessageDisplay): an in-app message was shown.
+// OnInAppMessageDisplay registers fn for IN_APP_MESSAGE_DISPLAY events (*event.InAppMessageDisplay):
+// an in-app message was shown.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -198,12 +227,14 @@ func OnInAppMessageControl(fn func(ctx context.Context, e *event.InAppMessageCon
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.InAppMessageDisplay](fn).
 func OnInAppMessageDisplay(fn func(ctx context.Context, e *event.InAppMessageDisplay) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnInAppMessageExclusion registers fn for IN_APP_MESSAGE_EXCLUSION events (*event.InAppMessageExclusion): an in-app message was not shown because the device failed its audience check.
+// OnInAppMessageExclusion registers fn for IN_APP_MESSAGE_EXCLUSION events (*event.InAppMessageExclusion):
+// an in-app message was not shown because the device failed its audience check.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -211,12 +242,14 @@ func OnInAppMessageDisplay(fn func(ctx context.Context, e *event.InAppMessageDis
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.InAppMessageExclusion](fn).
 func OnInAppMessageExclusion(fn func(ctx context.Context, e *event.InAppMessageExclusion) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnInAppMessageExpiration registers fn for IN_APP_MESSAGE_EXPIRATION events (*event.InAppMessageExpiration): an in-app message expired or was replaced before it was shown.
+// OnInAppMessageExpiration registers fn for IN_APP_MESSAGE_EXPIRATION events (*event.InAppMessageExpiration):
+// an in-app message expired or was replaced before it was shown.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -224,12 +257,14 @@ func OnInAppMessageExclusion(fn func(ctx context.Context, e *event.InAppMessageE
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.InAppMessageExpiration](fn).
 func OnInAppMessageExpiration(fn func(ctx context.Context, e *event.InAppMessageExpiration) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnInAppMessageResolution registers fn for IN_APP_MESSAGE_RESOLUTION events (*event.InAppMessageResolution): an in-app message closed.
+// OnInAppMessageResolution registers fn for IN_APP_MESSAGE_RESOLUTION events (*event.InAppMessageResolution):
+// an in-app message closed.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -237,12 +272,14 @@ func OnInAppMessageExpiration(fn func(ctx context.Context, e *event.InAppMessage
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.InAppMessageResolution](fn).
 func OnInAppMessageResolution(fn func(ctx context.Context, e *event.InAppMessageResolution) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnInAppPagerCompleted registers fn for IN_APP_PAGER_COMPLETED events (*event.InAppPagerCompleted): the user reached the last page of a pager.
+// OnInAppPagerCompleted registers fn for IN_APP_PAGER_COMPLETED events (*event.InAppPagerCompleted):
+// the user reached the last page of a pager.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -250,12 +287,14 @@ func OnInAppMessageResolution(fn func(ctx context.Context, e *event.InAppMessage
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.InAppPagerCompleted](fn).
 func OnInAppPagerCompleted(fn func(ctx context.Context, e *event.InAppPagerCompleted) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnInAppPagerSummary registers fn for IN_APP_PAGER_SUMMARY events (*event.InAppPagerSummary): a summary of a pager's use, emitted when it is dismissed.
+// OnInAppPagerSummary registers fn for IN_APP_PAGER_SUMMARY events (*event.InAppPagerSummary):
+// a summary of a pager's use, emitted when it is dismissed.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -263,12 +302,14 @@ func OnInAppPagerCompleted(fn func(ctx context.Context, e *event.InAppPagerCompl
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.InAppPagerSummary](fn).
 func OnInAppPagerSummary(fn func(ctx context.Context, e *event.InAppPagerSummary) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnInAppPageSwipe registers fn for IN_APP_PAGE_SWIPE events (*event.InAppPageSwipe): the user swiped between pages of a pager.
+// OnInAppPageSwipe registers fn for IN_APP_PAGE_SWIPE events (*event.InAppPageSwipe):
+// the user swiped between pages of a pager.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -276,12 +317,14 @@ func OnInAppPagerSummary(fn func(ctx context.Context, e *event.InAppPagerSummary
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.InAppPageSwipe](fn).
 func OnInAppPageSwipe(fn func(ctx context.Context, e *event.InAppPageSwipe) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnInAppPageView registers fn for IN_APP_PAGE_VIEW events (*event.InAppPageView): a page of a pager was shown.
+// OnInAppPageView registers fn for IN_APP_PAGE_VIEW events (*event.InAppPageView):
+// a page of a pager was shown.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -289,12 +332,14 @@ func OnInAppPageSwipe(fn func(ctx context.Context, e *event.InAppPageSwipe) erro
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.InAppPageView](fn).
 func OnInAppPageView(fn func(ctx context.Context, e *event.InAppPageView) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnLabelEvent registers fn for LABEL_EVENT events (*event.LabelEvent): a label event.
+// OnLabelEvent registers fn for LABEL_EVENT events (*event.LabelEvent):
+// a label event.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -302,12 +347,14 @@ func OnInAppPageView(fn func(ctx context.Context, e *event.InAppPageView) error)
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.LabelEvent](fn).
 func OnLabelEvent(fn func(ctx context.Context, e *event.LabelEvent) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnLocation registers fn for LOCATION events (*event.Location): a location update.
+// OnLocation registers fn for LOCATION events (*event.Location):
+// a location update.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -315,12 +362,14 @@ func OnLabelEvent(fn func(ctx context.Context, e *event.LabelEvent) error) Consu
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.Location](fn).
 func OnLocation(fn func(ctx context.Context, e *event.Location) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnMobileOriginated registers fn for MOBILE_ORIGINATED events (*event.MobileOriginated): an inbound SMS arrived.
+// OnMobileOriginated registers fn for MOBILE_ORIGINATED events (*event.MobileOriginated):
+// an inbound SMS arrived.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -328,12 +377,14 @@ func OnLocation(fn func(ctx context.Context, e *event.Location) error) ConsumerO
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.MobileOriginated](fn).
 func OnMobileOriginated(fn func(ctx context.Context, e *event.MobileOriginated) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnOffsetUpdate registers fn for OFFSET_UPDATE events (*event.OffsetUpdate): a synthetic event that carries only an offset: it stands for no activity and lets a client advance its stored offset on a quiet or filtered stream.
+// OnOffsetUpdate registers fn for OFFSET_UPDATE events (*event.OffsetUpdate):
+// a synthetic event that carries only an offset: it stands for no activity and lets a client advance its stored offset on a quiet or filtered stream.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -341,12 +392,14 @@ func OnMobileOriginated(fn func(ctx context.Context, e *event.MobileOriginated) 
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.OffsetUpdate](fn).
 func OnOffsetUpdate(fn func(ctx context.Context, e *event.OffsetUpdate) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnOpen registers fn for OPEN events (*event.Open): the app was opened.
+// OnOpen registers fn for OPEN events (*event.Open):
+// the app was opened.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -354,12 +407,14 @@ func OnOffsetUpdate(fn func(ctx context.Context, e *event.OffsetUpdate) error) C
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.Open](fn).
 func OnOpen(fn func(ctx context.Context, e *event.Open) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnPushBody registers fn for PUSH_BODY events (*event.PushBody): the full push specification, emitted once per push or group.
+// OnPushBody registers fn for PUSH_BODY events (*event.PushBody):
+// the full push specification, emitted once per push or group.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -367,12 +422,14 @@ func OnOpen(fn func(ctx context.Context, e *event.Open) error) ConsumerOption {
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.PushBody](fn).
 func OnPushBody(fn func(ctx context.Context, e *event.PushBody) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnRegion registers fn for REGION events (*event.Region): the device entered or left a region (a geofence or a beacon).
+// OnRegion registers fn for REGION events (*event.Region):
+// the device entered or left a region (a geofence or a beacon).
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -380,12 +437,14 @@ func OnPushBody(fn func(ctx context.Context, e *event.PushBody) error) ConsumerO
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.Region](fn).
 func OnRegion(fn func(ctx context.Context, e *event.Region) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnRichControl registers fn for RICH_CONTROL events (*event.RichControl): the device was held out of a Message Center message as a control-group member.
+// OnRichControl registers fn for RICH_CONTROL events (*event.RichControl):
+// the device was held out of a Message Center message as a control-group member.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -393,12 +452,14 @@ func OnRegion(fn func(ctx context.Context, e *event.Region) error) ConsumerOptio
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.RichControl](fn).
 func OnRichControl(fn func(ctx context.Context, e *event.RichControl) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnRichDelete registers fn for RICH_DELETE events (*event.RichDelete): a Message Center message was deleted.
+// OnRichDelete registers fn for RICH_DELETE events (*event.RichDelete):
+// a Message Center message was deleted.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -406,12 +467,14 @@ func OnRichControl(fn func(ctx context.Context, e *event.RichControl) error) Con
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.RichDelete](fn).
 func OnRichDelete(fn func(ctx context.Context, e *event.RichDelete) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnRichDelivery registers fn for RICH_DELIVERY events (*event.RichDelivery): a Message Center message was delivered.
+// OnRichDelivery registers fn for RICH_DELIVERY events (*event.RichDelivery):
+// a Message Center message was delivered.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -419,12 +482,14 @@ func OnRichDelete(fn func(ctx context.Context, e *event.RichDelete) error) Consu
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.RichDelivery](fn).
 func OnRichDelivery(fn func(ctx context.Context, e *event.RichDelivery) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnRichRead registers fn for RICH_READ events (*event.RichRead): a Message Center message was read.
+// OnRichRead registers fn for RICH_READ events (*event.RichRead):
+// a Message Center message was read.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -432,12 +497,14 @@ func OnRichDelivery(fn func(ctx context.Context, e *event.RichDelivery) error) C
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.RichRead](fn).
 func OnRichRead(fn func(ctx context.Context, e *event.RichRead) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnScreenViewed registers fn for SCREEN_VIEWED events (*event.ScreenViewed): a screen-tracking record, emitted when the user leaves the screen.
+// OnScreenViewed registers fn for SCREEN_VIEWED events (*event.ScreenViewed):
+// a screen-tracking record, emitted when the user leaves the screen.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -445,12 +512,14 @@ func OnRichRead(fn func(ctx context.Context, e *event.RichRead) error) ConsumerO
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.ScreenViewed](fn).
 func OnScreenViewed(fn func(ctx context.Context, e *event.ScreenViewed) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnSend registers fn for SEND events (*event.Send): a push was sent to the channel.
+// OnSend registers fn for SEND events (*event.Send):
+// a push was sent to the channel.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -458,12 +527,14 @@ func OnScreenViewed(fn func(ctx context.Context, e *event.ScreenViewed) error) C
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.Send](fn).
 func OnSend(fn func(ctx context.Context, e *event.Send) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnSendAborted registers fn for SEND_ABORTED events (*event.SendAborted): a push was dropped before delivery was attempted.
+// OnSendAborted registers fn for SEND_ABORTED events (*event.SendAborted):
+// a push was dropped before delivery was attempted.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -471,12 +542,14 @@ func OnSend(fn func(ctx context.Context, e *event.Send) error) ConsumerOption {
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.SendAborted](fn).
 func OnSendAborted(fn func(ctx context.Context, e *event.SendAborted) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnSendRejected registers fn for SEND_REJECTED events (*event.SendRejected): the push provider (APNs, FCM, ...) rejected the send.
+// OnSendRejected registers fn for SEND_REJECTED events (*event.SendRejected):
+// the push provider (APNs, FCM, ...) rejected the send.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -484,12 +557,14 @@ func OnSendAborted(fn func(ctx context.Context, e *event.SendAborted) error) Con
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.SendRejected](fn).
 func OnSendRejected(fn func(ctx context.Context, e *event.SendRejected) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnShortLinkClick registers fn for SHORT_LINK_CLICK events (*event.ShortLinkClick): an SMS short link was clicked.
+// OnShortLinkClick registers fn for SHORT_LINK_CLICK events (*event.ShortLinkClick):
+// an SMS short link was clicked.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -497,12 +572,14 @@ func OnSendRejected(fn func(ctx context.Context, e *event.SendRejected) error) C
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.ShortLinkClick](fn).
 func OnShortLinkClick(fn func(ctx context.Context, e *event.ShortLinkClick) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnSubscription registers fn for SUBSCRIPTION events (*event.Subscription): a subscription (email subscription state) changed.
+// OnSubscription registers fn for SUBSCRIPTION events (*event.Subscription):
+// a subscription (email subscription state) changed.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -510,12 +587,14 @@ func OnShortLinkClick(fn func(ctx context.Context, e *event.ShortLinkClick) erro
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.Subscription](fn).
 func OnSubscription(fn func(ctx context.Context, e *event.Subscription) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnSubscriptionList registers fn for SUBSCRIPTION_LIST events (*event.SubscriptionList): the channel enrolled in or left subscription lists.
+// OnSubscriptionList registers fn for SUBSCRIPTION_LIST events (*event.SubscriptionList):
+// the channel enrolled in or left subscription lists.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -523,12 +602,14 @@ func OnSubscription(fn func(ctx context.Context, e *event.Subscription) error) C
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.SubscriptionList](fn).
 func OnSubscriptionList(fn func(ctx context.Context, e *event.SubscriptionList) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnTagChange registers fn for TAG_CHANGE events (*event.TagChange): tags were added to or removed from the channel.
+// OnTagChange registers fn for TAG_CHANGE events (*event.TagChange):
+// tags were added to or removed from the channel.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -536,12 +617,14 @@ func OnSubscriptionList(fn func(ctx context.Context, e *event.SubscriptionList) 
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.TagChange](fn).
 func OnTagChange(fn func(ctx context.Context, e *event.TagChange) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnUninstall registers fn for UNINSTALL events (*event.Uninstall): an uninstall was detected, usually in response to a push.
+// OnUninstall registers fn for UNINSTALL events (*event.Uninstall):
+// an uninstall was detected, usually in response to a push.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -549,12 +632,14 @@ func OnTagChange(fn func(ctx context.Context, e *event.TagChange) error) Consume
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.Uninstall](fn).
 func OnUninstall(fn func(ctx context.Context, e *event.Uninstall) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnWebClick registers fn for WEB_CLICK events (*event.WebClick): a web notification was clicked.
+// OnWebClick registers fn for WEB_CLICK events (*event.WebClick):
+// a web notification was clicked.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -562,12 +647,14 @@ func OnUninstall(fn func(ctx context.Context, e *event.Uninstall) error) Consume
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.WebClick](fn).
 func OnWebClick(fn func(ctx context.Context, e *event.WebClick) error) ConsumerOption {
 	return Handle(fn)
 }
 
-// OnWebSession registers fn for WEB_SESSION events (*event.WebSession): a web session started.
+// OnWebSession registers fn for WEB_SESSION events (*event.WebSession):
+// a web session started.
 //
 // fn is called on the goroutine that reads the event's shard: the records
 // of one shard are handled one at a time, in sequence order, while other
@@ -575,6 +662,7 @@ func OnWebClick(fn func(ctx context.Context, e *event.WebClick) error) ConsumerO
 // safe for concurrent use. A returned error goes to the consumer's
 // handler-error policy. fn must not call Consumer methods that wait for
 // Run to return: that deadlocks.
+//
 // It is a shorthand for Handle[*event.WebSession](fn).
 func OnWebSession(fn func(ctx context.Context, e *event.WebSession) error) ConsumerOption {
 	return Handle(fn)
