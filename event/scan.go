@@ -1,6 +1,7 @@
 package event
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -172,7 +173,16 @@ func (d *decoder) nextElem(first bool) (ok bool, err error) {
 func (d *decoder) readString() (string, error) {
 	data := d.data
 	start := d.pos + 1
-	for i := start; i < len(data); i++ {
+	i := start
+	// Eight bytes at a time while none needs attention: '"', '\\', a
+	// control character or a non-ASCII byte.
+	for ; i+8 <= len(data); i += 8 {
+		w := binary.LittleEndian.Uint64(data[i:])
+		if hasLess(w, 0x20) || hasZero(w^quotes) || hasZero(w^backslashes) || w&highBits != 0 {
+			break
+		}
+	}
+	for ; i < len(data); i++ {
 		c := data[i]
 		if c == '"' {
 			d.pos = i + 1
@@ -185,6 +195,20 @@ func (d *decoder) readString() (string, error) {
 	d.pos = len(data)
 	return "", d.unexpected("in string literal")
 }
+
+const (
+	lowBits     = 0x0101010101010101
+	highBits    = 0x8080808080808080
+	quotes      = '"' * lowBits
+	backslashes = '\\' * lowBits
+)
+
+// hasZero reports whether a byte of w is zero (may also flag bytes after a
+// zero byte, which only ends the fast path early).
+func hasZero(w uint64) bool { return (w-lowBits)&^w&highBits != 0 }
+
+// hasLess reports whether a byte of w is below n (n <= 128), as hasZero.
+func hasLess(w uint64, n uint64) bool { return (w-n*lowBits)&^w&highBits != 0 }
 
 // readStringSlow handles escapes, control characters and non-ASCII text
 // from i on, exactly as encoding/json does: invalid UTF-8 and lone
