@@ -523,7 +523,7 @@ func decodeBodyOf(ev typed, d *decoder) error {
 	case *Unknown:
 		return e.decodeBody(d)
 	}
-	return ev.decodeBody(d)
+	panic("event: decodeBodyOf: unhandled event type")
 }
 
 // csvHeaders are the seed's S3 CSV headers, by type.

@@ -256,7 +256,7 @@ func genTypes() []byte {
 	for _, t := range sortedTable() {
 		p.f("\tcase *%s:\n\t\treturn e.decodeBody(d)\n", goName(t.Wire))
 	}
-	p.f("\tcase *Unknown:\n\t\treturn e.decodeBody(d)\n\t}\n\treturn ev.decodeBody(d)\n}\n\n")
+	p.f("\tcase *Unknown:\n\t\treturn e.decodeBody(d)\n\t}\n\tpanic(\"event: decodeBodyOf: unhandled event type\")\n}\n\n")
 	p.f("// csvHeaders are the seed's S3 CSV headers, by type.\nvar csvHeaders = map[Type][]string{\n")
 	for _, t := range sortedTable() {
 		if t.CSV == "" {
