@@ -456,3 +456,29 @@ func TestDeepNesting(t *testing.T) {
 	ok := `{"id":"a","type":"CUSTOM","body":{"properties":` + strings.Repeat(`{"a":`, 5000) + "1" + strings.Repeat("}", 5000) + `}}`
 	mustDecode(t, []byte(ok))
 }
+
+func TestNestedValuesMarshalAsJSON(t *testing.T) {
+	e := mustDecode(t, []byte(`{"id":"a","type":"REGION","body":{"proximity":{"id":"b","lon":1},"circular_region":{"radius":5},
+		"x":1}}`)).(*event.Region)
+	for _, tt := range []struct {
+		name string
+		v    any
+		want string
+	}{
+		{"proximity", e.Proximity, `{"id":"b","lon":1}`},
+		{"circular", e.CircularRegion, `{"radius":5}`},
+		{"campaigns", event.Campaigns{Categories: []string{"c"}}, `{"categories":["c"]}`},
+		{"page", event.ViewedPage{PageIndex: event.Int(0), DisplayTime: event.NumberString("1.5")}, `{"page_index":0,"display_time":"1.5"}`},
+		{"item", event.AttributeItem{Key: "k", Value: json.RawMessage(`1`)}, `{"key":"k","value":1}`},
+		{"push", event.AssociatedPush{PushID: "p", VariantID: event.Int(2)}, `{"push_id":"p","variant_id":2}`},
+		{"device", e.Device, `null`},
+		{"user", event.User{ContactID: "c"}, `{"contact_id":"c"}`},
+		{"number", event.Float(1.25), `1.25`},
+		{"bool", event.BoolTrue, `true`},
+	} {
+		got, err := json.Marshal(tt.v)
+		if err != nil || string(got) != tt.want {
+			t.Errorf("%s: %s, %v; want %s", tt.name, got, err, tt.want)
+		}
+	}
+}

@@ -542,3 +542,35 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// valueOf strips the `,"key":` a member appender wrote with key "v".
+func valueOf(member []byte) []byte {
+	if len(member) == 0 {
+		return []byte("null")
+	}
+	return member[len(`,"v":`):]
+}
+
+// MarshalJSON encodes the campaigns as received, or as built.
+func (c Campaigns) MarshalJSON() ([]byte, error) { return valueOf(mCampaigns(nil, "v", &c)), nil }
+
+// MarshalJSON encodes the beacon as received (key spellings included), or
+// as built.
+func (p Proximity) MarshalJSON() ([]byte, error) { return valueOf(mProximity(nil, "v", &p)), nil }
+
+// MarshalJSON encodes the geofence as received, or as built.
+func (c CircularRegion) MarshalJSON() ([]byte, error) { return valueOf(mCircular(nil, "v", &c)), nil }
+
+// MarshalJSON encodes the page as received, or as built.
+func (p ViewedPage) MarshalJSON() ([]byte, error) {
+	b := mPages(nil, "v", []ViewedPage{p})
+	b = valueOf(b)
+	return b[1 : len(b)-1], nil
+}
+
+// MarshalJSON encodes the item as received, or as built.
+func (it AttributeItem) MarshalJSON() ([]byte, error) {
+	b := mAttrItems(nil, "v", []AttributeItem{it})
+	b = valueOf(b)
+	return b[1 : len(b)-1], nil
+}
