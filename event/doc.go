@@ -35,8 +35,8 @@
 //
 // # Leniency
 //
-// The RTDS wire has varied over the years; the decoder accepts what has been
-// seen (reference §1 and §2):
+// The RTDS wire has varied over the years; the decoder accepts the forms
+// that have been seen:
 //
 //   - offset as a string (offsets are not necessarily numeric) or a number;
 //   - numbers sent as strings and vice versa: latitude and longitude,
