@@ -116,8 +116,9 @@ func classify(err error) (retry, throttle bool) {
 	}
 	var st interface{ HTTPStatusCode() int }
 	if errors.As(err, &st) {
+		// Status 0: no answer at all (the connection failed).
 		s := st.HTTPStatusCode()
-		return s >= 500 || s == 429, s == 429
+		return s == 0 || s >= 500 || s == 429, s == 429
 	}
 	if ae != nil {
 		// A modelled client error (validation, access denied, missing

@@ -73,10 +73,10 @@ func parseHashKey(s string) (hashKey, error) {
 type shardQ struct {
 	id         string // "" for the unmapped queue
 	start, end hashKey
-	ehk        string // explicit hash key routing an aggregate here
+	ehk        string   // explicit hash key routing an aggregate here
 	recs       recQueue // fresh records, in Put order
-	retry      []unit // failed units awaiting a retry, in original order
-	inflight   int    // requests in flight carrying this shard's records
+	retry      []unit   // failed units awaiting a retry, in original order
+	inflight   int      // requests in flight carrying this shard's records
 	lim        *rate.Limiter
 	sent       uint64 // requests sent that carry this shard's records
 	decreased  uint64 // value of sent at the last rate decrease
