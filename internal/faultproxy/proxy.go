@@ -219,23 +219,26 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Unlock()
 	defer p.inflight.Done()
 
+	cfg := p.cfg.Load()
+	targeted := cfg.targets(op)
+	if targeted && cfg.Unreachable {
+		// Hang up without even reading the request, as a dead endpoint
+		// would.
+		p.count(func(s *Stats) { s.Unreachable++ })
+		hangUp(w)
+		return
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		hangUp(w)
 		return
 	}
-	cfg := p.cfg.Load()
-	if !cfg.targets(op) {
+	if !targeted {
 		p.forward(w, r, body, false)
 		return
 	}
 	d := p.decide(cfg)
-	switch {
-	case cfg.Unreachable:
-		p.count(func(s *Stats) { s.Unreachable++ })
-		hangUp(w)
-		return
-	case cfg.Latency > 0:
+	if cfg.Latency > 0 {
 		p.count(func(s *Stats) { s.Delayed++ })
 		if !p.sleep(r.Context(), cfg.Latency) {
 			hangUp(w)
