@@ -61,21 +61,21 @@ func (c *collector) tally(t *testing.T) (delivered, failed map[string]Result) {
 	return delivered, failed
 }
 
-// userRecord is a record as a consumer sees it after deaggregation.
-type userRecord struct {
+// storedRecord is a record as a consumer sees it after deaggregation.
+type storedRecord struct {
 	ShardID, Seq, PartitionKey string
 	Data                       string
 }
 
-// deaggregate expands a KPL aggregate with a test-only protobuf decoder
+// readAggregate expands a KPL aggregate with a test-only protobuf decoder
 // that checks the magic, the MD5 trailer and every index, so a malformed
 // aggregate fails the test instead of passing as plain data.
-func deaggregate(t testing.TB, shardID string, r sdktypes.Record) []userRecord {
+func readAggregate(t testing.TB, shardID string, r sdktypes.Record) []storedRecord {
 	t.Helper()
 	seq := aws.ToString(r.SequenceNumber)
 	d := r.Data
 	if len(d) < 4 || !bytes.Equal(d[:4], kplMagic) {
-		return []userRecord{{shardID, seq, aws.ToString(r.PartitionKey), string(d)}}
+		return []storedRecord{{shardID, seq, aws.ToString(r.PartitionKey), string(d)}}
 	}
 	if len(d) < 4+16 {
 		t.Fatalf("record %s: aggregate too short", seq)
@@ -133,23 +133,23 @@ func deaggregate(t testing.TB, shardID string, r sdktypes.Record) []userRecord {
 			subs = append(subs, s)
 		}
 	}
-	us := make([]userRecord, 0, len(subs))
+	us := make([]storedRecord, 0, len(subs))
 	for _, s := range subs {
 		if s.key >= uint64(len(keys)) {
 			t.Fatalf("record %s: key index %d out of range", seq, s.key)
 		}
-		us = append(us, userRecord{shardID, seq, keys[s.key], string(s.data)})
+		us = append(us, storedRecord{shardID, seq, keys[s.key], string(s.data)})
 	}
 	return us
 }
 
 // fakeRecords reads back what the fake stored, deaggregated, in stream
 // order per shard.
-func fakeRecords(t testing.TB, f *kinesistest.Fake, stream string) []userRecord {
+func fakeRecords(t testing.TB, f *kinesistest.Fake, stream string) []storedRecord {
 	t.Helper()
-	var out []userRecord
+	var out []storedRecord
 	for _, r := range f.Records(stream) {
-		out = append(out, deaggregate(t, r.ShardID, sdktypes.Record{Data: r.Data,
+		out = append(out, readAggregate(t, r.ShardID, sdktypes.Record{Data: r.Data,
 			PartitionKey: aws.String(r.PartitionKey), SequenceNumber: aws.String(r.SequenceNumber)})...)
 	}
 	return out
@@ -162,7 +162,7 @@ func payload(key string, i int) []byte { return []byte(fmt.Sprintf("%s/%06d", ke
 // checkStream asserts that the stream holds exactly the records in want
 // (data), each once, and that per partition key they appear in Put order
 // (payload indexes increase per key within each shard's stream order).
-func checkStream(t *testing.T, got []userRecord, want map[string]bool, ordered bool) {
+func checkStream(t *testing.T, got []storedRecord, want map[string]bool, ordered bool) {
 	t.Helper()
 	seen := map[string]int{}
 	last := map[string]string{}

@@ -17,7 +17,7 @@ import (
 
 // readStream reads every record of every shard (closed parents first, as
 // ListShards lists them) from TRIM_HORIZON, deaggregated.
-func readStream(t *testing.T, client *sdkkinesis.Client, stream string) []userRecord {
+func readStream(t *testing.T, client *sdkkinesis.Client, stream string) []storedRecord {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -34,7 +34,7 @@ func readStream(t *testing.T, client *sdkkinesis.Client, stream string) []userRe
 		}
 		in = &sdkkinesis.ListShardsInput{NextToken: out.NextToken}
 	}
-	var all []userRecord
+	var all []storedRecord
 	for _, sh := range shards {
 		it, err := client.GetShardIterator(ctx, &sdkkinesis.GetShardIteratorInput{StreamName: aws.String(stream),
 			ShardId: sh.ShardId, ShardIteratorType: sdktypes.ShardIteratorTypeTrimHorizon})
@@ -48,7 +48,7 @@ func readStream(t *testing.T, client *sdkkinesis.Client, stream string) []userRe
 				t.Fatalf("get records %s: %v", *sh.ShardId, err)
 			}
 			for _, r := range out.Records {
-				all = append(all, deaggregate(t, *sh.ShardId, r)...)
+				all = append(all, readAggregate(t, *sh.ShardId, r)...)
 			}
 			iter = out.NextShardIterator
 			if len(out.Records) == 0 && aws.ToInt64(out.MillisBehindLatest) == 0 {
