@@ -90,7 +90,11 @@ func (p *Producer) run() {
 		now := time.Now()
 		p.mu.Lock()
 		next, expired := p.dispatchLocked(now)
+		buf := BufferMetrics{Records: p.stats.Buffered, Bytes: p.stats.BufferedBytes, Capacity: p.cfg.bufferBytes}
 		p.mu.Unlock()
+		for _, h := range p.hooks.buffer {
+			h.OnPutBuffer(buf)
+		}
 		if len(expired) > 0 {
 			p.finish(expired, nil)
 			continue
@@ -167,12 +171,6 @@ func (p *Producer) dispatchLocked(now time.Time) (next time.Time, expired []unit
 		p.stats.KinesisRecords += int64(len(req.units))
 		p.wg.Add(1)
 		go p.send(req)
-	}
-	if len(p.hooks.buffer) > 0 {
-		m := BufferMetrics{Records: p.stats.Buffered, Bytes: p.stats.BufferedBytes, Capacity: p.cfg.bufferBytes}
-		for _, h := range p.hooks.buffer {
-			h.OnPutBuffer(m)
-		}
 	}
 	return next, expired
 }

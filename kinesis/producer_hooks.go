@@ -85,8 +85,9 @@ type HookPutThrottled interface {
 	OnPutThrottled(PutThrottleMetrics)
 }
 
-// HookPutBuffer is called with the buffer depth after each request is
-// dispatched and each answer processed.
+// HookPutBuffer is called with the buffer depth each time the producer's
+// dispatch loop runs (when records are put into an empty buffer, requests
+// complete, a linger or retry wait ends).
 type HookPutBuffer interface {
 	OnPutBuffer(BufferMetrics)
 }

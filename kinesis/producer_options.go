@@ -279,8 +279,9 @@ func WithShardRefreshInterval(d time.Duration) ProducerOption {
 // per record, delivered (with shard id and sequence number) or failed (with
 // the cause). It is called from the producer's goroutines, possibly
 // concurrently, after the PutRecords answer is processed and before Flush
-// or Close returns for that record; it must be fast and must not call
-// Flush or Close (that deadlocks). Default: nil, which only counts
+// or Close returns for that record. It must be fast, and must not call
+// Put, PutEvent, Flush or Close: they may wait for the very outcomes being
+// reported, which deadlocks. Default: nil, which only counts
 // outcomes (Stats) and logs failures at Warn.
 func WithResultHandler(fn func(Result)) ProducerOption {
 	return producerOptionFunc(func(c *producerConfig) { c.onResult = fn })
