@@ -315,3 +315,20 @@ func TestDynamoDBCheckpointStoreEmptyKey(t *testing.T) {
 		t.Error("Load with an empty shard id succeeded")
 	}
 }
+
+func TestDynamoDBCheckpointStoreMissingTable(t *testing.T) {
+	t.Parallel()
+	s, err := NewDynamoDBCheckpointStore(dynaliteClient(t), testenv.UniqueName("rtds-missing"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var nf *ddbtypes.ResourceNotFoundException
+	err = s.Save(ctx, "s", "shardId-0", Checkpoint{SequenceNumber: "1"})
+	if !errors.As(err, &nf) || errors.Is(err, ErrCheckpointBehind) {
+		t.Errorf("Save to a missing table = %v, want *ResourceNotFoundException and not ErrCheckpointBehind", err)
+	}
+	if _, _, err := s.Load(ctx, "s", "shardId-0"); !errors.As(err, &nf) {
+		t.Errorf("Load from a missing table = %v, want *ResourceNotFoundException", err)
+	}
+}
