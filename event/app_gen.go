@@ -102,7 +102,7 @@ func (e *Open) UnmarshalJSON(data []byte) error {
 func (e *Open) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                       // ID
-		envCell(&e.Envelope, cType),                     // TYPE
+		typeCell(e.Type, TypeOpen),                      // TYPE
 		envCell(&e.Envelope, cOccurred),                 // OCCURRED
 		envCell(&e.Envelope, cProcessed),                // PROCESSED
 		envCell(&e.Envelope, cOffset),                   // OFFSET
@@ -204,7 +204,7 @@ func (e *Close) UnmarshalJSON(data []byte) error {
 func (e *Close) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                       // ID
-		envCell(&e.Envelope, cType),                     // TYPE
+		typeCell(e.Type, TypeClose),                     // TYPE
 		envCell(&e.Envelope, cOccurred),                 // OCCURRED
 		envCell(&e.Envelope, cProcessed),                // PROCESSED
 		envCell(&e.Envelope, cOffset),                   // OFFSET
@@ -286,7 +286,7 @@ func (e *FirstOpen) UnmarshalJSON(data []byte) error {
 func (e *FirstOpen) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),             // ID
-		envCell(&e.Envelope, cType),           // TYPE
+		typeCell(e.Type, TypeFirstOpen),       // TYPE
 		envCell(&e.Envelope, cOccurred),       // OCCURRED
 		envCell(&e.Envelope, cProcessed),      // PROCESSED
 		envCell(&e.Envelope, cOffset),         // OFFSET
@@ -367,7 +367,7 @@ func (e *Uninstall) UnmarshalJSON(data []byte) error {
 func (e *Uninstall) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),             // ID
-		envCell(&e.Envelope, cType),           // TYPE
+		typeCell(e.Type, TypeUninstall),       // TYPE
 		envCell(&e.Envelope, cOccurred),       // OCCURRED
 		envCell(&e.Envelope, cProcessed),      // PROCESSED
 		envCell(&e.Envelope, cOffset),         // OFFSET
@@ -481,7 +481,7 @@ func (e *ScreenViewed) UnmarshalJSON(data []byte) error {
 func (e *ScreenViewed) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                                 // ID
-		envCell(&e.Envelope, cType),                               // TYPE
+		typeCell(e.Type, TypeScreenViewed),                        // TYPE
 		envCell(&e.Envelope, cOccurred),                           // OCCURRED
 		envCell(&e.Envelope, cProcessed),                          // PROCESSED
 		envCell(&e.Envelope, cOffset),                             // OFFSET

@@ -106,6 +106,15 @@ const (
 	cDeviceType
 )
 
+// typeCell is the TYPE column: the event's type, also when a caller-built
+// event left Envelope.Type empty.
+func typeCell(t, of Type) string {
+	if t == "" {
+		return string(of)
+	}
+	return string(t)
+}
+
 func envCell(e *Envelope, col int) string {
 	switch col {
 	case cID:

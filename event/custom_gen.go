@@ -165,7 +165,7 @@ func (e *Custom) UnmarshalJSON(data []byte) error {
 func (e *Custom) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                                   // ID
-		envCell(&e.Envelope, cType),                                 // TYPE
+		typeCell(e.Type, TypeCustom),                                // TYPE
 		envCell(&e.Envelope, cOccurred),                             // OCCURRED
 		envCell(&e.Envelope, cProcessed),                            // PROCESSED
 		envCell(&e.Envelope, cOffset),                               // OFFSET

@@ -405,6 +405,11 @@ func TestMarshalConstructedEvent(t *testing.T) {
 			want: `{"id":"a","type":"LOCATION","offset":"1","occurred":"2024-05-01T12:00:00.5Z","device":{"channel":"c","device_type":"IOS","attributes":{"a":"1","b":"2"}},"body":{"latitude":45.5,"longitude":"-73.5","foreground":false}}`,
 		},
 		{
+			name: "type from the Go type", reason: "a caller-built event need not set Envelope.Type",
+			ev:   &event.Uninstall{Envelope: event.Envelope{ID: "a", Device: &event.Device{Channel: "c"}}},
+			want: `{"id":"a","type":"UNINSTALL","device":{"channel":"c"}}`,
+		},
+		{
 			name: "raw body only", reason: "without typed fields, Body is written",
 			ev:   &event.Custom{Envelope: event.Envelope{ID: "a", Type: event.TypeCustom, Body: json.RawMessage(`{"name":"x"}`)}},
 			want: `{"id":"a","type":"CUSTOM","body":{"name":"x"}}`,

@@ -35,7 +35,11 @@ var envelopeKeys = map[string]bool{
 func appendEvent(b []byte, env *Envelope, tv typed) []byte {
 	mark := len(b)
 	b = mStr(b, "id", env.ID)
-	b = mStr(b, "type", string(env.Type))
+	typ := env.Type
+	if typ == "" && tv != nil {
+		typ = tv.EventType() // a caller-built event need not repeat its type
+	}
+	b = mStr(b, "type", string(typ))
 	if env.Offset != "" {
 		b = appendKey(b, "offset")
 		if env.offsetNumber && isValidNumber(env.Offset) {
@@ -88,7 +92,7 @@ func envelopeHas(env *Envelope, tv typed, k string) bool {
 	case "id":
 		return env.ID != ""
 	case "type":
-		return env.Type != ""
+		return env.Type != "" || tv != nil
 	case "offset":
 		return env.Offset != ""
 	case "occurred":

@@ -131,7 +131,7 @@ func (e *InAppMessageDisplay) UnmarshalJSON(data []byte) error {
 func (e *InAppMessageDisplay) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                       // ID
-		envCell(&e.Envelope, cType),                     // TYPE
+		typeCell(e.Type, TypeInAppMessageDisplay),       // TYPE
 		envCell(&e.Envelope, cOccurred),                 // OCCURRED
 		envCell(&e.Envelope, cProcessed),                // PROCESSED
 		envCell(&e.Envelope, cOffset),                   // OFFSET
@@ -311,7 +311,7 @@ func (e *InAppMessageResolution) UnmarshalJSON(data []byte) error {
 func (e *InAppMessageResolution) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                                       // ID
-		envCell(&e.Envelope, cType),                                     // TYPE
+		typeCell(e.Type, TypeInAppMessageResolution),                    // TYPE
 		envCell(&e.Envelope, cOccurred),                                 // OCCURRED
 		envCell(&e.Envelope, cProcessed),                                // PROCESSED
 		envCell(&e.Envelope, cOffset),                                   // OFFSET
@@ -483,7 +483,7 @@ func (e *InAppMessageExpiration) UnmarshalJSON(data []byte) error {
 func (e *InAppMessageExpiration) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                            // ID
-		envCell(&e.Envelope, cType),                          // TYPE
+		typeCell(e.Type, TypeInAppMessageExpiration),         // TYPE
 		envCell(&e.Envelope, cOccurred),                      // OCCURRED
 		envCell(&e.Envelope, cProcessed),                     // PROCESSED
 		envCell(&e.Envelope, cOffset),                        // OFFSET

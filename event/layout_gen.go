@@ -188,7 +188,7 @@ func (e *InAppButtonTap) UnmarshalJSON(data []byte) error {
 func (e *InAppButtonTap) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                              // ID
-		envCell(&e.Envelope, cType),                            // TYPE
+		typeCell(e.Type, TypeInAppButtonTap),                   // TYPE
 		envCell(&e.Envelope, cOccurred),                        // OCCURRED
 		envCell(&e.Envelope, cProcessed),                       // PROCESSED
 		envCell(&e.Envelope, cOffset),                          // OFFSET
@@ -397,7 +397,7 @@ func (e *InAppExperiences) UnmarshalJSON(data []byte) error {
 func (e *InAppExperiences) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                              // ID
-		envCell(&e.Envelope, cType),                            // TYPE
+		typeCell(e.Type, TypeInAppExperiences),                 // TYPE
 		envCell(&e.Envelope, cOccurred),                        // OCCURRED
 		envCell(&e.Envelope, cProcessed),                       // PROCESSED
 		envCell(&e.Envelope, cOffset),                          // OFFSET
@@ -621,7 +621,7 @@ func (e *InAppFormDisplay) UnmarshalJSON(data []byte) error {
 func (e *InAppFormDisplay) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                                            // ID
-		envCell(&e.Envelope, cType),                                          // TYPE
+		typeCell(e.Type, TypeInAppFormDisplay),                               // TYPE
 		envCell(&e.Envelope, cOccurred),                                      // OCCURRED
 		envCell(&e.Envelope, cProcessed),                                     // PROCESSED
 		envCell(&e.Envelope, cOffset),                                        // OFFSET
@@ -836,7 +836,7 @@ func (e *InAppFormResult) UnmarshalJSON(data []byte) error {
 func (e *InAppFormResult) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                                            // ID
-		envCell(&e.Envelope, cType),                                          // TYPE
+		typeCell(e.Type, TypeInAppFormResult),                                // TYPE
 		envCell(&e.Envelope, cOccurred),                                      // OCCURRED
 		envCell(&e.Envelope, cProcessed),                                     // PROCESSED
 		envCell(&e.Envelope, cOffset),                                        // OFFSET

@@ -108,7 +108,7 @@ func (e *Location) UnmarshalJSON(data []byte) error {
 func (e *Location) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                         // ID
-		envCell(&e.Envelope, cType),                       // TYPE
+		typeCell(e.Type, TypeLocation),                    // TYPE
 		envCell(&e.Envelope, cOccurred),                   // OCCURRED
 		envCell(&e.Envelope, cProcessed),                  // PROCESSED
 		envCell(&e.Envelope, cOffset),                     // OFFSET
@@ -261,7 +261,7 @@ func (e *Region) UnmarshalJSON(data []byte) error {
 func (e *Region) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                       // ID
-		envCell(&e.Envelope, cType),                     // TYPE
+		typeCell(e.Type, TypeRegion),                    // TYPE
 		envCell(&e.Envelope, cOccurred),                 // OCCURRED
 		envCell(&e.Envelope, cProcessed),                // PROCESSED
 		envCell(&e.Envelope, cOffset),                   // OFFSET

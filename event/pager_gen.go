@@ -202,7 +202,7 @@ func (e *InAppPageSwipe) UnmarshalJSON(data []byte) error {
 func (e *InAppPageSwipe) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                                          // ID
-		envCell(&e.Envelope, cType),                                        // TYPE
+		typeCell(e.Type, TypeInAppPageSwipe),                               // TYPE
 		envCell(&e.Envelope, cOccurred),                                    // OCCURRED
 		envCell(&e.Envelope, cProcessed),                                   // PROCESSED
 		envCell(&e.Envelope, cOffset),                                      // OFFSET
@@ -443,7 +443,7 @@ func (e *InAppPageView) UnmarshalJSON(data []byte) error {
 func (e *InAppPageView) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                                   // ID
-		envCell(&e.Envelope, cType),                                 // TYPE
+		typeCell(e.Type, TypeInAppPageView),                         // TYPE
 		envCell(&e.Envelope, cOccurred),                             // OCCURRED
 		envCell(&e.Envelope, cProcessed),                            // PROCESSED
 		envCell(&e.Envelope, cOffset),                               // OFFSET
@@ -678,7 +678,7 @@ func (e *InAppPagerCompleted) UnmarshalJSON(data []byte) error {
 func (e *InAppPagerCompleted) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                                   // ID
-		envCell(&e.Envelope, cType),                                 // TYPE
+		typeCell(e.Type, TypeInAppPagerCompleted),                   // TYPE
 		envCell(&e.Envelope, cOccurred),                             // OCCURRED
 		envCell(&e.Envelope, cProcessed),                            // PROCESSED
 		envCell(&e.Envelope, cOffset),                               // OFFSET
@@ -912,7 +912,7 @@ func (e *InAppPagerSummary) UnmarshalJSON(data []byte) error {
 func (e *InAppPagerSummary) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                                   // ID
-		envCell(&e.Envelope, cType),                                 // TYPE
+		typeCell(e.Type, TypeInAppPagerSummary),                     // TYPE
 		envCell(&e.Envelope, cOccurred),                             // OCCURRED
 		envCell(&e.Envelope, cProcessed),                            // PROCESSED
 		envCell(&e.Envelope, cOffset),                               // OFFSET

@@ -108,7 +108,7 @@ func (e *RichDelivery) UnmarshalJSON(data []byte) error {
 func (e *RichDelivery) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                       // ID
-		envCell(&e.Envelope, cType),                     // TYPE
+		typeCell(e.Type, TypeRichDelivery),              // TYPE
 		envCell(&e.Envelope, cOccurred),                 // OCCURRED
 		envCell(&e.Envelope, cProcessed),                // PROCESSED
 		envCell(&e.Envelope, cOffset),                   // OFFSET
@@ -225,7 +225,7 @@ func (e *RichRead) UnmarshalJSON(data []byte) error {
 func (e *RichRead) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                       // ID
-		envCell(&e.Envelope, cType),                     // TYPE
+		typeCell(e.Type, TypeRichRead),                  // TYPE
 		envCell(&e.Envelope, cOccurred),                 // OCCURRED
 		envCell(&e.Envelope, cProcessed),                // PROCESSED
 		envCell(&e.Envelope, cOffset),                   // OFFSET
@@ -342,7 +342,7 @@ func (e *RichDelete) UnmarshalJSON(data []byte) error {
 func (e *RichDelete) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                       // ID
-		envCell(&e.Envelope, cType),                     // TYPE
+		typeCell(e.Type, TypeRichDelete),                // TYPE
 		envCell(&e.Envelope, cOccurred),                 // OCCURRED
 		envCell(&e.Envelope, cProcessed),                // PROCESSED
 		envCell(&e.Envelope, cOffset),                   // OFFSET

@@ -108,7 +108,7 @@ func (e *Send) UnmarshalJSON(data []byte) error {
 func (e *Send) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                       // ID
-		envCell(&e.Envelope, cType),                     // TYPE
+		typeCell(e.Type, TypeSend),                      // TYPE
 		envCell(&e.Envelope, cOccurred),                 // OCCURRED
 		envCell(&e.Envelope, cProcessed),                // PROCESSED
 		envCell(&e.Envelope, cOffset),                   // OFFSET
@@ -232,7 +232,7 @@ func (e *SendAborted) UnmarshalJSON(data []byte) error {
 func (e *SendAborted) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                     // ID
-		envCell(&e.Envelope, cType),                   // TYPE
+		typeCell(e.Type, TypeSendAborted),             // TYPE
 		envCell(&e.Envelope, cOccurred),               // OCCURRED
 		envCell(&e.Envelope, cProcessed),              // PROCESSED
 		envCell(&e.Envelope, cOffset),                 // OFFSET
@@ -473,7 +473,7 @@ func (e *Control) UnmarshalJSON(data []byte) error {
 func (e *Control) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                       // ID
-		envCell(&e.Envelope, cType),                     // TYPE
+		typeCell(e.Type, TypeControl),                   // TYPE
 		envCell(&e.Envelope, cOccurred),                 // OCCURRED
 		envCell(&e.Envelope, cProcessed),                // PROCESSED
 		envCell(&e.Envelope, cOffset),                   // OFFSET
@@ -604,7 +604,7 @@ func (e *PushBody) UnmarshalJSON(data []byte) error {
 func (e *PushBody) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                       // ID
-		envCell(&e.Envelope, cType),                     // TYPE
+		typeCell(e.Type, TypePushBody),                  // TYPE
 		envCell(&e.Envelope, cOccurred),                 // OCCURRED
 		envCell(&e.Envelope, cProcessed),                // PROCESSED
 		envCell(&e.Envelope, cOffset),                   // OFFSET

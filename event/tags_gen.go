@@ -101,7 +101,7 @@ func (e *TagChange) UnmarshalJSON(data []byte) error {
 func (e *TagChange) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),             // ID
-		envCell(&e.Envelope, cType),           // TYPE
+		typeCell(e.Type, TypeTagChange),       // TYPE
 		envCell(&e.Envelope, cOccurred),       // OCCURRED
 		envCell(&e.Envelope, cProcessed),      // PROCESSED
 		envCell(&e.Envelope, cOffset),         // OFFSET

@@ -115,7 +115,7 @@ func (e *WebClick) UnmarshalJSON(data []byte) error {
 func (e *WebClick) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                       // ID
-		envCell(&e.Envelope, cType),                     // TYPE
+		typeCell(e.Type, TypeWebClick),                  // TYPE
 		envCell(&e.Envelope, cOccurred),                 // OCCURRED
 		envCell(&e.Envelope, cProcessed),                // PROCESSED
 		envCell(&e.Envelope, cOffset),                   // OFFSET
@@ -219,7 +219,7 @@ func (e *WebSession) UnmarshalJSON(data []byte) error {
 func (e *WebSession) appendCSV(row []string) []string {
 	return append(row,
 		envCell(&e.Envelope, cID),                       // ID
-		envCell(&e.Envelope, cType),                     // TYPE
+		typeCell(e.Type, TypeWebSession),                // TYPE
 		envCell(&e.Envelope, cOccurred),                 // OCCURRED
 		envCell(&e.Envelope, cProcessed),                // PROCESSED
 		envCell(&e.Envelope, cOffset),                   // OFFSET

@@ -151,6 +151,9 @@ var pushParts = map[string]string{"PUSH_ID": "pPushID", "GROUP_ID": "pGroupID", 
 
 // cellExpr is the Go expression for one CSV cell of t (receiver e).
 func cellExpr(t eventType, col string) (string, error) {
+	if col == "TYPE" {
+		return fmt.Sprintf("typeCell(e.Type, Type%s)", goName(t.Wire)), nil
+	}
 	if c, ok := commonCols[col]; ok {
 		return fmt.Sprintf("envCell(&e.Envelope, %s)", c), nil
 	}
