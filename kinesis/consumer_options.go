@@ -1,9 +1,301 @@
 package kinesis
 
-// consumerConfig is the Consumer's configuration. (Placeholder: the consumer
-// issue fills it in.)
-type consumerConfig struct {
-	common
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/rtdskit/rtds/event"
+)
+
+// Consumer defaults. Each is the value used when its option is not given.
+const (
+	// DefaultCheckpointInterval is how often a shard's progress is saved
+	// at most (WithCheckpointInterval). Checkpoints are also written when a
+	// shard ends and when Run returns.
+	DefaultCheckpointInterval = 5 * time.Second
+	// DefaultGetRecordsLimit is the Limit of each GetRecords call
+	// (WithGetRecordsLimit); 10,000 is the Kinesis maximum.
+	DefaultGetRecordsLimit = 10000
+	// DefaultGetRecordsPerSecond is the per-shard GetRecords rate
+	// (WithGetRecordsRate); 5 is the Kinesis per-shard limit.
+	DefaultGetRecordsPerSecond = 5.0
+	// DefaultIdleWait is the pause before polling a shard again once it is
+	// caught up (WithIdleWait).
+	DefaultIdleWait = time.Second
+	// DefaultShardSyncInterval is how often ListShards looks for new shards
+	// (WithShardSyncInterval).
+	DefaultShardSyncInterval = 10 * time.Second
+	// DefaultHandlerAttempts is how many times a failing handler is called
+	// for one record before the record is dead-lettered
+	// (WithHandlerRetry).
+	DefaultHandlerAttempts = 3
+	// DefaultHandlerBackoff is the pause before the first handler retry; it
+	// doubles with every retry up to DefaultMaxHandlerBackoff.
+	DefaultHandlerBackoff = 100 * time.Millisecond
+	// DefaultMaxHandlerBackoff caps the pause between handler retries.
+	DefaultMaxHandlerBackoff = 5 * time.Second
+	// DefaultMaxShards is the number of shards read at once
+	// (WithMaxShards); 0 means no limit.
+	DefaultMaxShards = 0
+	// DefaultShutdownTimeout bounds how long Run, once its context is done,
+	// spends writing final checkpoints.
+	DefaultShutdownTimeout = 10 * time.Second
+)
+
+// StartPosition is where a consumer starts reading a shard that has no
+// checkpoint yet.
+type StartPosition struct {
+	typ sdktypes.ShardIteratorType
+	at  time.Time
 }
 
-func isConsumerHook(h Hook) bool { return false }
+var (
+	// StartTrimHorizon starts at the oldest record still in the stream. It
+	// is the default.
+	StartTrimHorizon = StartPosition{typ: sdktypes.ShardIteratorTypeTrimHorizon}
+	// StartLatest starts after the newest record: only records put after
+	// the consumer started are read.
+	StartLatest = StartPosition{typ: sdktypes.ShardIteratorTypeLatest}
+)
+
+// StartAtTimestamp starts at the first record that arrived at or after t.
+func StartAtTimestamp(t time.Time) StartPosition {
+	return StartPosition{typ: sdktypes.ShardIteratorTypeAtTimestamp, at: t}
+}
+
+// String returns the iterator type, e.g. "TRIM_HORIZON".
+func (p StartPosition) String() string {
+	if p.typ == sdktypes.ShardIteratorTypeAtTimestamp {
+		return "AT_TIMESTAMP " + p.at.UTC().Format(time.RFC3339Nano)
+	}
+	return string(p.typ)
+}
+
+// eventHandler is a registered handler, typed handlers wrapped to take any
+// event.
+type eventHandler func(context.Context, event.Event) error
+
+// consumerConfig is the Consumer's configuration.
+type consumerConfig struct {
+	common
+
+	store              CheckpointStore
+	start              StartPosition
+	checkpointInterval time.Duration
+	getRecordsLimit    int32
+	getRecordsRate     float64
+	idleWait           time.Duration
+	shardSync          time.Duration
+	maxShards          int
+	handlerAttempts    int
+	handlerBackoff     time.Duration
+	maxHandlerBackoff  time.Duration
+	dedupeCapacity     int
+	dedupeTTL          time.Duration
+	shutdownTimeout    time.Duration
+
+	byType     map[event.Type]eventHandler
+	onEvent    eventHandler
+	onUnknown  func(context.Context, *event.Unknown) error
+	onRecord   func(context.Context, Record) error
+	deadLetter func(context.Context, DeadLetter) error
+}
+
+func defaultConsumerConfig() consumerConfig {
+	return consumerConfig{
+		start:              StartTrimHorizon,
+		checkpointInterval: DefaultCheckpointInterval,
+		getRecordsLimit:    DefaultGetRecordsLimit,
+		getRecordsRate:     DefaultGetRecordsPerSecond,
+		idleWait:           DefaultIdleWait,
+		shardSync:          DefaultShardSyncInterval,
+		maxShards:          DefaultMaxShards,
+		handlerAttempts:    DefaultHandlerAttempts,
+		handlerBackoff:     DefaultHandlerBackoff,
+		maxHandlerBackoff:  DefaultMaxHandlerBackoff,
+		shutdownTimeout:    DefaultShutdownTimeout,
+		byType:             map[event.Type]eventHandler{},
+	}
+}
+
+func (c *consumerConfig) validate() error {
+	if c.err != nil {
+		return c.err
+	}
+	if c.onRecord != nil && (len(c.byType) > 0 || c.onEvent != nil || c.onUnknown != nil) {
+		return errors.New("kinesis: OnRecord cannot be combined with event handlers")
+	}
+	if c.onRecord == nil && len(c.byType) == 0 && c.onEvent == nil && c.onUnknown == nil {
+		return errors.New("kinesis: no handler: register OnRecord, OnEvent, OnUnknown, Handle or an On<Type> handler")
+	}
+	if c.store == nil {
+		c.store = NewMemoryCheckpointStore()
+	}
+	return nil
+}
+
+// WithCheckpointStore sets where checkpoints are kept. Default: a new
+// in-memory store (NewMemoryCheckpointStore), which does not survive the
+// process: use NewDynamoDBCheckpointStore in production.
+func WithCheckpointStore(s CheckpointStore) ConsumerOption {
+	return consumerOptionFunc(func(c *consumerConfig) {
+		if s == nil {
+			c.setErr(errors.New("kinesis: nil checkpoint store"))
+			return
+		}
+		c.store = s
+	})
+}
+
+// WithStartPosition sets where shards without a checkpoint are read from.
+// Default: StartTrimHorizon. Shards that have a checkpoint always resume
+// from it.
+func WithStartPosition(p StartPosition) ConsumerOption {
+	return consumerOptionFunc(func(c *consumerConfig) {
+		switch p.typ {
+		case sdktypes.ShardIteratorTypeTrimHorizon, sdktypes.ShardIteratorTypeLatest:
+		case sdktypes.ShardIteratorTypeAtTimestamp:
+			if p.at.IsZero() {
+				c.setErr(errors.New("kinesis: StartAtTimestamp needs a time"))
+				return
+			}
+		default:
+			c.setErr(fmt.Errorf("kinesis: invalid start position %q", p.typ))
+			return
+		}
+		c.start = p
+	})
+}
+
+// WithCheckpointInterval sets how often, at most, each shard's progress is
+// saved while records flow. Default: DefaultCheckpointInterval. 0 saves
+// after every GetRecords batch. After a crash, the records handled since
+// the last checkpoint are handled again, so the interval bounds duplicates.
+func WithCheckpointInterval(d time.Duration) ConsumerOption {
+	return consumerOptionFunc(func(c *consumerConfig) {
+		if d < 0 {
+			c.setErr(fmt.Errorf("kinesis: negative checkpoint interval %v", d))
+			return
+		}
+		c.checkpointInterval = d
+	})
+}
+
+// WithGetRecordsLimit sets the Limit of each GetRecords call (1 to 10,000).
+// Default: DefaultGetRecordsLimit.
+func WithGetRecordsLimit(n int) ConsumerOption {
+	return consumerOptionFunc(func(c *consumerConfig) {
+		if n < 1 || n > 10000 {
+			c.setErr(fmt.Errorf("kinesis: GetRecords limit %d not in [1, 10000]", n))
+			return
+		}
+		c.getRecordsLimit = int32(n)
+	})
+}
+
+// WithGetRecordsRate sets how many GetRecords calls per second each shard
+// may make. Default: DefaultGetRecordsPerSecond, the Kinesis limit shared
+// by all consumers of a shard; lower it when several applications read the
+// same stream.
+func WithGetRecordsRate(perSecond float64) ConsumerOption {
+	return consumerOptionFunc(func(c *consumerConfig) {
+		if !(perSecond > 0) {
+			c.setErr(fmt.Errorf("kinesis: GetRecords rate %v must be positive", perSecond))
+			return
+		}
+		c.getRecordsRate = perSecond
+	})
+}
+
+// WithIdleWait sets the pause before polling a shard again once it is
+// caught up (GetRecords returned no records and MillisBehindLatest 0).
+// Default: DefaultIdleWait.
+func WithIdleWait(d time.Duration) ConsumerOption {
+	return consumerOptionFunc(func(c *consumerConfig) {
+		if d < 0 {
+			c.setErr(fmt.Errorf("kinesis: negative idle wait %v", d))
+			return
+		}
+		c.idleWait = d
+	})
+}
+
+// WithShardSyncInterval sets how often ListShards is called to discover
+// shards created by a split or merge. Default: DefaultShardSyncInterval.
+// Children announced by GetRecords (ChildShards) are found at once.
+func WithShardSyncInterval(d time.Duration) ConsumerOption {
+	return consumerOptionFunc(func(c *consumerConfig) {
+		if d <= 0 {
+			c.setErr(fmt.Errorf("kinesis: shard sync interval %v must be positive", d))
+			return
+		}
+		c.shardSync = d
+	})
+}
+
+// WithMaxShards limits how many shards are read at once. Default:
+// DefaultMaxShards (no limit). Shards beyond the limit wait until a running
+// one ends, so with fewer slots than open shards some shards are not read:
+// use it to bound a consumer of a stream that resharded, not to share
+// open shards between workers.
+func WithMaxShards(n int) ConsumerOption {
+	return consumerOptionFunc(func(c *consumerConfig) {
+		if n < 0 {
+			c.setErr(fmt.Errorf("kinesis: negative max shards %d", n))
+			return
+		}
+		c.maxShards = n
+	})
+}
+
+// WithHandlerRetry sets the retry policy for a handler that returns an
+// error: it is called up to attempts times for the same record, waiting
+// backoff before the first retry and doubling the wait up to maxBackoff.
+// After the last attempt the record is dead-lettered (WithDeadLetter) and
+// the shard moves on. attempts 0 retries forever (the shard stops until the
+// handler succeeds). An error wrapped with Permanent is dead-lettered
+// without retries. Default: DefaultHandlerAttempts, DefaultHandlerBackoff,
+// DefaultMaxHandlerBackoff.
+func WithHandlerRetry(attempts int, backoff, maxBackoff time.Duration) ConsumerOption {
+	return consumerOptionFunc(func(c *consumerConfig) {
+		if attempts < 0 || backoff < 0 || maxBackoff < backoff {
+			c.setErr(fmt.Errorf("kinesis: invalid handler retry (%d, %v, %v)", attempts, backoff, maxBackoff))
+			return
+		}
+		c.handlerAttempts, c.handlerBackoff, c.maxHandlerBackoff = attempts, backoff, maxBackoff
+	})
+}
+
+// WithDeduplication skips events whose id was handled recently: the
+// consumer remembers the ids of the last capacity events handled (and, if
+// ttl > 0, only for ttl) across all shards. Airship may deliver an event
+// more than once, and a consumer resuming from a checkpoint replays the
+// records after it; this window catches both within its bounds. Default:
+// off. A skipped duplicate is counted in Stats and checkpointed like a
+// handled record.
+func WithDeduplication(capacity int, ttl time.Duration) ConsumerOption {
+	return consumerOptionFunc(func(c *consumerConfig) {
+		if capacity < 1 || ttl < 0 {
+			c.setErr(fmt.Errorf("kinesis: invalid deduplication window (%d, %v)", capacity, ttl))
+			return
+		}
+		c.dedupeCapacity, c.dedupeTTL = capacity, ttl
+	})
+}
+
+// WithShutdownTimeout bounds how long Run, after its context is done,
+// waits for in-flight handlers and final checkpoint writes. Default:
+// DefaultShutdownTimeout.
+func WithShutdownTimeout(d time.Duration) ConsumerOption {
+	return consumerOptionFunc(func(c *consumerConfig) {
+		if d <= 0 {
+			c.setErr(fmt.Errorf("kinesis: shutdown timeout %v must be positive", d))
+			return
+		}
+		c.shutdownTimeout = d
+	})
+}

@@ -1,0 +1,366 @@
+package kinesis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
+	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"golang.org/x/time/rate"
+)
+
+// shardReader reads one shard on its own goroutine.
+type shardReader struct {
+	c       *Consumer
+	id      string
+	parents []string
+	// stored is the checkpoint loaded or last saved; hasCP is false while
+	// the shard has none.
+	stored Checkpoint
+	hasCP  bool
+	// pos is the last processed user record; processed is false until the
+	// first one (or a loaded checkpoint).
+	pos       Checkpoint
+	processed bool
+	// verify is set after an iterator was acquired at a checkpoint: the
+	// first record fetched must be the checkpoint's record, else the data
+	// was trimmed.
+	verify   bool
+	lastSave time.Time
+	// latestAt is when a LATEST iterator was acquired with nothing
+	// processed yet: an expired iterator resumes AT_TIMESTAMP from there.
+	latestAt time.Time
+	limiter  *rate.Limiter
+	buf      []userRecord
+	count    int64 // records processed, not yet added to the stats
+}
+
+func (c *Consumer) newShardReader(info *shardInfo) *shardReader {
+	r := &shardReader{
+		c:       c,
+		id:      info.id,
+		parents: info.parents,
+		limiter: rate.NewLimiter(rate.Limit(c.cfg.getRecordsRate), 1),
+	}
+	if info.cp != nil {
+		r.stored, r.hasCP = *info.cp, true
+		r.pos, r.processed = *info.cp, info.cp.SequenceNumber != ""
+	}
+	return r
+}
+
+// run reads the shard until it ends or runCtx is done. Handlers and
+// checkpoint writes use drainCtx, which outlives runCtx during the drain.
+// The error is fatal for the consumer, or, once runCtx is done, the final
+// checkpoint's.
+func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
+	c := r.c
+	res := shardDone{id: r.id}
+	var cpCopy *Checkpoint
+	if r.hasCP {
+		cp := r.stored
+		cpCopy = &cp
+	}
+	for _, h := range c.hooks.started {
+		h.OnShardStarted(ShardStartedMetrics{ShardID: r.id, Checkpoint: cpCopy, Parents: r.parents})
+	}
+	c.log.Info("kinesis: shard started", "stream", c.stream, "shard", r.id, "checkpoint", r.stored.SequenceNumber)
+
+	iter, err := r.acquire(runCtx)
+	if err != nil {
+		if runCtx.Err() != nil {
+			return res, nil
+		}
+		return res, &ShardError{ShardID: r.id, Err: err}
+	}
+	b := newBackoff(200*time.Millisecond, 10*time.Second)
+	for runCtx.Err() == nil {
+		if err := r.limiter.Wait(runCtx); err != nil {
+			break
+		}
+		start := time.Now()
+		out, err := c.client.GetRecords(runCtx, &sdkkinesis.GetRecordsInput{
+			ShardIterator: iter,
+			Limit:         aws.Int32(c.cfg.getRecordsLimit),
+			StreamARN:     c.streamARN,
+		})
+		if err != nil {
+			if runCtx.Err() != nil {
+				break
+			}
+			var expired *sdktypes.ExpiredIteratorException
+			if errors.As(err, &expired) {
+				for _, h := range c.hooks.reset {
+					h.OnIteratorReset(IteratorResetMetrics{ShardID: r.id, Reason: "expired", From: r.pos})
+				}
+				c.log.Warn("kinesis: shard iterator expired; acquiring a new one", "shard", r.id, "after", r.pos.SequenceNumber)
+				if iter, err = r.acquire(runCtx); err != nil {
+					if runCtx.Err() != nil {
+						break
+					}
+					return res, &ShardError{ShardID: r.id, Err: err}
+				}
+				continue
+			}
+			retry, throttle := classify(err)
+			if !retry {
+				return res, &ShardError{ShardID: r.id, Err: fmt.Errorf("get records: %w", err)}
+			}
+			d := b.next()
+			if throttle {
+				for _, h := range c.hooks.throttled {
+					h.OnThrottled(ThrottledMetrics{ShardID: r.id, Op: "GetRecords", Delay: d, Err: err})
+				}
+				c.log.Debug("kinesis: GetRecords throttled", "shard", r.id, "delay", d)
+			} else {
+				c.log.Warn("kinesis: GetRecords failed, retrying", "shard", r.id, "delay", d, "err", err)
+			}
+			sleepCtx(runCtx, d)
+			continue
+		}
+		b.reset()
+		behind := aws.ToInt64(out.MillisBehindLatest)
+		if len(c.hooks.fetched) > 0 {
+			n := 0
+			for i := range out.Records {
+				n += len(out.Records[i].Data)
+			}
+			for _, h := range c.hooks.fetched {
+				h.OnRecordsFetched(RecordsFetchedMetrics{ShardID: r.id, Records: len(out.Records), Bytes: n, MillisBehindLatest: behind, Latency: time.Since(start)})
+			}
+		}
+		before := r.pos
+		complete := r.process(runCtx, drainCtx, out.Records)
+		c.updateShard(r.id, func(s *ShardStats) {
+			s.MillisBehindLatest = behind
+			s.Processed = r.pos
+			s.Records += r.count
+		})
+		r.count = 0
+		if !complete {
+			break // stopping in the middle of the batch
+		}
+		if out.NextShardIterator == nil {
+			// Shard end: ChildShards on AWS and kinesis-local; kinesalite
+			// gives neither, and the coordinator lists the shards.
+			if err := r.endShard(runCtx, drainCtx); err != nil {
+				return res, err
+			}
+			res.ended, res.children = true, out.ChildShards
+			return res, nil
+		}
+		iter = out.NextShardIterator
+		if r.pos != before && time.Since(r.lastSave) >= c.cfg.checkpointInterval {
+			if err := r.save(drainCtx, r.pos); err != nil && errors.Is(err, ErrCheckpointBehind) {
+				return res, &ShardError{ShardID: r.id, Err: err}
+			}
+		}
+		if len(out.Records) == 0 && behind == 0 && c.cfg.idleWait > 0 {
+			sleepCtx(runCtx, c.cfg.idleWait)
+		}
+	}
+	// Drain: the final checkpoint.
+	if r.processed && (!r.hasCP || comparePosition(r.pos, r.stored) > 0) {
+		if err := r.save(drainCtx, r.pos); err != nil {
+			return res, &ShardError{ShardID: r.id, Err: err}
+		}
+	}
+	return res, nil
+}
+
+// endShard writes the ShardEnded checkpoint, retrying until it is stored:
+// the children must not start before.
+func (r *shardReader) endShard(runCtx, drainCtx context.Context) error {
+	c := r.c
+	cp := Checkpoint{SequenceNumber: r.pos.SequenceNumber, SubSequenceNumber: r.pos.SubSequenceNumber, ShardEnded: true}
+	err := retryCall(runCtx, c, r.id, "checkpoint", func() error { return r.save(drainCtx, cp) })
+	if err != nil && !errors.Is(err, ErrCheckpointBehind) {
+		if runCtx.Err() != nil {
+			// Stopping: save the progress, the end is found again later.
+			if r.processed && (!r.hasCP || comparePosition(r.pos, r.stored) > 0) {
+				if err := r.save(drainCtx, r.pos); err != nil {
+					return &ShardError{ShardID: r.id, Err: err}
+				}
+			}
+			return nil
+		}
+		return &ShardError{ShardID: r.id, Err: err}
+	}
+	if err != nil {
+		return &ShardError{ShardID: r.id, Err: err}
+	}
+	c.updateShard(r.id, func(s *ShardStats) { s.State = "ended" })
+	c.log.Info("kinesis: shard ended", "stream", c.stream, "shard", r.id)
+	return nil
+}
+
+// save writes cp and reports it to the hooks.
+func (r *shardReader) save(ctx context.Context, cp Checkpoint) error {
+	c := r.c
+	start := time.Now()
+	err := c.cfg.store.Save(ctx, c.stream, r.id, cp)
+	for _, h := range c.hooks.checkpoint {
+		h.OnCheckpoint(CheckpointMetrics{ShardID: r.id, Checkpoint: cp, Latency: time.Since(start), Err: err})
+	}
+	r.lastSave = time.Now()
+	if err != nil {
+		c.log.Warn("kinesis: checkpoint write failed", "shard", r.id, "seq", cp.SequenceNumber, "err", err)
+		return fmt.Errorf("kinesis: save checkpoint: %w", err)
+	}
+	r.stored, r.hasCP = cp, true
+	c.updateShard(r.id, func(s *ShardStats) { s.Checkpoint = cp })
+	return nil
+}
+
+// acquire gets an iterator at the last processed record, else at the
+// start position. A checkpoint Kinesis rejects (its data was trimmed)
+// restarts at TRIM_HORIZON and is reported to the hooks.
+func (r *shardReader) acquire(ctx context.Context) (*string, error) {
+	c := r.c
+	in := &sdkkinesis.GetShardIteratorInput{ShardId: aws.String(r.id), StreamName: c.streamName, StreamARN: c.streamARN}
+	switch {
+	case r.processed:
+		in.ShardIteratorType = sdktypes.ShardIteratorTypeAtSequenceNumber
+		in.StartingSequenceNumber = aws.String(r.pos.SequenceNumber)
+	case !r.latestAt.IsZero():
+		in.ShardIteratorType = sdktypes.ShardIteratorTypeAtTimestamp
+		in.Timestamp = aws.Time(r.latestAt)
+	default:
+		in.ShardIteratorType = c.cfg.start.typ
+		if c.cfg.start.typ == sdktypes.ShardIteratorTypeAtTimestamp {
+			in.Timestamp = aws.Time(c.cfg.start.at)
+		}
+	}
+	var out *sdkkinesis.GetShardIteratorOutput
+	err := retryCall(ctx, c, r.id, "GetShardIterator", func() error {
+		var err error
+		out, err = c.client.GetShardIterator(ctx, in)
+		return err
+	})
+	var invalid *sdktypes.InvalidArgumentException
+	if err != nil && r.processed && errors.As(err, &invalid) {
+		r.trimmed()
+		in.ShardIteratorType, in.StartingSequenceNumber = sdktypes.ShardIteratorTypeTrimHorizon, nil
+		err = retryCall(ctx, c, r.id, "GetShardIterator", func() error {
+			var err error
+			out, err = c.client.GetShardIterator(ctx, in)
+			return err
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get shard iterator: %w", err)
+	}
+	r.verify = in.ShardIteratorType == sdktypes.ShardIteratorTypeAtSequenceNumber
+	if in.ShardIteratorType == sdktypes.ShardIteratorTypeLatest {
+		r.latestAt = time.Now()
+	}
+	return out.ShardIterator, nil
+}
+
+// trimmed reports that the records after the checkpoint are gone.
+func (r *shardReader) trimmed() {
+	c := r.c
+	for _, h := range c.hooks.reset {
+		h.OnIteratorReset(IteratorResetMetrics{ShardID: r.id, Reason: "trimmed", From: r.pos})
+	}
+	c.log.Error("kinesis: checkpoint points at trimmed data; records after it were lost, restarting at TRIM_HORIZON",
+		"stream", c.stream, "shard", r.id, "seq", r.pos.SequenceNumber)
+}
+
+// process handles the user records of a batch in order, skipping those at
+// or before the last processed position. It returns false when it stopped
+// before the end of the batch because runCtx is done.
+func (r *shardReader) process(runCtx, drainCtx context.Context, recs []sdktypes.Record) bool {
+	for i := range recs {
+		kr := &recs[i]
+		seq := aws.ToString(kr.SequenceNumber)
+		if r.verify {
+			r.verify = false
+			if seq != r.pos.SequenceNumber {
+				r.trimmed()
+			}
+		}
+		if runCtx.Err() != nil {
+			return false
+		}
+		rec := Record{
+			ShardID:                     r.id,
+			SequenceNumber:              seq,
+			PartitionKey:                aws.ToString(kr.PartitionKey),
+			ApproximateArrivalTimestamp: aws.ToTime(kr.ApproximateArrivalTimestamp),
+		}
+		var err error
+		r.buf, err = deaggregate(r.buf, seq, rec.PartitionKey, kr.Data)
+		if err != nil {
+			pos := Checkpoint{SequenceNumber: seq}
+			if r.processed && comparePosition(pos, r.pos) <= 0 {
+				continue
+			}
+			rec.Data = kr.Data
+			if !r.c.deadLetterRecord(runCtx, drainCtx, DeadLetter{Record: rec, Err: err}) {
+				return false
+			}
+			r.advance(pos)
+			continue
+		}
+		for j := range r.buf {
+			u := &r.buf[j]
+			pos := Checkpoint{SequenceNumber: seq, SubSequenceNumber: u.sub}
+			if r.processed && comparePosition(pos, r.pos) <= 0 {
+				continue // handled before the restart or the iterator reset
+			}
+			if j > 0 && runCtx.Err() != nil {
+				return false
+			}
+			rec.SubSequenceNumber, rec.Aggregated = u.sub, u.aggregated
+			rec.PartitionKey, rec.Data = u.partitionKey, u.data
+			if !r.c.handleRecord(runCtx, drainCtx, rec) {
+				return false
+			}
+			r.advance(pos)
+		}
+	}
+	return true
+}
+
+func (r *shardReader) advance(pos Checkpoint) {
+	r.pos, r.processed = pos, true
+	r.count++
+}
+
+// retryDelay is an exponential backoff with full jitter.
+type retryDelay struct {
+	base, max, cur time.Duration
+}
+
+func newBackoff(base, max time.Duration) *retryDelay { return &retryDelay{base: base, max: max} }
+
+func (b *retryDelay) next() time.Duration {
+	if b.cur == 0 {
+		b.cur = b.base
+	} else {
+		b.cur = min(2*b.cur, b.max)
+	}
+	return b.cur/2 + rand.N(b.cur/2+1)
+}
+
+func (b *retryDelay) reset() { b.cur = 0 }
+
+// sleepCtx waits d or until ctx is done; it reports whether d elapsed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
