@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"golang.org/x/time/rate"
 
 	"github.com/rtdskit/rtds/kinesis/kinesistest"
 )
@@ -472,6 +473,52 @@ func TestProducerFollowsResharding(t *testing.T) {
 			if r := delivered[string(payload(k, i))]; r.ShardID == *sh.ShardId {
 				t.Fatalf("record %d written to the closed parent %s", i, r.ShardID)
 			}
+		}
+	})
+}
+
+func TestProducerRateRecoversAfterThrottling(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		f := kinesistest.New(kinesistest.WithStream("s", 1))
+		start := time.Now()
+		f.SetFault(func(op string, entry int) error {
+			if op == kinesistest.OpPutRecords && entry >= 0 && time.Since(start) < time.Second {
+				return &sdktypes.ProvisionedThroughputExceededException{Message: aws.String("slow down")}
+			}
+			return nil
+		})
+		var h throttleHook
+		var c collector
+		p, err := NewProducer(f, "s", WithHooks(&h), WithResultHandler(c.handle), WithLinger(10*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		limit := func() float64 {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return float64(p.shards[0].lim.Limit())
+		}
+		for i := range 2000 {
+			if err := p.Put(t.Context(), "k", payload("k", i)); err != nil {
+				t.Fatal(err)
+			}
+			if i%20 == 19 {
+				time.Sleep(100 * time.Millisecond) // 200 records/s for 10 s
+			}
+			if i == 300 && !(limit() < nominalShardRate*2) {
+				t.Errorf("rate %v after throttling, want it lowered", limit())
+			}
+		}
+		if err := p.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := limit(); rate.Limit(got) != rate.Inf {
+			t.Errorf("rate %v 9 s after the last throttle, want unlimited again", got)
+		}
+		delivered, failed := c.tally(t)
+		if len(delivered) != 2000 || len(failed) != 0 || h.shards["shardId-000000000000"] == 0 {
+			t.Errorf("delivered %d, failed %d, throttle hooks %v", len(delivered), len(failed), h.shards)
 		}
 	})
 }
