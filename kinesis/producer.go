@@ -190,6 +190,7 @@ func NewProducer(client ProducerAPI, stream string, opts ...ProducerOption) (*Pr
 	p.ctx, p.cancel = context.WithCancelCause(context.Background())
 	p.wg.Add(1)
 	go p.run()
+	cfg.log().Info("kinesis: producer started", "stream", stream, "aggregation", cfg.aggregate, "ordering", cfg.ordering)
 	return p, nil
 }
 
@@ -418,6 +419,9 @@ func (p *Producer) close(ctx context.Context) error {
 	p.cancel(ErrClosed)
 	close(p.stop)
 	p.wg.Wait()
+	st := p.Stats()
+	p.cfg.log().Info("kinesis: producer closed", "records", st.Records, "delivered", st.Delivered,
+		"failed", st.Failed, "retried", st.Retried, "requests", st.Requests)
 	return err
 }
 

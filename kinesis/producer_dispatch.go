@@ -507,6 +507,8 @@ func (p *Producer) complete(req *request, out *sdkkinesis.PutRecordsOutput, err 
 			h.OnPutThrottled(PutThrottleMetrics{ShardID: t.sh.id, Rate: t.rate})
 		}
 	}
+	p.cfg.log().Debug("kinesis: PutRecords answered", "entries", len(req.units), "records", req.records,
+		"bytes", req.bytes, "failed", failed, "latency", latency, "error", err)
 	p.hookBatch(req, failed, err, latency)
 	p.hookRetries(req)
 	p.finish(req.units, req)
