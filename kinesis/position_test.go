@@ -182,22 +182,44 @@ func modelCompare(t testing.TB, a, b Checkpoint) int {
 
 // FuzzSortablePosition checks that the byte order of sortablePosition (what
 // DynamoDB compares) agrees with numeric order for any two valid positions.
+// The fuzzer's bytes are turned into canonical decimal numbers, so every
+// input is a valid position.
 func FuzzSortablePosition(f *testing.F) {
-	f.Add(seqA, uint64(0), seqB, uint64(1))
-	f.Add("9", uint64(5), "10", uint64(0))
-	f.Add("0", uint64(0), "0", uint64(0))
-	f.Fuzz(func(t *testing.T, s1 string, sub1 uint64, s2 string, sub2 uint64) {
-		a := Checkpoint{SequenceNumber: s1, SubSequenceNumber: sub1}
-		b := Checkpoint{SequenceNumber: s2, SubSequenceNumber: sub2}
-		if validateCheckpoint(a) != nil || validateCheckpoint(b) != nil {
-			return
+	f.Add([]byte(seqA), uint64(0), []byte(seqB), uint64(1), false)
+	f.Add([]byte("9"), uint64(5), []byte("10"), uint64(0), false)
+	f.Add([]byte("0"), uint64(0), []byte("0"), uint64(0), true)
+	f.Fuzz(func(t *testing.T, s1 []byte, sub1 uint64, s2 []byte, sub2 uint64, ended bool) {
+		a := Checkpoint{SequenceNumber: fuzzDecimal(s1), SubSequenceNumber: sub1}
+		b := Checkpoint{SequenceNumber: fuzzDecimal(s2), SubSequenceNumber: sub2, ShardEnded: ended}
+		if err := validateCheckpoint(a); err != nil {
+			t.Fatalf("fuzzDecimal made an invalid checkpoint: %v", err)
+		}
+		if err := validateCheckpoint(b); err != nil {
+			t.Fatalf("fuzzDecimal made an invalid checkpoint: %v", err)
 		}
 		want := modelCompare(t, a, b)
 		if got := comparePosition(a, b); got != want {
-			t.Fatalf("comparePosition = %d, model %d", got, want)
+			t.Fatalf("comparePosition(%+v, %+v) = %d, model %d", a, b, got, want)
 		}
 		if got := strings.Compare(sortablePosition(a), sortablePosition(b)); got != want {
-			t.Fatalf("sortablePosition order = %d, model %d", got, want)
+			t.Fatalf("sortablePosition order of %+v, %+v = %d, model %d", a, b, got, want)
 		}
 	})
+}
+
+// fuzzDecimal maps arbitrary bytes to a canonical decimal of 1 to 129
+// digits.
+func fuzzDecimal(b []byte) string {
+	d := make([]byte, 0, len(b))
+	for _, c := range b {
+		d = append(d, '0'+c%10)
+	}
+	s := strings.TrimLeft(string(d), "0")
+	if s == "" {
+		return "0"
+	}
+	if len(s) > maxSequenceNumberDigits {
+		s = s[:maxSequenceNumberDigits]
+	}
+	return s
 }
