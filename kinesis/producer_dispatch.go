@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -308,7 +309,10 @@ func (p *Producer) buildLocked(now time.Time, due bool) (req *request, wake time
 					break
 				}
 				if p.cfg.aggregate && sh.id != "" && size+aggRecordOverhead+aggHeader <= p.cfg.maxAggBytes {
-					m := p.takeAggregateLocked(req, sh, taken, now, maxBytes, budget-cost)
+					if cost > 0 && cost >= budget {
+						break
+					}
+					m := p.takeAggregateLocked(req, sh, taken, maxBytes, budget-cost, cost == 0)
 					if m == 0 {
 						break
 					}
@@ -357,13 +361,16 @@ func (p *Producer) buildLocked(now time.Time, due bool) (req *request, wake time
 // takeAggregateLocked packs fresh records of sh, starting at index from,
 // into one aggregate unit appended to req, and returns how many records it
 // took (0 when the request has no room).
-func (p *Producer) takeAggregateLocked(req *request, sh *shardQ, from int, now time.Time, maxBytes, budget int) int {
+func (p *Producer) takeAggregateLocked(req *request, sh *shardQ, from int, maxBytes, budget int, firstOfShard bool) int {
 	if len(req.units) >= p.cfg.maxBatchRecords {
 		return 0
 	}
-	limit := min(p.cfg.maxAggBytes, maxBytes-req.bytes)
-	if budget > 0 {
-		limit = min(limit, max(budget, recordCostFloor))
+	hard := min(p.cfg.maxAggBytes, maxBytes-req.bytes)
+	// The shard's rate budget bounds the aggregate too, except that its
+	// first record is always admitted, so a slow shard still progresses.
+	soft := hard
+	if budget < math.MaxInt {
+		soft = min(hard, max(budget, recordCostFloor))
 	}
 	size := aggHeader + len(sh.ehk)
 	start := len(req.recBuf)
@@ -372,6 +379,10 @@ func (p *Producer) takeAggregateLocked(req *request, sh *shardQ, from int, now t
 	for ; i < sh.recs.len() && i-from < p.cfg.maxAggRecords; i++ {
 		r := sh.recs.at(i)
 		s := len(r.pk) + len(r.data) + aggRecordOverhead
+		limit := soft
+		if i == from && firstOfShard {
+			limit = hard
+		}
 		if size+s > limit {
 			break
 		}

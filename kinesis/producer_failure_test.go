@@ -522,3 +522,44 @@ func TestProducerRateRecoversAfterThrottling(t *testing.T) {
 		}
 	})
 }
+
+func TestProducerSlowShardWithLargeAggregatedRecords(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		f := kinesistest.New(kinesistest.WithStream("s", 1))
+		var c collector
+		p, err := NewProducer(f, "s", WithResultHandler(c.handle), WithAggregation(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Put(t.Context(), "k", []byte("warm up")); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		// A shard throttled down to its floor rate has a per-request budget
+		// (minShardRate * shardSlice, about 3 KiB) smaller than one 40 KiB
+		// record: the record must still go out, one per request, rather
+		// than starve.
+		p.mu.Lock()
+		p.shards[0].lim.SetLimit(minShardRate)
+		p.mu.Unlock()
+		for i := range 3 {
+			if err := p.Put(t.Context(), "k", append(payload("k", i), make([]byte, 40<<10)...)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := p.Flush(ctx); err != nil {
+			t.Fatalf("flush: %v", err)
+		}
+		if err := p.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if delivered, failed := c.tally(t); len(delivered) != 4 || len(failed) != 0 {
+			t.Fatalf("delivered %d, failed %d of 4", len(delivered), len(failed))
+		}
+	})
+}
