@@ -276,6 +276,10 @@ func (p *Producer) Put(ctx context.Context, partitionKey string, data []byte) er
 // PutEvent puts e's JSON encoding with the partition key chosen by the
 // WithEventPartitionKey function (the event's channel by default). It
 // returns ErrNoPartitionKey, wrapped, when that key is empty.
+//
+// Delivery is at least once (see Producer): a consumer that must not act
+// twice on one event deduplicates on the event's id, which a retry never
+// changes.
 func (p *Producer) PutEvent(ctx context.Context, e event.Event) error {
 	if e == nil || e.Base() == nil {
 		return errors.New("kinesis: put event: nil event")
