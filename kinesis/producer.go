@@ -82,6 +82,16 @@ type ProducerStats struct {
 // and nothing spins while waiting. The map is re-read periodically and as
 // soon as a record lands on an unexpected shard (a reshard).
 //
+// Without WithOrdering, records of one key may be written out of Put order
+// when a retry overtakes them or requests overlap; WithOrdering keeps Put
+// order per key at a documented cost.
+//
+// The SDK client retries throttled and failed calls on its own (three
+// attempts with its default retryer) before the producer sees the error;
+// a client with RetryMaxAttempts set to 1 leaves every retry, and its
+// backoff, to the producer. Entry failures inside a successful PutRecords
+// answer are never retried by the SDK, only by the producer.
+//
 // # Memory
 //
 // Records put and not yet delivered or failed are bounded by
