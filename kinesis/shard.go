@@ -147,10 +147,18 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 		if out.NextShardIterator == nil {
 			// Shard end: ChildShards on AWS and kinesis-local; kinesalite
 			// gives neither, and the coordinator lists the shards.
-			if err := r.endShard(runCtx, drainCtx); err != nil {
+			ended, err := r.endShard(runCtx, drainCtx)
+			if err != nil || !ended {
 				return res, err
 			}
 			res.ended, res.children = true, out.ChildShards
+			var kids []string
+			for _, ch := range out.ChildShards {
+				kids = append(kids, aws.ToString(ch.ShardId))
+			}
+			for _, h := range c.hooks.ended {
+				h.OnShardEnded(ShardEndedMetrics{ShardID: r.id, Children: kids})
+			}
 			return res, nil
 		}
 		iter = out.NextShardIterator
@@ -173,29 +181,27 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 }
 
 // endShard writes the ShardEnded checkpoint, retrying until it is stored:
-// the children must not start before.
-func (r *shardReader) endShard(runCtx, drainCtx context.Context) error {
+// the children must not start before. It reports false when Run stopped
+// first; the progress is then saved and the end is found again later.
+func (r *shardReader) endShard(runCtx, drainCtx context.Context) (bool, error) {
 	c := r.c
 	cp := Checkpoint{SequenceNumber: r.pos.SequenceNumber, SubSequenceNumber: r.pos.SubSequenceNumber, ShardEnded: true}
 	err := retryCall(runCtx, c, r.id, "checkpoint", func() error { return r.save(drainCtx, cp) })
-	if err != nil && !errors.Is(err, ErrCheckpointBehind) {
-		if runCtx.Err() != nil {
-			// Stopping: save the progress, the end is found again later.
-			if r.processed && (!r.hasCP || comparePosition(r.pos, r.stored) > 0) {
-				if err := r.save(drainCtx, r.pos); err != nil {
-					return &ShardError{ShardID: r.id, Err: err}
-				}
+	switch {
+	case err == nil:
+	case runCtx.Err() != nil && !errors.Is(err, ErrCheckpointBehind):
+		if r.processed && (!r.hasCP || comparePosition(r.pos, r.stored) > 0) {
+			if err := r.save(drainCtx, r.pos); err != nil {
+				return false, &ShardError{ShardID: r.id, Err: err}
 			}
-			return nil
 		}
-		return &ShardError{ShardID: r.id, Err: err}
-	}
-	if err != nil {
-		return &ShardError{ShardID: r.id, Err: err}
+		return false, nil
+	default:
+		return false, &ShardError{ShardID: r.id, Err: err}
 	}
 	c.updateShard(r.id, func(s *ShardStats) { s.State = "ended" })
 	c.log.Info("kinesis: shard ended", "stream", c.stream, "shard", r.id)
-	return nil
+	return true, nil
 }
 
 // save writes cp and reports it to the hooks.
