@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/cenkalti/backoff/v4"
 	"go.uber.org/goleak"
 
 	"github.com/rtdskit/rtds/internal/faultproxy"
@@ -257,4 +258,14 @@ func TestGroundTruthFollowsResharding(t *testing.T) {
 	if res.Unique != len(events) || res.Duplicated != 0 {
 		t.Errorf("ground truth after resharding: %s", res)
 	}
+}
+
+// fastBackoff keeps producer retries quick in the scenarios: 10 ms doubling
+// to 200 ms, with jitter and no elapsed-time limit.
+func fastBackoff() backoff.BackOff {
+	return backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(10*time.Millisecond),
+		backoff.WithMaxInterval(200*time.Millisecond),
+		backoff.WithMaxElapsedTime(0),
+	)
 }

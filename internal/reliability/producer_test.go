@@ -1,0 +1,306 @@
+package reliability
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rtdskit/rtds/internal/faultproxy"
+	"github.com/rtdskit/rtds/internal/testenv"
+	"github.com/rtdskit/rtds/kinesis"
+)
+
+// outcomes collects a producer's Results by event id and flags any event
+// reported twice.
+type outcomes struct {
+	mu       sync.Mutex
+	byID     map[string]kinesis.Result
+	repeated []string
+	bad      []string
+}
+
+func newOutcomes() *outcomes { return &outcomes{byID: map[string]kinesis.Result{}} }
+
+func (o *outcomes) handle(r kinesis.Result) {
+	id, err := eventID(r.Data)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if err != nil {
+		o.bad = append(o.bad, string(r.Data))
+		return
+	}
+	if _, dup := o.byID[id]; dup {
+		o.repeated = append(o.repeated, id)
+	}
+	o.byID[id] = r
+}
+
+// check requires exactly one outcome per sent event and returns the ids
+// reported failed.
+func (o *outcomes) check(t *testing.T, sent []string) (failed []string) {
+	t.Helper()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.repeated) > 0 || len(o.bad) > 0 {
+		t.Errorf("%d events got more than one outcome (e.g. %v), %d outcomes carry no event", len(o.repeated), o.repeated[:min(3, len(o.repeated))], len(o.bad))
+	}
+	missing := 0
+	for _, id := range sent {
+		r, ok := o.byID[id]
+		switch {
+		case !ok:
+			missing++
+		case r.Err != nil:
+			failed = append(failed, id)
+		}
+	}
+	if missing > 0 {
+		t.Errorf("%d of %d events never got an outcome", missing, len(sent))
+	}
+	return failed
+}
+
+func putAll(ctx context.Context, p *kinesis.Producer, events []testEvent) error {
+	for _, e := range events {
+		if err := p.Put(ctx, e.PartitionKey, e.Data); err != nil {
+			return fmt.Errorf("put %s: %w", e.ID, err)
+		}
+	}
+	return nil
+}
+
+// TestProducerUnderFaults is scenario 1: 50,000 events through 10%
+// throttled calls, 5% failed entries and 1% dropped connections (half
+// before the emulator saw the call, half after it stored the records).
+// With an unlimited time to live every event must be delivered: read back
+// from the emulator, none reported failed, none lost.
+//
+// The failed entries carry InternalFailure: throttled entries (failed at
+// random, whatever the rate) would hold every shard at the producer's
+// minimum rate, which TestProducerUnderShardThrottling covers at a smaller
+// size.
+func TestProducerUnderFaults(t *testing.T) {
+	t.Parallel()
+	runProducerScenario(t, "producer-under-faults", 50000, faultproxy.Config{
+		Throttle: 0.10, FailEntries: 0.05, EntryErrorCode: faultproxy.CodeInternalFailure,
+		DropBefore: 0.005, DropAfter: 0.005,
+	})
+}
+
+// TestProducerUnderShardThrottling is scenario 1 with the failed entries
+// throttled (ProvisionedThroughputExceededException), which makes the
+// producer slow each shard down: 5,000 events, nothing lost or failed.
+// (Too few calls for 1% drops to happen reliably; scenario 1 has them.)
+func TestProducerUnderShardThrottling(t *testing.T) {
+	t.Parallel()
+	runProducerScenario(t, "producer-under-shard-throttling", 5000, faultproxy.Config{Throttle: 0.10, FailEntries: 0.05})
+}
+
+func runProducerScenario(t *testing.T, name string, n int, cfg faultproxy.Config) {
+	t.Helper()
+	ep := testenv.Lookup(t, testenv.EnvKinesalite)
+	direct := client(t, ep, 3)
+	stream, _ := testenv.CreateStream(t, direct, 4)
+	px := startProxy(t, ep, 11, cfg)
+	via := client(t, px.URL(), 1) // faults reach the producer unfiltered by SDK retries
+	out := newOutcomes()
+	p, err := kinesis.NewProducer(via, stream,
+		kinesis.WithRecordTTL(24*time.Hour),
+		kinesis.WithResultHandler(out.handle),
+		kinesis.WithBackoff(fastBackoff),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	events := makeEvents(name, n)
+	start := time.Now()
+	if err := putAll(ctx, p, events); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	elapsed := time.Since(start)
+	failed := out.check(t, ids(events))
+	res := readAndCompare(t, direct, stream, name, ids(events), failed)
+	s := px.Stats()
+	ps := p.Stats()
+	t.Logf("%s: %v; proxy: calls=%d throttled=%d failed_entries=%d dropped_before=%d dropped_after=%d stored_then_dropped=%d; producer: requests=%d retried=%d delivered=%d failed=%d",
+		name, elapsed.Round(time.Millisecond), s.TotalCalls(), s.Throttled, s.FailedEntries, s.DroppedBefore, s.DroppedAfter, s.StoredThenDropped, ps.Requests, ps.Retried, ps.Delivered, ps.Failed)
+	if len(failed) != 0 {
+		t.Errorf("%d events reported failed with an unlimited time to live, e.g. %v", len(failed), out.byID[failed[0]].Err)
+	}
+	if res.Unique != n {
+		t.Errorf("%d of %d events read back", res.Unique, n)
+	}
+	for _, f := range []struct {
+		name       string
+		configured float64
+		happened   int64
+	}{
+		{"throttled calls", cfg.Throttle, s.Throttled},
+		{"failed entries", cfg.FailEntries, s.FailedEntries},
+		{"drops before forwarding", cfg.DropBefore, s.DroppedBefore},
+		{"drops after forwarding", cfg.DropAfter, s.DroppedAfter},
+	} {
+		if f.configured > 0 && f.happened == 0 {
+			t.Errorf("no %s happened: %+v", f.name, s)
+		}
+	}
+	if int64(res.Duplicated) != s.StoredThenDropped {
+		t.Errorf("%d duplicates, but %d entries were stored in calls whose answer was dropped", res.Duplicated, s.StoredThenDropped)
+	}
+}
+
+// TestProducerCloseWhileThrottled is scenario 2: Close while the endpoint
+// throttles every call. Every record must be reported (failed, since
+// nothing can be written), none silently dropped, and the emulator must
+// hold nothing.
+func TestProducerCloseWhileThrottled(t *testing.T) {
+	t.Parallel()
+	const n = 5000
+	ep := testenv.Lookup(t, testenv.EnvKinesalite)
+	direct := client(t, ep, 3)
+	stream, _ := testenv.CreateStream(t, direct, 2)
+	px := startProxy(t, ep, 12, faultproxy.Config{Throttle: 1})
+	via := client(t, px.URL(), 1)
+	out := newOutcomes()
+	p, err := kinesis.NewProducer(via, stream, kinesis.WithResultHandler(out.handle), kinesis.WithBackoff(fastBackoff))
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := makeEvents("s2", n)
+	if err := putAll(context.Background(), p, events); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if err := p.Close(ctx); err == nil {
+		t.Error("Close returned nil though nothing could be delivered")
+	}
+	if err := p.Put(context.Background(), "k", []byte(`{"id":"late"}`)); !errors.Is(err, kinesis.ErrClosed) {
+		t.Errorf("Put after Close: err = %v, want ErrClosed", err)
+	}
+	failed := out.check(t, ids(events))
+	if len(failed) != n {
+		t.Errorf("%d of %d events reported failed, want all", len(failed), n)
+	}
+	for _, id := range failed[:min(len(failed), 100)] {
+		if err := out.byID[id].Err; !errors.Is(err, kinesis.ErrClosed) && !errors.Is(err, kinesis.ErrRecordExpired) {
+			t.Errorf("event %s failed with %v, want ErrClosed or ErrRecordExpired", id, err)
+			break
+		}
+	}
+	res := readAndCompare(t, direct, stream, "producer-close-while-throttled", ids(events), failed)
+	if res.Read != 0 {
+		t.Errorf("the emulator holds %d records though every call was throttled", res.Read)
+	}
+	if s := px.Stats(); s.Throttled == 0 || s.Forwarded != 0 {
+		t.Errorf("proxy %+v: want throttled calls and none forwarded", s)
+	}
+}
+
+// TestProducerBoundedMemoryWhileUnreachable is scenario 7, scaled for CI:
+// with the endpoint unreachable, four goroutines put 1 KiB events for 3 s.
+// Put must block once the buffer is full (accepted bytes stay within the
+// buffer), the live heap must stay flat at the buffer plus a small
+// constant (median of samples every 100 ms), and even its peak must stay
+// under the buffer plus what the requests in flight hold while the SDK
+// serializes them (WithMaxInFlight requests of at most 5 MiB). Close then
+// reports every accepted record failed.
+func TestProducerBoundedMemoryWhileUnreachable(t *testing.T) {
+	// Not parallel: it measures the process's heap.
+	const (
+		buffer      = 8 << 20
+		steadySlack = 16 << 20
+		peakSlack   = kinesis.DefaultMaxInFlight * kinesis.DefaultMaxBatchBytes
+	)
+	ep := testenv.Lookup(t, testenv.EnvKinesalite)
+	direct := client(t, ep, 3)
+	stream, _ := testenv.CreateStream(t, direct, 2)
+	px := startProxy(t, ep, 13, faultproxy.Config{Unreachable: true})
+	via := client(t, px.URL(), 1)
+	const putters = 4
+	var accepted [putters]int // putter g's events 0..accepted[g]-1 were accepted
+	out := newOutcomes()
+	p, err := kinesis.NewProducer(via, stream, kinesis.WithBufferBytes(buffer), kinesis.WithResultHandler(out.handle), kinesis.WithBackoff(fastBackoff))
+	if err != nil {
+		t.Fatal(err)
+	}
+	liveHeap := func() int64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return int64(m.HeapAlloc)
+	}
+	base := liveHeap()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	var putBytes atomic.Int64
+	for g := range putters {
+		wg.Go(func() {
+			pad := strings.Repeat("x", 900)
+			for i := 0; ; i++ {
+				id := fmt.Sprintf("s7-%d-%07d", g, i)
+				data := fmt.Appendf(nil, `{"id":%q,"type":"OPEN","pad":%q}`, id, pad)
+				if err := p.Put(ctx, fmt.Sprint("channel-", i%50), data); err != nil {
+					return
+				}
+				accepted[g] = i + 1
+				putBytes.Add(int64(len(data)))
+			}
+		})
+	}
+	var samples []int64
+	tick := time.NewTicker(100 * time.Millisecond)
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-tick.C:
+			samples = append(samples, liveHeap()-base)
+		}
+	}
+	tick.Stop()
+	wg.Wait()
+	slices.Sort(samples)
+	median, peak := samples[len(samples)/2], samples[len(samples)-1]
+	closeCtx, closeCancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer closeCancel()
+	_ = p.Close(closeCtx)
+	var sent []string
+	for g, n := range accepted {
+		for i := range n {
+			sent = append(sent, fmt.Sprintf("s7-%d-%07d", g, i))
+		}
+	}
+	failed := out.check(t, sent)
+	res := readAndCompare(t, direct, stream, "producer-bounded-memory", sent, failed)
+	t.Logf("reliability: scenario=producer-bounded-memory buffer=%d accepted=%d accepted_bytes=%d heap_growth_median=%d heap_growth_peak=%d unreachable_calls=%d",
+		buffer, len(sent), putBytes.Load(), median, peak, px.Stats().Unreachable)
+	if median > buffer+steadySlack {
+		t.Errorf("live heap grew by %d bytes (median) with a %d-byte buffer (limit buffer + %d)", median, buffer, steadySlack)
+	}
+	if peak > buffer+peakSlack {
+		t.Errorf("live heap peaked %d bytes above the start with a %d-byte buffer (limit buffer + %d)", peak, buffer, peakSlack)
+	}
+	if putBytes.Load() > buffer {
+		t.Errorf("Put accepted %d bytes while nothing could be delivered: the %d-byte buffer did not apply back-pressure", putBytes.Load(), buffer)
+	}
+	if len(sent) == 0 || len(failed) != len(sent) || res.Read != 0 {
+		t.Errorf("%d of %d accepted events reported failed, %d read back: want all failed, none stored", len(failed), len(sent), res.Read)
+	}
+	if px.Stats().Unreachable == 0 {
+		t.Error("the producer never tried the unreachable endpoint")
+	}
+}
