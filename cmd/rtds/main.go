@@ -1,0 +1,128 @@
+// Command rtds is the command-line face of the rtds library: generate
+// synthetic RTDS events, convert them to the S3 CSV format, send them to a
+// Kinesis stream and read them back.
+//
+//	rtds gen --count 1000 | rtds csv --type OPEN
+//	rtds gen --count 100000 | rtds put --stream events --aggregate
+//	rtds tail --stream events --from trim_horizon --format pretty
+//
+// Run `rtds help` for the list of commands and `rtds CMD --help` for one.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// command is one subcommand. Each lives in its own file and registers
+// itself from init.
+type command struct {
+	name    string
+	summary string
+	// usage is optional extra text for `rtds help`; each command prints its
+	// own full usage on --help.
+	usage string
+	run   func(ctx context.Context, env *cmdEnv, args []string) int
+}
+
+// cmdEnv is everything a command may touch outside its arguments, so tests
+// run commands in-process.
+type cmdEnv struct {
+	stdin            io.Reader
+	stdout, stderr   io.Writer
+	stdinIsTerminal  bool
+	stderrIsTerminal bool
+	getenv           func(string) string
+}
+
+var commands = map[string]command{}
+
+// register adds c to the command table; a duplicate name is a programming
+// error.
+func register(c command) {
+	if _, dup := commands[c.name]; dup {
+		panic("rtds: command registered twice: " + c.name)
+	}
+	commands[c.name] = c
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	env := &cmdEnv{
+		stdin:            os.Stdin,
+		stdout:           os.Stdout,
+		stderr:           os.Stderr,
+		stdinIsTerminal:  isTerminal(os.Stdin),
+		stderrIsTerminal: isTerminal(os.Stderr),
+		getenv:           os.Getenv,
+	}
+	code := run(ctx, env, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches args[0] to its command and returns the exit status: 0 on
+// success, 1 when the command failed, 2 for a usage error.
+func run(ctx context.Context, env *cmdEnv, args []string) int {
+	if env.getenv == nil {
+		env.getenv = func(string) string { return "" }
+	}
+	if len(args) == 0 {
+		usage(env.stderr)
+		return 2
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			if c, ok := commands[args[1]]; ok {
+				return c.run(ctx, env, []string{"--help"})
+			}
+			fmt.Fprintf(env.stderr, "rtds: unknown command %q\n", args[1])
+			return 2
+		}
+		usage(env.stdout)
+		return 0
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(env.stderr, "rtds: unknown command %q (run 'rtds help')\n", args[0])
+		return 2
+	}
+	return c.run(ctx, env, args[1:])
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: rtds COMMAND [flags] [args]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Airship Real-Time Data Streaming events on Amazon Kinesis.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Commands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-6s %s\n", n, commands[n].summary)
+		if u := commands[n].usage; u != "" {
+			for _, l := range strings.Split(strings.TrimRight(u, "\n"), "\n") {
+				fmt.Fprintf(w, "         %s\n", l)
+			}
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'rtds COMMAND --help' for a command's flags.")
+}
+
+// isTerminal reports whether f is a character device (a terminal), without
+// a dependency on x/term.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
