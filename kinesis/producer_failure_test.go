@@ -563,3 +563,51 @@ func TestProducerSlowShardWithLargeAggregatedRecords(t *testing.T) {
 		}
 	})
 }
+
+func TestProducerRetriesBackOffExponentially(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		f := kinesistest.New(kinesistest.WithStream("s", 1))
+		var mu sync.Mutex
+		var calls []time.Time
+		f.SetFault(func(op string, entry int) error {
+			if op != kinesistest.OpPutRecords || entry >= 0 {
+				return nil
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			calls = append(calls, time.Now())
+			if len(calls) <= 7 {
+				return errors.New("connection reset by peer")
+			}
+			return nil
+		})
+		p, err := NewProducer(f, "s", WithLinger(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Put(t.Context(), "k", []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(calls) != 8 {
+			t.Fatalf("%d PutRecords calls, want 7 failures and a success", len(calls))
+		}
+		// Default policy: waits of 100 ms doubling up to 5 s, each within
+		// ±50% jitter.
+		want := DefaultRetryInitialInterval
+		for i := 1; i < len(calls); i++ {
+			gap := calls[i].Sub(calls[i-1])
+			lo := time.Duration(float64(want) * (1 - DefaultRetryJitter))
+			hi := time.Duration(float64(want) * (1 + DefaultRetryJitter))
+			if gap < lo || gap > hi+time.Millisecond {
+				t.Errorf("wait before attempt %d: %v, want within [%v, %v]", i+1, gap, lo, hi)
+			}
+			want = min(time.Duration(float64(want)*DefaultRetryMultiplier), DefaultRetryMaxInterval)
+		}
+	})
+}
