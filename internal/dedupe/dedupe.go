@@ -26,16 +26,18 @@ type Window struct {
 	ttl time.Duration
 	now func() time.Time
 
-	mu    sync.Mutex
-	ring  []entry        // slot seq%len(ring) holds insertion seq
-	next  uint64         // insertion counter: the next entry's seq
-	index map[key]uint64 // id -> seq of its live entry
+	mu   sync.Mutex
+	ring []entry // entry with insertion seq s is at ring[s%len(ring)]
+	next uint64  // insertion counter: the next entry's seq
+	// id -> seq of its live entry; UUIDs and other ids apart, so the
+	// common UUID entry is 24 bytes.
+	uuids map[[16]byte]uint64
+	strs  map[string]uint64
 }
 
 type entry struct {
-	k   key
-	seq uint64
-	at  int64 // UnixNano when recorded; 0 without a TTL
+	k  key
+	at int64 // UnixNano when recorded; 0 without a TTL
 }
 
 // key is an id: a parsed lowercase UUID, or (isS) any other string.
@@ -61,7 +63,8 @@ func New(capacity int, opts ...Option) (*Window, error) {
 		w.now = time.Now
 	}
 	w.ring = make([]entry, capacity)
-	w.index = make(map[key]uint64, capacity)
+	w.uuids = make(map[[16]byte]uint64, capacity)
+	w.strs = make(map[string]uint64)
 	return w, nil
 }
 
@@ -99,7 +102,7 @@ func (w *Window) Contains(id string) bool {
 func (w *Window) Forget(id string) {
 	k := makeKey(id)
 	w.mu.Lock()
-	delete(w.index, k)
+	w.del(k)
 	w.mu.Unlock()
 }
 
@@ -108,7 +111,7 @@ func (w *Window) Forget(id string) {
 func (w *Window) Len() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.index)
+	return len(w.uuids) + len(w.strs)
 }
 
 // Cap returns the capacity.
@@ -123,7 +126,7 @@ func (w *Window) stamp() int64 {
 
 // live reports whether k has an unexpired entry. w.mu is held.
 func (w *Window) live(k key, now int64) bool {
-	seq, ok := w.index[k]
+	seq, ok := w.lookup(k)
 	if !ok {
 		return false
 	}
@@ -137,17 +140,40 @@ func (w *Window) live(k key, now int64) bool {
 // insert records k as the newest entry, evicting the oldest if full.
 // w.mu is held.
 func (w *Window) insert(k key, now int64) {
-	slot := &w.ring[w.next%uint64(len(w.ring))]
-	if w.next >= uint64(len(w.ring)) {
-		// Evict the oldest entry, unless its id was forgotten or
-		// re-recorded since (then the index points elsewhere).
-		if seq, ok := w.index[slot.k]; ok && seq == slot.seq {
-			delete(w.index, slot.k)
+	n := uint64(len(w.ring))
+	slot := &w.ring[w.next%n]
+	if w.next >= n {
+		// Evict the oldest entry (seq w.next-n), unless its id was
+		// forgotten or re-recorded since (then the index points
+		// elsewhere).
+		if seq, ok := w.lookup(slot.k); ok && seq == w.next-n {
+			w.del(slot.k)
 		}
 	}
-	*slot = entry{k: k, seq: w.next, at: now}
-	w.index[k] = w.next
+	*slot = entry{k: k, at: now}
+	if k.isS {
+		w.strs[k.s] = w.next
+	} else {
+		w.uuids[k.uuid] = w.next
+	}
 	w.next++
+}
+
+func (w *Window) lookup(k key) (uint64, bool) {
+	if k.isS {
+		seq, ok := w.strs[k.s]
+		return seq, ok
+	}
+	seq, ok := w.uuids[k.uuid]
+	return seq, ok
+}
+
+func (w *Window) del(k key) {
+	if k.isS {
+		delete(w.strs, k.s)
+	} else {
+		delete(w.uuids, k.uuid)
+	}
 }
 
 // makeKey parses a canonical lowercase UUID into 16 bytes; any other id is
