@@ -1,0 +1,317 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rtdskit/rtds/event"
+	"github.com/rtdskit/rtds/kinesis"
+)
+
+func init() {
+	register(command{
+		name:    "tail",
+		summary: "print the events of a Kinesis stream",
+		run:     runTail,
+	})
+}
+
+const tailUsage = `usage: rtds tail --stream NAME [--from trim_horizon|latest|RFC3339-TIME] [--type T ...]
+                 [--limit N] [--idle-exit DURATION] [--format pretty|ndjson|csv]
+
+Reads every shard of the Kinesis stream NAME (a name or an ARN), splitting
+KPL aggregates, and prints its events: pretty is one readable line per
+event; ndjson prints each event's JSON exactly as it was in the record, one
+per line; csv prints Airship's S3 CSV layout and needs exactly one --type.
+Shards are read concurrently, so events of different shards interleave;
+within a shard they are in stream order.
+
+Records that are not events, or are malformed, are reported on standard
+error with their shard and sequence number and counted in the final
+summary; the exit status is then 1.
+
+The endpoint, region and credentials come from the standard AWS
+configuration (AWS_ENDPOINT_URL_KINESIS, AWS_REGION, ...).
+
+Flags:
+`
+
+// typeList is a repeatable --type flag; each value may also be a
+// comma-separated list.
+type typeList []event.Type
+
+func (l *typeList) String() string {
+	parts := make([]string, len(*l))
+	for i, t := range *l {
+		parts[i] = string(t)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l *typeList) Set(s string) error {
+	for _, p := range strings.Split(s, ",") {
+		p = strings.ToUpper(strings.TrimSpace(p))
+		if p == "" {
+			continue
+		}
+		*l = append(*l, event.Type(p))
+	}
+	return nil
+}
+
+func runTail(ctx context.Context, env *cmdEnv, args []string) int {
+	fs := flag.NewFlagSet("tail", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	stream := fs.String("stream", "", "stream name or ARN (required)")
+	from := fs.String("from", "trim_horizon", "start position: trim_horizon, latest or an RFC 3339 time")
+	var types typeList
+	fs.Var(&types, "type", "print only events of this type (repeatable)")
+	limit := fs.Int("limit", 0, "exit after printing N events (0: no limit)")
+	idleExit := fs.Duration("idle-exit", 0, "exit once no shard delivered a record for this long (0: run until interrupted)")
+	format := fs.String("format", "pretty", "output format: pretty, ndjson or csv")
+	fs.Usage = func() {
+		fmt.Fprint(env.stderr, tailUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(env.stderr, "tail: "+format+"\n", a...)
+		fs.Usage()
+		return 2
+	}
+	if *stream == "" {
+		return usageErr("--stream is required")
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected arguments %q", fs.Args())
+	}
+	if *limit < 0 {
+		return usageErr("--limit must not be negative")
+	}
+	start, err := parseStart(*from)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	t := &tailer{out: bufio.NewWriter(env.stdout), stderr: env.stderr, format: *format, limit: int64(*limit)}
+	switch *format {
+	case "pretty", "ndjson":
+	case "csv":
+		if len(types) != 1 {
+			return usageErr("--format csv needs exactly one --type")
+		}
+		w, err := event.NewCSVWriter(t.out, types[0])
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		t.csv = w
+	default:
+		return usageErr("unknown --format %q (want pretty, ndjson or csv)", *format)
+	}
+	if len(types) > 0 {
+		t.types = map[event.Type]bool{}
+		for _, ty := range types {
+			t.types[ty] = true
+		}
+	}
+
+	client, err := putClient(ctx, env)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "tail: %v\n", err)
+		return 1
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	t.cancel = cancel
+	idle := &idleHook{}
+	idle.touch()
+	c, err := kinesis.NewConsumer(client, *stream,
+		kinesis.WithStartPosition(start),
+		kinesis.WithIdleWait(250*time.Millisecond),
+		kinesis.OnRecord(t.handle),
+		kinesis.WithDeadLetter(t.deadLetter),
+		kinesis.WithHooks(idle),
+	)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if *idleExit > 0 {
+		go idle.watch(ctx, *idleExit, cancel)
+	}
+	runErr := c.Run(ctx)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.csv != nil {
+		if err := t.csv.Flush(); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	if err := t.out.Flush(); err != nil && runErr == nil {
+		runErr = err
+	}
+	fmt.Fprintf(env.stderr, "tail: %d events, %d malformed records\n", t.printed, t.malformed)
+	if runErr != nil {
+		fmt.Fprintf(env.stderr, "tail: %v\n", runErr)
+		return 1
+	}
+	if t.malformed > 0 {
+		return 1
+	}
+	return 0
+}
+
+// tailer prints records. Its handler runs on one goroutine per shard, so
+// output is serialized by mu.
+type tailer struct {
+	format string
+	types  map[event.Type]bool
+	limit  int64
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	out       *bufio.Writer
+	stderr    io.Writer
+	csv       *event.CSVWriter
+	printed   int64
+	malformed int64
+}
+
+func (t *tailer) handle(ctx context.Context, r kinesis.Record) error {
+	ty, err := event.PeekType(r.Data)
+	if err != nil {
+		t.report(r, err)
+		return nil
+	}
+	if t.types != nil && !t.types[ty] {
+		return nil // not decoded: only its type was read
+	}
+	ev, err := event.Decode(r.Data)
+	if err != nil {
+		t.report(r, err)
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.limit > 0 && t.printed >= t.limit {
+		return nil
+	}
+	switch {
+	case t.csv != nil:
+		err = t.csv.Write(ev)
+	case t.format == "ndjson":
+		t.out.Write(r.Data)
+		err = t.out.WriteByte('\n')
+	default:
+		err = writePretty(t.out, ev, r)
+	}
+	if err != nil {
+		return kinesis.Permanent(fmt.Errorf("tail: write: %w", err))
+	}
+	t.printed++
+	if t.limit > 0 && t.printed == t.limit {
+		t.cancel()
+	}
+	// Flush what is complete, so a pipe reader sees events as they come.
+	if t.csv != nil {
+		err = t.csv.Flush()
+	}
+	if err == nil {
+		err = t.out.Flush()
+	}
+	if err != nil {
+		t.cancel() // stdout is gone (a closed pipe): stop
+	}
+	return nil
+}
+
+// deadLetter reports records the consumer could not split (a corrupt KPL
+// aggregate) and failed writes.
+func (t *tailer) deadLetter(ctx context.Context, d kinesis.DeadLetter) error {
+	t.report(d.Record, d.Err)
+	return nil
+}
+
+func (t *tailer) report(r kinesis.Record, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.malformed++
+	where := r.SequenceNumber
+	if r.Aggregated {
+		where = fmt.Sprintf("%s (sub-record %d)", r.SequenceNumber, r.SubSequenceNumber)
+	}
+	fmt.Fprintf(t.stderr, "tail: shard %s, sequence number %s: not an event: %v\n", r.ShardID, where, err)
+}
+
+// writePretty writes one summary line: time, type, id, channel, named user,
+// shard.
+func writePretty(w *bufio.Writer, ev event.Event, r kinesis.Record) error {
+	b := ev.Base()
+	occurred := "-"
+	if !b.Occurred.IsZero() {
+		occurred = b.Occurred.UTC().Format("2006-01-02T15:04:05.000Z")
+	}
+	fmt.Fprintf(w, "%s %-24s id=%s", occurred, ev.EventType(), b.ID)
+	if ch := b.ChannelID(); ch != "" {
+		fmt.Fprintf(w, " channel=%s", ch)
+	}
+	if nu := b.NamedUserID(); nu != "" {
+		fmt.Fprintf(w, " named_user=%s", nu)
+	}
+	_, err := fmt.Fprintf(w, " shard=%s\n", r.ShardID)
+	return err
+}
+
+// idleHook notes when a shard last delivered records.
+type idleHook struct{ last atomic.Int64 }
+
+func (h *idleHook) touch() { h.last.Store(time.Now().UnixNano()) }
+
+// OnRecordsFetched implements kinesis.HookRecordsFetched.
+func (h *idleHook) OnRecordsFetched(m kinesis.RecordsFetchedMetrics) {
+	if m.Records > 0 {
+		h.touch()
+	}
+}
+
+// watch cancels once no records arrived for d.
+func (h *idleHook) watch(ctx context.Context, d time.Duration, cancel context.CancelFunc) {
+	tick := time.NewTicker(min(d/4, 250*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			if now.Sub(time.Unix(0, h.last.Load())) >= d {
+				cancel()
+				return
+			}
+		}
+	}
+}
+
+func parseStart(s string) (kinesis.StartPosition, error) {
+	switch strings.ToLower(s) {
+	case "trim_horizon":
+		return kinesis.StartTrimHorizon, nil
+	case "latest":
+		return kinesis.StartLatest, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return kinesis.StartPosition{}, fmt.Errorf("--from %q: want trim_horizon, latest or an RFC 3339 time", s)
+	}
+	return kinesis.StartAtTimestamp(t), nil
+}
