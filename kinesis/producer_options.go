@@ -192,7 +192,10 @@ func WithBatchLimits(maxRecords, maxBytes, maxRecordBytes int) ProducerOption {
 // to its shard by an explicit hash key; every user record keeps its own
 // partition key. Consumers must deaggregate (rtds's Consumer, the KCL and
 // Lambda with the KPL deaggregation library do). A record too large to
-// share an aggregate is sent on its own. Default: DefaultAggregation.
+// share an aggregate is sent on its own. An aggregate built just before a
+// reshard can land on a child shard that does not own all its records'
+// keys; rtds's Consumer delivers them anyway (the KCL drops such records).
+// Default: DefaultAggregation.
 func WithAggregation(on bool) ProducerOption {
 	return producerOptionFunc(func(c *producerConfig) { c.aggregate = on })
 }
