@@ -31,6 +31,13 @@
 // retry) and then fails calls after one attempt; the fault's typed error is
 // still in the returned error's chain.
 //
+// A call the proxy has started forwarding is completed even if its client
+// goes away (a killed process, a cancelled context), as a real server would.
+// This also shields kinesalite and dynalite, which crash when a request is
+// cut off mid-body: tests that SIGKILL a client process should send its
+// traffic through a Proxy (a zero Config forwards everything unchanged; the
+// forwarding does not depend on the protocol, so it works for DynamoDB too).
+//
 // # Limits
 //
 // The proxy listens on 127.0.0.1 only and forwards only to a loopback

@@ -17,6 +17,10 @@ import (
 	"time"
 )
 
+// upstreamTimeout bounds one forwarded call, so Close cannot hang on a
+// stuck emulator.
+const upstreamTimeout = time.Minute
+
 // Option configures a Proxy.
 type Option func(*Proxy)
 
@@ -91,7 +95,7 @@ func New(target string, opts ...Option) (*Proxy, error) {
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     30 * time.Second,
 	}
-	p.upstream = &http.Client{Transport: tr}
+	p.upstream = &http.Client{Transport: tr, Timeout: upstreamTimeout}
 
 	p.ln, err = net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -325,7 +329,10 @@ func (p *Proxy) roundTrip(r *http.Request, body []byte) (*response, error) {
 	u := *p.target
 	u.Path = strings.TrimSuffix(u.Path, "/") + r.URL.Path
 	u.RawQuery = r.URL.RawQuery
-	req, err := http.NewRequestWithContext(r.Context(), r.Method, u.String(), bytes.NewReader(body))
+	// Once forwarding starts the request is completed even if the client
+	// goes away, as a real server would: cutting it off mid-body crashes
+	// kinesalite and dynalite, which throw on an aborted request.
+	req, err := http.NewRequestWithContext(context.WithoutCancel(r.Context()), r.Method, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}

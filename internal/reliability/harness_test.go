@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"os"
 	"testing"
 	"time"
 
@@ -19,6 +20,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(envCrashChild) == "consumer" {
+		os.Exit(runCrashChild()) // a consumer process for TestConsumerCrashRecovery
+	}
 	goleak.VerifyTestMain(m)
 }
 

@@ -1,0 +1,207 @@
+package reliability
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/rtdskit/rtds/event"
+	"github.com/rtdskit/rtds/internal/faultproxy"
+	"github.com/rtdskit/rtds/internal/testenv"
+	"github.com/rtdskit/rtds/kinesis"
+)
+
+// Environment of a crash-test child process (see TestMain).
+const (
+	envCrashChild  = "RTDS_RELIABILITY_CRASH_CHILD" // set to "consumer"
+	envCrashStream = "RTDS_RELIABILITY_CRASH_STREAM"
+	envCrashTable  = "RTDS_RELIABILITY_CRASH_TABLE"
+	envCrashOut    = "RTDS_RELIABILITY_CRASH_OUT"
+)
+
+// runCrashChild is the consumer process that TestConsumerCrashRecovery
+// kills: it consumes the stream with DynamoDB checkpoints and appends each
+// handled event's id to a file, one write per id, before its handler
+// returns (so every checkpointed event is in the file). It stops cleanly
+// on SIGINT or SIGTERM.
+func runCrashChild() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	out, err := os.OpenFile(os.Getenv(envCrashOut), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	defer out.Close()
+	kc := testenv.KinesisClient(os.Getenv(testenv.EnvKinesalite))
+	ddb := dynamodb.NewFromConfig(testenv.Config(), func(o *dynamodb.Options) {
+		o.BaseEndpoint = aws.String(os.Getenv(testenv.EnvDynalite))
+	})
+	store, err := kinesis.NewDynamoDBCheckpointStore(ddb, os.Getenv(envCrashTable))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	c, err := kinesis.NewConsumer(kc, os.Getenv(envCrashStream),
+		kinesis.OnEvent(func(_ context.Context, e event.Event) error {
+			_, err := out.Write([]byte(e.Base().ID + "\n"))
+			return err
+		}),
+		kinesis.WithCheckpointStore(store),
+		kinesis.WithCheckpointInterval(50*time.Millisecond),
+		kinesis.WithGetRecordsLimit(200),
+		kinesis.WithGetRecordsRate(10),
+		kinesis.WithIdleWait(50*time.Millisecond),
+	)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if err := c.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(os.Stderr, "run:", err)
+		return 1
+	}
+	return 0
+}
+
+// handledIDs reads the ids the children wrote.
+func handledIDs(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	var ids []string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		ids = append(ids, sc.Text())
+	}
+	return ids
+}
+
+func uniqueCount(ids []string) int {
+	m := make(map[string]struct{}, len(ids))
+	for _, id := range ids {
+		m[id] = struct{}{}
+	}
+	return len(m)
+}
+
+// TestConsumerCrashRecovery is scenario 3: a consumer process with
+// DynamoDB checkpoints is killed with SIGKILL at random points of its
+// progress, five times, over a 20,000-event stream, then run to the end and
+// stopped with SIGINT. Every event must have been handled at least once;
+// the duplicates (events handled again after a crash) are reported.
+func TestConsumerCrashRecovery(t *testing.T) {
+	t.Parallel()
+	const (
+		n     = 20000
+		kills = 5
+	)
+	kep := testenv.Lookup(t, testenv.EnvKinesalite)
+	hc := testenv.LoopbackHTTPClient()
+	t.Cleanup(hc.CloseIdleConnections)
+	ddbCfg := testenv.Config()
+	ddbCfg.HTTPClient = hc
+	ddbEndpoint := testenv.Lookup(t, testenv.EnvDynalite)
+	ddb := dynamodb.NewFromConfig(ddbCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ddbEndpoint) })
+	kc := client(t, kep, 3)
+	stream, _ := testenv.CreateStream(t, kc, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	events := makeEvents("s3", n)
+	if _, err := putAtLeastOnce(ctx, kc, stream, events, 500); err != nil {
+		t.Fatal(err)
+	}
+	table := testenv.UniqueName("rtds-crash")
+	store, err := kinesis.NewDynamoDBCheckpointStore(ddb, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.EnsureTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+	})
+	// The children reach the emulators through pass-through proxies: a
+	// SIGKILL in the middle of a request would otherwise crash kinesalite
+	// or dynalite, which throw on an aborted request.
+	kinesisProxy := startProxy(t, kep, 1, faultproxy.Config{})
+	dynamoProxy := startProxy(t, ddbEndpoint, 1, faultproxy.Config{})
+	outPath := filepath.Join(t.TempDir(), "handled.txt")
+	start := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(),
+			envCrashChild+"=consumer", envCrashStream+"="+stream, envCrashTable+"="+table, envCrashOut+"="+outPath,
+			testenv.EnvKinesalite+"="+kinesisProxy.URL(), testenv.EnvDynalite+"="+dynamoProxy.URL())
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	// waitFor polls the output until cond holds or the deadline passes.
+	waitFor := func(cmd *exec.Cmd, what string, cond func(lines, unique int) bool) {
+		t.Helper()
+		for {
+			ids := handledIDs(t, outPath)
+			if cond(len(ids), uniqueCount(ids)) {
+				return
+			}
+			if ctx.Err() != nil {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+				t.Fatalf("%s: deadline passed with %d lines (%d unique)", what, len(ids), uniqueCount(ids))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	var progress []int
+	for k := range kills {
+		before := len(handledIDs(t, outPath))
+		target := before + 500 + rng.IntN(2500) // kill after this many more handled events
+		cmd := start()
+		waitFor(cmd, fmt.Sprintf("run %d", k+1), func(lines, unique int) bool { return lines >= target || unique == n })
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		progress = append(progress, uniqueCount(handledIDs(t, outPath)))
+	}
+	cmd := start()
+	waitFor(cmd, "final run", func(_, unique int) bool { return unique == n })
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("final consumer after SIGINT: %v", err)
+	}
+	eventIDs := ids(events)
+	handled := handledIDs(t, outPath)
+	res, err := compareIDs(eventIDs, handled)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("reliability: scenario=consumer-crash kills=%d unique_after_each_kill=%v %s", kills, progress, res)
+	if res.Lost != 0 || res.Unique != n {
+		t.Errorf("after %d SIGKILLs: %s", kills, res)
+	}
+	if progress[len(progress)-1] >= n {
+		t.Errorf("the consumer finished before the last kill (%v): the kills did not interrupt it", progress)
+	}
+}
