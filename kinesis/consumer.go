@@ -214,10 +214,13 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	defer c.running.Store(false)
 
+	// runCtx ends reading: when it is done, no new call is started.
+	// drainCtx is for handlers, checkpoint writes and the calls already in
+	// flight: it outlives runCtx by the shutdown timeout, so stopping never
+	// aborts a request half-way (which some emulators do not survive) nor
+	// a handler.
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	// drainCtx is for handlers and checkpoint writes: it outlives runCtx
-	// by the shutdown timeout.
 	drainCtx, drainCancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer drainCancel()
 	var timerMu sync.Mutex
@@ -269,7 +272,7 @@ func (c *Consumer) coordinate(runCtx, drainCtx context.Context, cancel context.C
 		if _, ok := shards[id]; ok {
 			return nil
 		}
-		cp, ok, err := c.loadCheckpoint(runCtx, id)
+		cp, ok, err := c.loadCheckpoint(runCtx, drainCtx, id)
 		if err != nil {
 			return err
 		}
@@ -293,7 +296,7 @@ func (c *Consumer) coordinate(runCtx, drainCtx context.Context, cancel context.C
 		return nil
 	}
 	sync := func() error {
-		list, err := c.listShards(runCtx)
+		list, err := c.listShards(drainCtx)
 		if err != nil {
 			return err
 		}
@@ -408,12 +411,14 @@ func (c *Consumer) parentsEnded(shards map[string]*shardInfo, info *shardInfo) b
 	return true
 }
 
-func (c *Consumer) loadCheckpoint(ctx context.Context, id string) (Checkpoint, bool, error) {
+// loadCheckpoint loads a shard's checkpoint, retrying until runCtx is
+// done. The calls themselves use callCtx (see Run).
+func (c *Consumer) loadCheckpoint(runCtx, callCtx context.Context, id string) (Checkpoint, bool, error) {
 	var cp Checkpoint
 	var ok bool
-	err := retryCall(ctx, c, id, "checkpoint load", func() error {
+	err := retryCall(runCtx, c, id, "checkpoint load", func() error {
 		var err error
-		cp, ok, err = c.cfg.store.Load(ctx, c.stream, id)
+		cp, ok, err = c.cfg.store.Load(callCtx, c.stream, id)
 		return err
 	})
 	if err != nil {

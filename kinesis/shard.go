@@ -70,7 +70,7 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 	}
 	c.log.Info("kinesis: shard started", "stream", c.stream, "shard", r.id, "checkpoint", r.stored.SequenceNumber)
 
-	iter, err := r.acquire(runCtx)
+	iter, err := r.acquire(runCtx, drainCtx)
 	if err != nil {
 		if runCtx.Err() != nil {
 			return res, nil
@@ -83,7 +83,7 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 			break
 		}
 		start := time.Now()
-		out, err := c.client.GetRecords(runCtx, &sdkkinesis.GetRecordsInput{
+		out, err := c.client.GetRecords(drainCtx, &sdkkinesis.GetRecordsInput{
 			ShardIterator: iter,
 			Limit:         aws.Int32(c.cfg.getRecordsLimit),
 			StreamARN:     c.streamARN,
@@ -98,7 +98,7 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 					h.OnIteratorReset(IteratorResetMetrics{ShardID: r.id, Reason: "expired", From: r.pos})
 				}
 				c.log.Warn("kinesis: shard iterator expired; acquiring a new one", "shard", r.id, "after", r.pos.SequenceNumber)
-				if iter, err = r.acquire(runCtx); err != nil {
+				if iter, err = r.acquire(runCtx, drainCtx); err != nil {
 					if runCtx.Err() != nil {
 						break
 					}
@@ -123,6 +123,9 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 			continue
 		}
 		b.reset()
+		if runCtx.Err() != nil {
+			break // stopping: the records fetched are read again later
+		}
 		behind := aws.ToInt64(out.MillisBehindLatest)
 		if len(c.hooks.fetched) > 0 {
 			n := 0
@@ -225,7 +228,7 @@ func (r *shardReader) save(ctx context.Context, cp Checkpoint) error {
 // acquire gets an iterator at the last processed record, else at the
 // start position. A checkpoint Kinesis rejects (its data was trimmed)
 // restarts at TRIM_HORIZON and is reported to the hooks.
-func (r *shardReader) acquire(ctx context.Context) (*string, error) {
+func (r *shardReader) acquire(runCtx, callCtx context.Context) (*string, error) {
 	c := r.c
 	in := &sdkkinesis.GetShardIteratorInput{ShardId: aws.String(r.id), StreamName: c.streamName, StreamARN: c.streamARN}
 	switch {
@@ -242,18 +245,18 @@ func (r *shardReader) acquire(ctx context.Context) (*string, error) {
 		}
 	}
 	var out *sdkkinesis.GetShardIteratorOutput
-	err := retryCall(ctx, c, r.id, "GetShardIterator", func() error {
+	err := retryCall(runCtx, c, r.id, "GetShardIterator", func() error {
 		var err error
-		out, err = c.client.GetShardIterator(ctx, in)
+		out, err = c.client.GetShardIterator(callCtx, in)
 		return err
 	})
 	var invalid *sdktypes.InvalidArgumentException
 	if err != nil && r.processed && errors.As(err, &invalid) {
 		r.trimmed()
 		in.ShardIteratorType, in.StartingSequenceNumber = sdktypes.ShardIteratorTypeTrimHorizon, nil
-		err = retryCall(ctx, c, r.id, "GetShardIterator", func() error {
+		err = retryCall(runCtx, c, r.id, "GetShardIterator", func() error {
 			var err error
-			out, err = c.client.GetShardIterator(ctx, in)
+			out, err = c.client.GetShardIterator(callCtx, in)
 			return err
 		})
 	}
