@@ -246,7 +246,10 @@ func WithBackoff(newBackOff func() backoff.BackOff) ProducerOption {
 
 // WithBufferBytes bounds the bytes (data plus partition keys) of records
 // put but not yet delivered or failed; Put blocks while the buffer is full.
-// It must hold at least one record of the record byte limit. Default:
+// It must hold at least one record of the record byte limit. Sending never
+// waits for a slow shard, but a shard that cannot keep up with its share of
+// Put calls for long eventually fills the buffer, and Put then blocks for
+// every key: size the buffer for the bursts you expect. Default:
 // DefaultBufferBytes.
 func WithBufferBytes(n int) ProducerOption {
 	return producerOptionFunc(func(c *producerConfig) { c.bufferBytes = n })
