@@ -48,13 +48,18 @@ type entry struct {
 	data []byte
 }
 
-// putEntries puts entries in order (one PutRecords call per 500), failing
+// putEntries puts entries in order (PutRecords calls of up to 500 entries
+// and 4 MiB), failing
 // the test on any failed entry.
 func putEntries(t testing.TB, client PutRecordsAPI, stream string, entries []entry) []string {
 	t.Helper()
 	var seqs []string
 	for len(entries) > 0 {
-		n := min(len(entries), 500)
+		n, size := 0, 0
+		for n < min(len(entries), 500) && (n == 0 || size+len(entries[n].data) <= 4<<20) {
+			size += len(entries[n].data) + len(entries[n].pk)
+			n++
+		}
 		in := &sdkkinesis.PutRecordsInput{StreamName: aws.String(stream)}
 		for _, e := range entries[:n] {
 			in.Records = append(in.Records, sdktypes.PutRecordsRequestEntry{PartitionKey: aws.String(e.pk), Data: e.data})
