@@ -89,8 +89,13 @@ func TestConsumerIntegrationTypedDispatch(t *testing.T) {
 			t.Parallel()
 			client, _ := em.client(t)
 			closeIdle(t, client)
-			stream, _ := testenv.CreateStream(t, client, 2)
-			testTypedDispatch(t, client, stream)
+			stream, arn := testenv.CreateStream(t, client, 2)
+			if em.name == "kinesis-local" {
+				// kinesis-local supports addressing a stream by ARN.
+				testTypedDispatch(t, client, stream, arn)
+				return
+			}
+			testTypedDispatch(t, client, stream, stream)
 		})
 	}
 }
@@ -369,4 +374,83 @@ func TestConsumerIntegrationSIGKILL(t *testing.T) {
 		t.Errorf("first run %d, second run %d records, %d duplicates: the restart did not resume from the checkpoints", first, second, dups)
 	}
 	t.Logf("first run %d, second run %d, duplicates %d", first, second, dups)
+}
+
+func TestConsumerIntegrationFaults(t *testing.T) {
+	tests := []struct {
+		name   string
+		reason string
+		fault  faultproxy.Config
+	}{
+		{"throttled", "GetRecords answers ProvisionedThroughputExceededException until the fault is lifted",
+			faultproxy.Config{Ops: []string{"GetRecords"}, Throttle: 1}},
+		{"internal errors", "every call answers HTTP 500 until the fault is lifted", faultproxy.Config{InternalError: 1}},
+		{"dropped connections", "a third of the calls lose their connection before reaching the emulator",
+			faultproxy.Config{DropBefore: 0.3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			client, ep := testenv.Kinesalite(t)
+			closeIdle(t, client)
+			stream, _ := testenv.CreateStream(t, client, 2)
+			es, want := eventEntries("f", 300, 11)
+			putEntries(t, client, stream, es)
+			proxy, err := faultproxy.New(ep, faultproxy.WithConfig(tt.fault))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = proxy.Close() })
+			pc := testenv.KinesisClient(proxy.URL())
+			closeIdle(t, pc)
+			throttled := make(chan struct{}, 1)
+			rec := newRecorder(len(es))
+			c, err := NewConsumer(pc, stream, append(fastConsumer(), OnRecord(rec.record), WithGetRecordsLimit(25),
+				WithHooks(hookFunc{throttled: func(m ThrottledMetrics) {
+					select {
+					case throttled <- struct{}{}:
+					default:
+					}
+				}}))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stop := startConsumer(t, c)
+			if tt.fault.Throttle == 1 {
+				select {
+				case <-throttled: // the consumer saw the throttling (after the SDK's own retries)
+				case <-time.After(20 * time.Second):
+					t.Fatal("no throttle reported")
+				}
+			}
+			if tt.fault.InternalError == 1 {
+				// Wait until the consumer retried past the SDK's own three
+				// attempts a few times.
+				deadline := time.Now().Add(20 * time.Second)
+				for proxy.Stats().InternalErrors < 9 {
+					if time.Now().After(deadline) {
+						t.Fatalf("only %d calls failed", proxy.Stats().InternalErrors)
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+			if tt.fault.Throttle == 1 || tt.fault.InternalError == 1 {
+				if n := len(rec.snapshot()); n != 0 {
+					t.Fatalf("%d records handled through a failing endpoint", n)
+				}
+				if err := proxy.SetConfig(faultproxy.Config{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rec.wait(t, 30*time.Second)
+			if err := stop(); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			got := rec.snapshot()
+			checkShardOrder(t, got)
+			if diff := cmp.Diff(want, ids(got)); diff != "" {
+				t.Errorf("%s: ids (-want +got):\n%s", tt.reason, diff)
+			}
+		})
+	}
 }

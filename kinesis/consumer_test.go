@@ -147,7 +147,7 @@ func corpus(t testing.TB) [][]byte {
 func testTypedDispatch(t *testing.T, client interface {
 	ConsumerAPI
 	PutRecordsAPI
-}, stream string) {
+}, stream, consumeAs string) {
 	samples := corpus(t)
 	var es []entry
 	wantTypes := map[event.Type]string{}
@@ -165,7 +165,7 @@ func testTypedDispatch(t *testing.T, client interface {
 	putEntries(t, client, stream, es)
 	rec := newRecorder(len(es))
 	gotTypes := map[event.Type]string{}
-	c, err := NewConsumer(client, stream, append(fastConsumer(), registerAll(rec, gotTypes)...)...)
+	c, err := NewConsumer(client, consumeAs, append(fastConsumer(), registerAll(rec, gotTypes)...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func testTypedDispatch(t *testing.T, client interface {
 
 func TestConsumerTypedDispatch(t *testing.T) {
 	f := kinesistest.New(kinesistest.WithStream("s", 2))
-	testTypedDispatch(t, f, "s")
+	testTypedDispatch(t, f, "s", kinesistest.ARN("s"))
 }
 
 func TestConsumerDispatchRules(t *testing.T) {
