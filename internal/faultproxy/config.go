@@ -17,12 +17,17 @@ const (
 const DefaultSeed = 1
 
 // Config says which faults the proxy injects. The zero Config forwards
-// every call unchanged. Fractions are probabilities in [0, 1], drawn
-// independently for each call (or PutRecords entry) from the proxy's seeded
-// generator. A call gets at most one fault; they are tried in this order:
-// Unreachable, DropBefore, Throttle, InternalError, ExpireIterator, then the
-// call is forwarded (with FailEntries applied to PutRecords) and DropAfter
-// may discard the emulator's answer.
+// every call unchanged. Fractions are in [0, 1].
+//
+// A call gets at most one fault; they are tried in this order: Unreachable,
+// DropBefore, Throttle, InternalError, ExpireIterator, then the call is
+// forwarded (with FailEntries applied to PutRecords) and DropAfter may
+// discard the emulator's answer. Call faults are spread, not drawn
+// independently: of N calls a fault applies to (those left alone by the
+// faults before it), a fraction f fires floor(N*f) or ceil(N*f) times, once
+// in each window of 1/f calls at a point drawn from the proxy's seeded
+// generator, so a run of at least 1/f calls always sees the fault.
+// FailEntries is drawn independently for each entry.
 type Config struct {
 	// Ops limits every fault, including Latency and Unreachable, to these
 	// operations (the X-Amz-Target suffix: "PutRecords", "GetRecords",

@@ -52,8 +52,9 @@ type Proxy struct {
 	url      string
 	done     chan struct{}
 
-	rngMu sync.Mutex
-	rng   *rand.Rand
+	rngMu  sync.Mutex
+	rng    *rand.Rand
+	strata [numFaults]stratum
 
 	mu     sync.Mutex // guards closed, stats; inflight.Add happens under it
 	closed bool
@@ -168,22 +169,69 @@ func (p *Proxy) count(fn func(*Stats)) {
 	p.mu.Unlock()
 }
 
-// decision is the outcome of the per-call draws, all made at once in a
-// fixed order so a seed reproduces the same faults.
+// decision is the outcome of the per-call fault draws. At most one fault
+// is chosen per call.
 type decision struct {
 	dropBefore, throttle, internal, expire, dropAfter bool
 }
 
-func (p *Proxy) decide(c *Config) decision {
+// Call faults, in the order they are tried.
+const (
+	faultDropBefore = iota
+	faultThrottle
+	faultInternal
+	faultExpire
+	faultDropAfter
+	numFaults
+)
+
+// stratum spreads one call fault over the calls it applies to: over N such
+// calls it fires floor(N*f) or ceil(N*f) times, once in every window of 1/f
+// calls, at a random point of each window. Independent draws would leave
+// short runs without their faults (0.5% of 200 calls fires no fault 37% of
+// the time), which makes tests of them flaky.
+type stratum struct {
+	acc    float64 // sum of the fraction over the calls seen
+	window float64 // index of the current window
+	next   float64 // acc at which this window's fault fires, in (window, window+1]
+}
+
+func (s *stratum) fire(frac float64, rng *rand.Rand) bool {
+	if frac <= 0 {
+		return false
+	}
+	if s.next == 0 {
+		s.next = 1 - rng.Float64() // in (0, 1]
+	}
+	s.acc += frac
+	if s.acc < s.next {
+		return false
+	}
+	s.window++
+	s.next = s.window + 1 - rng.Float64()
+	return true
+}
+
+// decide chooses the fault, if any, of a call of op. Faults are tried in
+// order, and a fault's window only advances on calls that earlier faults
+// left alone and that it applies to (ExpireIterator: GetRecords only).
+func (p *Proxy) decide(c *Config, op string) decision {
 	p.rngMu.Lock()
 	defer p.rngMu.Unlock()
-	return decision{
-		dropBefore: p.rng.Float64() < c.DropBefore,
-		throttle:   p.rng.Float64() < c.Throttle,
-		internal:   p.rng.Float64() < c.InternalError,
-		expire:     p.rng.Float64() < c.ExpireIterator,
-		dropAfter:  p.rng.Float64() < c.DropAfter,
+	var d decision
+	switch {
+	case p.strata[faultDropBefore].fire(c.DropBefore, p.rng):
+		d.dropBefore = true
+	case p.strata[faultThrottle].fire(c.Throttle, p.rng):
+		d.throttle = true
+	case p.strata[faultInternal].fire(c.InternalError, p.rng):
+		d.internal = true
+	case op == "GetRecords" && p.strata[faultExpire].fire(c.ExpireIterator, p.rng):
+		d.expire = true
+	case p.strata[faultDropAfter].fire(c.DropAfter, p.rng):
+		d.dropAfter = true
 	}
+	return d
 }
 
 // pick returns, for each of n PutRecords entries, whether it fails.
@@ -241,7 +289,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.forward(w, r, body, false)
 		return
 	}
-	d := p.decide(cfg)
+	d := p.decide(cfg, op)
 	if cfg.Latency > 0 {
 		p.count(func(s *Stats) { s.Delayed++ })
 		if !p.sleep(r.Context(), cfg.Latency) {
@@ -259,7 +307,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case d.internal:
 		p.count(func(s *Stats) { s.InternalErrors++ })
 		writeError(w, http.StatusInternalServerError, CodeInternalFailure, "Internal service failure (injected by faultproxy).")
-	case d.expire && op == "GetRecords":
+	case d.expire:
 		p.count(func(s *Stats) { s.Expired++ })
 		writeError(w, http.StatusBadRequest, CodeExpiredIterator, "Iterator expired (injected by faultproxy).")
 	case op == "PutRecords" && cfg.FailEntries > 0:

@@ -103,6 +103,9 @@ func TestProducerUnderShardThrottling(t *testing.T) {
 	runProducerScenario(t, "producer-under-shard-throttling", 5000, faultproxy.Config{Throttle: 0.10, FailEntries: 0.05})
 }
 
+// runProducerScenario puts n events through a proxy with cfg. Requests carry
+// at most 200 records, so that even 50,000 events make enough calls (over
+// 250) for a 0.5% call fault to happen.
 func runProducerScenario(t *testing.T, name string, n int, cfg faultproxy.Config) {
 	t.Helper()
 	ep := testenv.Lookup(t, testenv.EnvKinesalite)
@@ -115,6 +118,7 @@ func runProducerScenario(t *testing.T, name string, n int, cfg faultproxy.Config
 		kinesis.WithRecordTTL(24*time.Hour),
 		kinesis.WithResultHandler(out.handle),
 		kinesis.WithBackoff(fastBackoff),
+		kinesis.WithBatchLimits(200, kinesis.DefaultMaxBatchBytes, kinesis.DefaultMaxRecordBytes),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -221,7 +225,7 @@ func TestProducerBoundedMemoryWhileUnreachable(t *testing.T) {
 	// Not parallel: it measures the process's heap.
 	const (
 		buffer      = 8 << 20
-		steadySlack = 16 << 20
+		steadySlack = 20 << 20
 		peakSlack   = kinesis.DefaultMaxInFlight * kinesis.DefaultMaxBatchBytes
 	)
 	ep := testenv.Lookup(t, testenv.EnvKinesalite)
