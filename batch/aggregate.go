@@ -1,0 +1,364 @@
+package batch
+
+import (
+	"crypto/md5"
+	"errors"
+	"fmt"
+	"math"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// Magic is the 4-byte prefix of every KPL aggregated record.
+var Magic = [4]byte{0xF3, 0x89, 0x9A, 0xC2}
+
+// Field numbers of the KPL AggregatedRecord and Record protobuf messages.
+const (
+	fieldPartitionKeyTable    protowire.Number = 1
+	fieldExplicitHashKeyTable protowire.Number = 2
+	fieldRecords              protowire.Number = 3
+
+	fieldPartitionKeyIndex    protowire.Number = 1
+	fieldExplicitHashKeyIndex protowire.Number = 2
+	fieldData                 protowire.Number = 3
+)
+
+// aggOverhead is the bytes an aggregate adds around its protobuf: the magic
+// prefix and the MD5 trailer.
+const aggOverhead = len(Magic) + md5.Size
+
+// Aggregation defaults.
+const (
+	// DefaultMaxAggregateBytes is the KPL's default aggregate size: 51,200
+	// bytes, counting the aggregate's data and its partition key.
+	DefaultMaxAggregateBytes = 51200
+	// DefaultMaxAggregateRecords is the default most user records per
+	// aggregate: effectively unlimited, like the KPL, so the size bounds it.
+	DefaultMaxAggregateRecords = math.MaxInt32
+)
+
+// ErrAggregateFull is returned by [Aggregator.Add] for a record that does not
+// fit in the aggregate.
+var ErrAggregateFull = errors.New("batch: aggregate full")
+
+type aggConfig struct {
+	maxBytes, maxRecords int
+	limits               Limits
+}
+
+// AggregatorOption configures an [Aggregator] or a [ShardAggregator].
+type AggregatorOption func(*aggConfig)
+
+// WithMaxAggregateBytes bounds an aggregate's size, counting its data
+// (magic, protobuf, MD5) and its partition key, to n bytes (default
+// [DefaultMaxAggregateBytes]). n must be in [64, the record limit] (see
+// [WithRecordLimits]).
+func WithMaxAggregateBytes(n int) AggregatorOption {
+	return func(c *aggConfig) { c.maxBytes = n }
+}
+
+// WithRecordLimits sets the stream's limits (default [DefaultLimits]): an
+// aggregate must fit its record limit, and a [ShardAggregator] validates
+// user records against it. Use [LargeRecordLimits] for aggregates over 1 MiB.
+func WithRecordLimits(l Limits) AggregatorOption {
+	return func(c *aggConfig) { c.limits = l }
+}
+
+// WithMaxAggregateRecords bounds the user records per aggregate to n
+// (default [DefaultMaxAggregateRecords]).
+func WithMaxAggregateRecords(n int) AggregatorOption {
+	return func(c *aggConfig) { c.maxRecords = n }
+}
+
+func newAggConfig(opts []AggregatorOption) (aggConfig, error) {
+	c := aggConfig{maxBytes: DefaultMaxAggregateBytes, maxRecords: DefaultMaxAggregateRecords, limits: DefaultLimits()}
+	for _, o := range opts {
+		o(&c)
+	}
+	if err := c.limits.Check(); err != nil {
+		return c, err
+	}
+	if c.maxBytes < 64 || c.maxBytes > c.limits.MaxRecordBytes {
+		return c, fmt.Errorf("batch: max aggregate bytes %d not in [64, %d] (the record limit)", c.maxBytes, c.limits.MaxRecordBytes)
+	}
+	if c.maxRecords < 1 {
+		return c, fmt.Errorf("batch: max aggregate records %d not positive", c.maxRecords)
+	}
+	return c, nil
+}
+
+// keyTable is a deduplicated key table of an aggregate, encoded as it
+// grows. Small tables are searched linearly; from mapAbove keys on a map
+// indexes them.
+type keyTable struct {
+	field protowire.Number
+	keys  []string
+	idx   map[string]uint64
+	buf   []byte // encoded table entries
+}
+
+const mapAbove = 16
+
+func (t *keyTable) find(k string) (uint64, bool) {
+	if len(t.keys) > mapAbove {
+		i, ok := t.idx[k]
+		return i, ok
+	}
+	for i, s := range t.keys {
+		if s == k {
+			return uint64(i), true
+		}
+	}
+	return 0, false
+}
+
+// entrySize is the encoded size of a table entry for k.
+func entrySize(k string) int { return 1 + protowire.SizeBytes(len(k)) }
+
+func (t *keyTable) add(k string) uint64 {
+	i := uint64(len(t.keys))
+	t.keys = append(t.keys, k)
+	switch {
+	case len(t.keys) == mapAbove+1:
+		if t.idx == nil {
+			t.idx = make(map[string]uint64, 2*mapAbove)
+		}
+		for j, s := range t.keys {
+			t.idx[s] = uint64(j)
+		}
+	case len(t.keys) > mapAbove+1:
+		t.idx[k] = i
+	}
+	t.buf = protowire.AppendTag(t.buf, t.field, protowire.BytesType)
+	t.buf = protowire.AppendString(t.buf, k)
+	return i
+}
+
+func (t *keyTable) reset() {
+	clear(t.keys)
+	t.keys = t.keys[:0]
+	clear(t.idx)
+	t.buf = t.buf[:0]
+}
+
+// Aggregator builds one KPL aggregated record. Add user records while
+// [Aggregator.WouldFit], then [Aggregator.Build] (or
+// [Aggregator.AppendTo]) and [Aggregator.Reset] to start the next one; its
+// buffers are reused, so a steady state does not allocate.
+//
+// Every user record keeps its own partition key and explicit hash key: the
+// aggregate holds each distinct key once in its tables, in order of first
+// appearance, exactly as the KPL and aws-kinesis-agg write them. The
+// aggregate's own partition key is its first user record's, and its
+// explicit hash key is the one given to [Aggregator.SetExplicitHashKey]
+// (none by default, so Kinesis routes it by its partition key).
+//
+// An Aggregator is not safe for concurrent use.
+type Aggregator struct {
+	cfg  aggConfig
+	pks  keyTable
+	ehks keyTable
+	recs []byte // encoded records field entries
+	n    int
+	pk   string // the aggregate's partition key
+	ehk  string // the aggregate's explicit hash key
+	out  []byte
+}
+
+// NewAggregator returns an empty Aggregator.
+func NewAggregator(opts ...AggregatorOption) (*Aggregator, error) {
+	cfg, err := newAggConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return newAggregator(cfg), nil
+}
+
+func newAggregator(cfg aggConfig) *Aggregator {
+	return &Aggregator{
+		cfg:  cfg,
+		pks:  keyTable{field: fieldPartitionKeyTable},
+		ehks: keyTable{field: fieldExplicitHashKeyTable},
+	}
+}
+
+// Len returns the number of user records in the aggregate.
+func (a *Aggregator) Len() int { return a.n }
+
+// MaxBytes returns the aggregate's size limit.
+func (a *Aggregator) MaxBytes() int { return a.cfg.maxBytes }
+
+// Size returns the bytes the aggregate counts against Kinesis limits: its
+// data (magic, protobuf and MD5) plus its partition key. It is 0 when empty.
+func (a *Aggregator) Size() int {
+	if a.n == 0 {
+		return 0
+	}
+	return a.dataSize() + len(a.pk)
+}
+
+func (a *Aggregator) dataSize() int {
+	return aggOverhead + len(a.pks.buf) + len(a.ehks.buf) + len(a.recs)
+}
+
+// PartitionKey returns the aggregate's partition key: its first user
+// record's.
+func (a *Aggregator) PartitionKey() string { return a.pk }
+
+// SetExplicitHashKey sets the aggregate's explicit hash key, the decimal
+// hash key routing it to a shard (for example [ShardMap.ExplicitHashKey]);
+// "" removes it. It does not count against size limits.
+func (a *Aggregator) SetExplicitHashKey(ehk string) error {
+	if ehk != "" {
+		if _, err := ParseHashKey(ehk); err != nil {
+			return err
+		}
+	}
+	a.ehk = ehk
+	return nil
+}
+
+// growth returns the size r would add to the aggregate and the indexes of
+// its keys (with whether each is new).
+func (a *Aggregator) growth(r Record) (n int, pki uint64, newPK bool, ehki uint64, newEHK bool) {
+	pki, found := a.pks.find(r.PartitionKey)
+	if !found {
+		pki, newPK = uint64(len(a.pks.keys)), true
+		n += entrySize(r.PartitionKey)
+	}
+	inner := 1 + protowire.SizeVarint(pki) + 1 + protowire.SizeBytes(len(r.Data))
+	if r.ExplicitHashKey != "" {
+		ehki, found = a.ehks.find(r.ExplicitHashKey)
+		if !found {
+			ehki, newEHK = uint64(len(a.ehks.keys)), true
+			n += entrySize(r.ExplicitHashKey)
+		}
+		inner += 1 + protowire.SizeVarint(ehki)
+	}
+	n += 1 + protowire.SizeBytes(inner)
+	if a.n == 0 {
+		n += aggOverhead + len(r.PartitionKey)
+	}
+	return n, pki, newPK, ehki, newEHK
+}
+
+// WouldFit reports whether r fits in the aggregate under its size and count
+// limits. It does not validate r's keys. When it reports false for an empty
+// Aggregator, r is too large to aggregate: send it as a record on its own.
+func (a *Aggregator) WouldFit(r Record) bool {
+	if a.n >= a.cfg.maxRecords {
+		return false
+	}
+	n, _, _, _, _ := a.growth(r)
+	return a.Size()+n <= a.cfg.maxBytes
+}
+
+// Add appends a user record to the aggregate. It returns a [*LimitError]
+// for an invalid partition key or explicit hash key, and [ErrAggregateFull]
+// when r does not fit (see [Aggregator.WouldFit]). r.Data is copied.
+func (a *Aggregator) Add(r Record) error {
+	if err := validateKeys(r); err != nil {
+		return err
+	}
+	if !a.add(r) {
+		return ErrAggregateFull
+	}
+	return nil
+}
+
+// add adds r if it fits, without validating its keys.
+func (a *Aggregator) add(r Record) bool {
+	if a.n >= a.cfg.maxRecords {
+		return false
+	}
+	n, pki, newPK, ehki, newEHK := a.growth(r)
+	if a.Size()+n > a.cfg.maxBytes {
+		return false
+	}
+	if newPK {
+		a.pks.add(r.PartitionKey)
+	}
+	inner := 1 + protowire.SizeVarint(pki) + 1 + protowire.SizeBytes(len(r.Data))
+	if r.ExplicitHashKey != "" {
+		if newEHK {
+			a.ehks.add(r.ExplicitHashKey)
+		}
+		inner += 1 + protowire.SizeVarint(ehki)
+	}
+	b := protowire.AppendTag(a.recs, fieldRecords, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(inner))
+	b = protowire.AppendTag(b, fieldPartitionKeyIndex, protowire.VarintType)
+	b = protowire.AppendVarint(b, pki)
+	if r.ExplicitHashKey != "" {
+		b = protowire.AppendTag(b, fieldExplicitHashKeyIndex, protowire.VarintType)
+		b = protowire.AppendVarint(b, ehki)
+	}
+	b = protowire.AppendTag(b, fieldData, protowire.BytesType)
+	a.recs = protowire.AppendBytes(b, r.Data)
+	if a.n == 0 {
+		a.pk = r.PartitionKey
+	}
+	a.n++
+	return true
+}
+
+// validateKeys checks a user record's keys like [Limits.Validate], without
+// the size limit (an aggregate's size bounds it).
+func validateKeys(r Record) error {
+	n := len(r.PartitionKey)
+	if n > MaxPartitionKeyLength {
+		n = utf8.RuneCountInString(r.PartitionKey)
+	}
+	if n < 1 || n > MaxPartitionKeyLength {
+		return &LimitError{Limit: "partition key length", Size: n, Max: MaxPartitionKeyLength, Err: ErrInvalidPartitionKey}
+	}
+	if !utf8.ValidString(r.PartitionKey) {
+		return &LimitError{Limit: "partition key encoding", Size: len(r.PartitionKey), Err: ErrInvalidPartitionKey}
+	}
+	if r.ExplicitHashKey != "" {
+		if _, err := ParseHashKey(r.ExplicitHashKey); err != nil {
+			return &LimitError{Limit: "explicit hash key", Size: len(r.ExplicitHashKey), Err: ErrInvalidExplicitHashKey}
+		}
+	}
+	return nil
+}
+
+// AppendTo appends the aggregate's data (magic, protobuf, MD5) to dst. An
+// empty aggregate appends nothing.
+func (a *Aggregator) AppendTo(dst []byte) []byte {
+	if a.n == 0 {
+		return dst
+	}
+	dst = append(dst, Magic[:]...)
+	start := len(dst)
+	dst = append(dst, a.pks.buf...)
+	dst = append(dst, a.ehks.buf...)
+	dst = append(dst, a.recs...)
+	sum := md5.Sum(dst[start:])
+	return append(dst, sum[:]...)
+}
+
+// Build returns the aggregate as a Kinesis record: the first user record's
+// partition key, the explicit hash key set with
+// [Aggregator.SetExplicitHashKey], and the aggregated data. The data is in
+// the Aggregator's buffer, valid until its next Add, Build or Reset; copy
+// it (or use [Aggregator.AppendTo]) to keep it. An empty aggregate builds
+// the zero Record.
+func (a *Aggregator) Build() Record {
+	if a.n == 0 {
+		return Record{}
+	}
+	a.out = a.AppendTo(a.out[:0])
+	return Record{PartitionKey: a.pk, ExplicitHashKey: a.ehk, Data: a.out}
+}
+
+// Reset empties the aggregate (and clears its explicit hash key), keeping
+// its buffers.
+func (a *Aggregator) Reset() {
+	a.pks.reset()
+	a.ehks.reset()
+	a.recs = a.recs[:0]
+	a.n = 0
+	a.pk, a.ehk = "", ""
+}

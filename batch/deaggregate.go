@@ -1,0 +1,276 @@
+package batch
+
+import (
+	"bytes"
+	"crypto/md5"
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// KinesisRecord is a record as Kinesis returns it (GetRecords, a Lambda
+// event), reduced to what deaggregation needs.
+type KinesisRecord struct {
+	SequenceNumber  string
+	PartitionKey    string
+	ExplicitHashKey string
+	Data            []byte
+}
+
+// UserRecord is one user record inside a Kinesis record.
+type UserRecord struct {
+	// SequenceNumber is the Kinesis record's.
+	SequenceNumber string
+	// SubSequenceNumber is the user record's index in its aggregate; 0 for
+	// a plain record.
+	SubSequenceNumber uint64
+	// PartitionKey is the user record's own partition key.
+	PartitionKey string
+	// ExplicitHashKey is the user record's explicit hash key, "" if it had
+	// none. For a plain record it is the Kinesis record's (often unknown to
+	// consumers, so "").
+	ExplicitHashKey string
+	// Data shares memory with the Kinesis record's data.
+	Data []byte
+	// Aggregated is true for a user record that came out of a KPL aggregate.
+	Aggregated bool
+}
+
+// ErrBadAggregate matches every [*DeaggregationError] with [errors.Is].
+var ErrBadAggregate = errors.New("batch: bad KPL aggregate")
+
+// DeaggregationError reports a Kinesis record that starts with the KPL
+// magic bytes but is not a valid aggregate: a wrong MD5, a truncated or
+// malformed protobuf, a key index out of range, a record without data.
+// None of its user records are returned: route the whole Kinesis record
+// to a dead-letter handler.
+type DeaggregationError struct {
+	SequenceNumber string
+	PartitionKey   string
+	// Reason says what is wrong, for example "md5 mismatch".
+	Reason string
+}
+
+func (e *DeaggregationError) Error() string {
+	return fmt.Sprintf("batch: record %s (partition key %q): bad KPL aggregate: %s", e.SequenceNumber, e.PartitionKey, e.Reason)
+}
+
+// Unwrap returns [ErrBadAggregate].
+func (e *DeaggregationError) Unwrap() error { return ErrBadAggregate }
+
+// IsAggregate reports whether data starts with the KPL magic bytes, so
+// that it is (or claims to be) an aggregate.
+func IsAggregate(data []byte) bool { return bytes.HasPrefix(data, Magic[:]) }
+
+// Deaggregate returns r's user records in order, with sub-sequence numbers
+// 0, 1, .... A record without the magic bytes is one plain user record.
+// The user records' data share memory with r.Data; their keys are copies.
+// An invalid aggregate returns a [*DeaggregationError] and no records.
+func Deaggregate(r KinesisRecord) ([]UserRecord, error) {
+	return AppendDeaggregated(nil, r)
+}
+
+// AppendDeaggregated is [Deaggregate] appending to dst, so a consumer can
+// reuse one slice. On error it returns dst unchanged. It allocates only
+// each distinct key of an aggregate (once) and dst's growth.
+func AppendDeaggregated(dst []UserRecord, r KinesisRecord) ([]UserRecord, error) {
+	if !IsAggregate(r.Data) {
+		return append(dst, plain(r)), nil
+	}
+	base := len(dst)
+	var pkArr, ehkArr [16]string
+	err := deaggregate(r, pkArr[:0], ehkArr[:0], func(b []byte) string { return string(b) }, func(u UserRecord) error {
+		dst = append(dst, u)
+		return nil
+	})
+	if err != nil {
+		clear(dst[base:])
+		return dst[:base], err
+	}
+	return dst, nil
+}
+
+// DeaggregateFunc calls fn for each of r's user records in order, like
+// [Deaggregate] but without allocating: the user record's keys and data
+// share memory with r.Data and are valid only during the call (copy a key
+// with strings.Clone to keep it). The aggregate is validated completely
+// before fn is first called, so on a [*DeaggregationError] fn was never
+// called. An error from fn stops the iteration and is returned as is.
+func DeaggregateFunc(r KinesisRecord, fn func(UserRecord) error) error {
+	if !IsAggregate(r.Data) {
+		return fn(plain(r))
+	}
+	var pkArr, ehkArr [16]string
+	return deaggregate(r, pkArr[:0], ehkArr[:0], alias, fn)
+}
+
+func plain(r KinesisRecord) UserRecord {
+	return UserRecord{SequenceNumber: r.SequenceNumber, PartitionKey: r.PartitionKey, ExplicitHashKey: r.ExplicitHashKey, Data: r.Data}
+}
+
+func alias(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// deaggregate validates the aggregate r.Data, then calls fn for each user
+// record. pks and ehks are scratch space for the key tables; str converts
+// a key.
+func deaggregate(r KinesisRecord, pks, ehks []string, str func([]byte) string, fn func(UserRecord) error) error {
+	fail := func(format string, args ...any) error {
+		return &DeaggregationError{SequenceNumber: r.SequenceNumber, PartitionKey: r.PartitionKey, Reason: fmt.Sprintf(format, args...)}
+	}
+	body := r.Data[len(Magic):]
+	if len(body) < md5.Size {
+		return fail("truncated: %d bytes after the magic, fewer than the 16-byte MD5", len(body))
+	}
+	msg, trailer := body[:len(body)-md5.Size], body[len(body)-md5.Size:]
+	if sum := md5.Sum(msg); !bytes.Equal(sum[:], trailer) {
+		return fail("md5 mismatch (truncated or corrupted)")
+	}
+	// Pass 1: validate the whole message and collect the key tables.
+	var maxPK, maxEHK uint64
+	var anyEHK bool
+	nrec := 0
+	for b := msg; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return fail("malformed protobuf at offset %d: %v", len(msg)-len(b), protowire.ParseError(n))
+		}
+		off := len(msg) - len(b)
+		b = b[n:]
+		switch {
+		case (num == fieldPartitionKeyTable || num == fieldExplicitHashKeyTable || num == fieldRecords) && typ != protowire.BytesType:
+			return fail("malformed protobuf at offset %d: field %d has wire type %d", off, num, typ)
+		case num == fieldPartitionKeyTable || num == fieldExplicitHashKeyTable:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return fail("malformed protobuf at offset %d: key table entry: %v", off, protowire.ParseError(n))
+			}
+			b = b[n:]
+			if num == fieldPartitionKeyTable {
+				pks = append(pks, str(v))
+			} else {
+				ehks = append(ehks, str(v))
+			}
+		case num == fieldRecords:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return fail("malformed protobuf at offset %d: record %d: %v", off, nrec, protowire.ParseError(n))
+			}
+			b = b[n:]
+			rec, reason := parseRecord(v)
+			if reason != "" {
+				return fail("record %d: %s", nrec, reason)
+			}
+			maxPK = max(maxPK, rec.pk)
+			if rec.hasEHK {
+				anyEHK = true
+				maxEHK = max(maxEHK, rec.ehk)
+			}
+			nrec++
+		default:
+			n := protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return fail("malformed protobuf at offset %d: field %d: %v", off, num, protowire.ParseError(n))
+			}
+			b = b[n:]
+		}
+	}
+	if nrec == 0 {
+		return fail("no user records")
+	}
+	if maxPK >= uint64(len(pks)) {
+		return fail("partition key index %d out of range (table has %d)", maxPK, len(pks))
+	}
+	if anyEHK && maxEHK >= uint64(len(ehks)) {
+		return fail("explicit hash key index %d out of range (table has %d)", maxEHK, len(ehks))
+	}
+	// Pass 2: deliver.
+	sub := uint64(0)
+	for b := msg; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		b = b[n:]
+		if num != fieldRecords {
+			b = b[protowire.ConsumeFieldValue(num, typ, b):]
+			continue
+		}
+		v, n := protowire.ConsumeBytes(b)
+		b = b[n:]
+		rec, _ := parseRecord(v)
+		u := UserRecord{
+			SequenceNumber:    r.SequenceNumber,
+			SubSequenceNumber: sub,
+			PartitionKey:      pks[rec.pk],
+			Data:              rec.data,
+			Aggregated:        true,
+		}
+		if rec.hasEHK {
+			u.ExplicitHashKey = ehks[rec.ehk]
+		}
+		if err := fn(u); err != nil {
+			return err
+		}
+		sub++
+	}
+	return nil
+}
+
+type parsedRecord struct {
+	pk, ehk       uint64
+	hasPK, hasEHK bool
+	data          []byte
+	hasData       bool
+}
+
+// parseRecord parses a KPL Record message: partition_key_index (1,
+// required), explicit_hash_key_index (2), data (3, required), tags (4,
+// skipped). It returns a reason when the record is invalid.
+func parseRecord(b []byte) (parsedRecord, string) {
+	var r parsedRecord
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return r, "malformed protobuf: " + protowire.ParseError(n).Error()
+		}
+		b = b[n:]
+		switch num {
+		case fieldPartitionKeyIndex, fieldExplicitHashKeyIndex:
+			if typ != protowire.VarintType {
+				return r, "malformed protobuf: key index is not a varint"
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return r, "malformed protobuf: key index: " + protowire.ParseError(n).Error()
+			}
+			b = b[n:]
+			if num == fieldPartitionKeyIndex {
+				r.pk, r.hasPK = v, true
+			} else {
+				r.ehk, r.hasEHK = v, true
+			}
+		case fieldData:
+			if typ != protowire.BytesType {
+				return r, "malformed protobuf: data is not length-delimited"
+			}
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return r, "malformed protobuf: data: " + protowire.ParseError(n).Error()
+			}
+			b = b[n:]
+			r.data, r.hasData = v, true
+		default:
+			n := protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return r, "malformed protobuf: " + protowire.ParseError(n).Error()
+			}
+			b = b[n:]
+		}
+	}
+	switch {
+	case !r.hasPK:
+		return r, "no partition key index"
+	case !r.hasData:
+		return r, "no data"
+	}
+	return r, ""
+}
