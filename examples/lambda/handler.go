@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/rtdskit/rtds/batch"
 	"github.com/rtdskit/rtds/event"
 )
 
@@ -119,7 +120,11 @@ func (h *Handler) processRecord(ctx context.Context, rec events.KinesisEventReco
 	if ctx.Err() != nil {
 		return 0, fmt.Errorf("%w: %w", errDeadline, context.Cause(ctx))
 	}
-	urs, err := deaggregate(rec.Kinesis.SequenceNumber, rec.Kinesis.PartitionKey, rec.Kinesis.Data)
+	urs, err := batch.Deaggregate(batch.KinesisRecord{
+		SequenceNumber: rec.Kinesis.SequenceNumber,
+		PartitionKey:   rec.Kinesis.PartitionKey,
+		Data:           rec.Kinesis.Data,
+	})
 	if err != nil {
 		return 0, err
 	}

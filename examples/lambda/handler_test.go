@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/rtdskit/rtds/batch"
 	"github.com/rtdskit/rtds/event"
 )
 
@@ -182,6 +183,30 @@ func TestHandle(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHandleBatchAggregate handles an aggregate written by batch.Aggregator,
+// the format the rtds Producer sends.
+func TestHandleBatchAggregate(t *testing.T) {
+	t.Parallel()
+	agg, err := batch.NewAggregator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range []string{uninstall("b1", "nu-b1"), open("b2"), uninstall("b3", "nu-b3")} {
+		if err := agg.Add(batch.Record{PartitionKey: fmt.Sprintf("key-%d", i), Data: []byte(d)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := &recordingMailer{}
+	in := kinesisEvent(agg.Build().Data)
+	resp, sum := NewHandler(m, nil).Process(context.Background(), in)
+	if len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("failures: %+v", resp.BatchItemFailures)
+	}
+	if strings.Join(m.sent, ",") != "nu-b1/b1,nu-b3/b3" || sum.UserRecords != 3 {
+		t.Errorf("emails = %v, summary %+v", m.sent, sum)
 	}
 }
 
