@@ -10,6 +10,7 @@ import (
 
 	"github.com/rtdskit/rtds/batch"
 	"github.com/rtdskit/rtds/event"
+	"github.com/rtdskit/rtds/internal/dedupe"
 )
 
 // Mailer sends the email for an uninstall. The function in main.go only logs
@@ -38,18 +39,39 @@ type Mailer interface {
 // sequence number and delivers that record and every later one again, so
 // handling later records now would only duplicate them. Nothing is dropped:
 // after the event source mapping's retries (and bisection) a record that
-// keeps failing goes to its on-failure destination.
+// keeps failing is reported (shard and sequence numbers) to its on-failure
+// destination.
+//
+// # Duplicates
+//
+// A retried record is delivered again whole, so the UNINSTALLs of an
+// aggregate that were mailed before a later one failed would be mailed
+// twice, and Airship itself may deliver an event twice. The Handler
+// remembers the IDs of the last DefaultDedupeCapacity events it mailed
+// (Lambda reuses a warm instance for the following batches of a shard) and
+// skips them. That narrows duplicates but cannot rule them out across
+// instances: a real Mailer should still be idempotent on the event ID.
+//
+// A Handler is safe for concurrent use.
 type Handler struct {
 	mailer Mailer
 	log    *slog.Logger
+	mailed *dedupe.Window
 }
+
+// DefaultDedupeCapacity is how many mailed event IDs a Handler remembers.
+const DefaultDedupeCapacity = 100_000
 
 // NewHandler returns a Handler. A nil logger discards logs.
 func NewHandler(m Mailer, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{mailer: m, log: log}
+	w, err := dedupe.New(DefaultDedupeCapacity)
+	if err != nil {
+		panic(err) // a constant capacity: unreachable
+	}
+	return &Handler{mailer: m, log: log, mailed: w}
 }
 
 // Summary counts what one invocation did.
@@ -58,6 +80,7 @@ type Summary struct {
 	UserRecords int                // events in them (after deaggregation)
 	Emails      int                // uninstall emails sent
 	NoNamedUser int                // UNINSTALL events without a named user
+	Duplicates  int                // UNINSTALL events already mailed, skipped
 	ByType      map[event.Type]int // events per type
 	Failed      string             // sequence number of the failed record, if any
 	Skipped     int                // records after the failed one, left for redelivery
@@ -74,7 +97,7 @@ func (h *Handler) Handle(ctx context.Context, in events.KinesisEvent) (events.Ki
 	resp, sum := h.Process(ctx, in)
 	attrs := []any{
 		"records", sum.Records, "events", sum.UserRecords, "emails", sum.Emails,
-		"uninstalls_without_named_user", sum.NoNamedUser,
+		"uninstalls_without_named_user", sum.NoNamedUser, "duplicates", sum.Duplicates,
 	}
 	for t, n := range sum.ByType {
 		attrs = append(attrs, slog.Int("type."+string(t), n))
@@ -140,6 +163,7 @@ func (h *Handler) processRecord(ctx context.Context, rec events.KinesisEventReco
 	sum.UserRecords += len(urs)
 	sum.Emails += local.Emails
 	sum.NoNamedUser += local.NoNamedUser
+	sum.Duplicates += local.Duplicates
 	for t, n := range local.ByType {
 		sum.ByType[t] += n
 	}
@@ -170,9 +194,14 @@ func (h *Handler) processEvent(ctx context.Context, data []byte, sum *Summary) e
 		sum.NoNamedUser++
 		return nil
 	}
+	if h.mailed.Contains(u.ID) {
+		sum.Duplicates++
+		return nil
+	}
 	if err := h.mailer.SendUninstallEmail(ctx, named, u); err != nil {
 		return fmt.Errorf("uninstall email for event %s: %w", u.ID, err)
 	}
+	h.mailed.Add(u.ID) // only once sent: a failed send is retried
 	sum.Emails++
 	return nil
 }

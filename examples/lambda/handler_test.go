@@ -210,6 +210,31 @@ func TestHandleBatchAggregate(t *testing.T) {
 	}
 }
 
+// TestRetryDoesNotRemail replays a batch after a mailer failure, as Lambda
+// does: the UNINSTALL mailed before the failure is not mailed again, the
+// failed one is, and an event Airship delivered twice is mailed once.
+func TestRetryDoesNotRemail(t *testing.T) {
+	t.Parallel()
+	m := &recordingMailer{failFor: "nu-2"}
+	h := NewHandler(m, nil)
+	in := kinesisEvent(aggregate(uninstall("u1", "nu-1"), uninstall("u2", "nu-2")), []byte(uninstall("u1", "nu-1")))
+	resp, _ := h.Handle(context.Background(), in)
+	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != seqOf(in, 0) {
+		t.Fatalf("first attempt: failures %+v, want the aggregate", resp.BatchItemFailures)
+	}
+	m.failFor = "" // the email service is back
+	resp, sum := h.Process(context.Background(), in)
+	if len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("retry: failures %+v", resp.BatchItemFailures)
+	}
+	if got := strings.Join(m.sent, ","); got != "nu-1/u1,nu-2/u2" {
+		t.Errorf("emails = %s, want each uninstall mailed once", got)
+	}
+	if sum.Duplicates != 2 || sum.Emails != 1 {
+		t.Errorf("retry summary = %+v, want 1 email and 2 duplicates", sum)
+	}
+}
+
 func TestProcessCounts(t *testing.T) {
 	t.Parallel()
 	h := NewHandler(&recordingMailer{}, nil)
