@@ -38,6 +38,8 @@ type InAppButtonTap struct {
 	ConversionSendID string
 	// ConversionMetadata is body.conversion_metadata. Opaque conversion metadata, if any.
 	ConversionMetadata string
+	// MessageID is body.id. The SDK's message identifier: {"message_id": ..., "campaigns": ...} or, from older SDKs, a string, as sent.
+	MessageID json.RawMessage
 	// ButtonID is body.button_id. The tapped button, if sent under this key.
 	ButtonID string
 	// ButtonIdentifier is body.button_identifier. The tapped button.
@@ -97,6 +99,8 @@ func (e *InAppButtonTap) decodeBody(d *decoder) error {
 			err = d.str(&e.ConversionSendID, &e.BodyExtra, key)
 		case "conversion_metadata":
 			err = d.str(&e.ConversionMetadata, &e.BodyExtra, key)
+		case "id":
+			err = d.raw(&e.MessageID, &e.BodyExtra, key)
 		case "button_id":
 			err = d.str(&e.ButtonID, &e.BodyExtra, key)
 		case "button_identifier":
@@ -125,6 +129,7 @@ func (e *InAppButtonTap) appendBody(b []byte) []byte {
 	b = mRaw(b, "context", e.Context)
 	b = mStr(b, "conversion_send_id", e.ConversionSendID)
 	b = mStr(b, "conversion_metadata", e.ConversionMetadata)
+	b = mRaw(b, "id", e.MessageID)
 	b = mStr(b, "button_id", e.ButtonID)
 	b = mStr(b, "button_identifier", e.ButtonIdentifier)
 	b = mRaw(b, "reporting_metadata", e.ReportingMetadata)
@@ -161,6 +166,8 @@ func (e *InAppButtonTap) bodyHas(key string) bool {
 		return e.ConversionSendID != ""
 	case "conversion_metadata":
 		return e.ConversionMetadata != ""
+	case "id":
+		return e.MessageID != nil
 	case "button_id":
 		return e.ButtonID != ""
 	case "button_identifier":
@@ -254,6 +261,8 @@ type InAppExperiences struct {
 	ConversionSendID string
 	// ConversionMetadata is body.conversion_metadata. Opaque conversion metadata, if any.
 	ConversionMetadata string
+	// MessageID is body.id. The SDK's message identifier: {"message_id": ..., "campaigns": ...} or, from older SDKs, a string, as sent.
+	MessageID json.RawMessage
 	// EventName is body.event_name. The experience event.
 	EventName string
 	// SurveyType is body.survey_type. The survey type, for surveys.
@@ -311,6 +320,8 @@ func (e *InAppExperiences) decodeBody(d *decoder) error {
 			err = d.str(&e.ConversionSendID, &e.BodyExtra, key)
 		case "conversion_metadata":
 			err = d.str(&e.ConversionMetadata, &e.BodyExtra, key)
+		case "id":
+			err = d.raw(&e.MessageID, &e.BodyExtra, key)
 		case "event_name":
 			err = d.str(&e.EventName, &e.BodyExtra, key)
 		case "survey_type":
@@ -337,6 +348,7 @@ func (e *InAppExperiences) appendBody(b []byte) []byte {
 	b = mRaw(b, "context", e.Context)
 	b = mStr(b, "conversion_send_id", e.ConversionSendID)
 	b = mStr(b, "conversion_metadata", e.ConversionMetadata)
+	b = mRaw(b, "id", e.MessageID)
 	b = mStr(b, "event_name", e.EventName)
 	b = mStr(b, "survey_type", e.SurveyType)
 	if e.BodyExtra != nil {
@@ -372,6 +384,8 @@ func (e *InAppExperiences) bodyHas(key string) bool {
 		return e.ConversionSendID != ""
 	case "conversion_metadata":
 		return e.ConversionMetadata != ""
+	case "id":
+		return e.MessageID != nil
 	case "event_name":
 		return e.EventName != ""
 	case "survey_type":
@@ -464,6 +478,8 @@ type InAppFormDisplay struct {
 	ConversionSendID string
 	// ConversionMetadata is body.conversion_metadata. Opaque conversion metadata, if any.
 	ConversionMetadata string
+	// MessageID is body.id. The SDK's message identifier: {"message_id": ..., "campaigns": ...} or, from older SDKs, a string, as sent.
+	MessageID json.RawMessage
 	// FormIdentifier is body.form_identifier. The form.
 	FormIdentifier string
 	// FormType is body.form_type. The form type ("form", "nps").
@@ -525,6 +541,8 @@ func (e *InAppFormDisplay) decodeBody(d *decoder) error {
 			err = d.str(&e.ConversionSendID, &e.BodyExtra, key)
 		case "conversion_metadata":
 			err = d.str(&e.ConversionMetadata, &e.BodyExtra, key)
+		case "id":
+			err = d.raw(&e.MessageID, &e.BodyExtra, key)
 		case "form_identifier":
 			err = d.str(&e.FormIdentifier, &e.BodyExtra, key)
 		case "form_type":
@@ -555,6 +573,7 @@ func (e *InAppFormDisplay) appendBody(b []byte) []byte {
 	b = mRaw(b, "context", e.Context)
 	b = mStr(b, "conversion_send_id", e.ConversionSendID)
 	b = mStr(b, "conversion_metadata", e.ConversionMetadata)
+	b = mRaw(b, "id", e.MessageID)
 	b = mStr(b, "form_identifier", e.FormIdentifier)
 	b = mStr(b, "form_type", e.FormType)
 	b = mStr(b, "form_response_type", e.FormResponseType)
@@ -592,6 +611,8 @@ func (e *InAppFormDisplay) bodyHas(key string) bool {
 		return e.ConversionSendID != ""
 	case "conversion_metadata":
 		return e.ConversionMetadata != ""
+	case "id":
+		return e.MessageID != nil
 	case "form_identifier":
 		return e.FormIdentifier != ""
 	case "form_type":
@@ -686,6 +707,8 @@ type InAppFormResult struct {
 	ConversionSendID string
 	// ConversionMetadata is body.conversion_metadata. Opaque conversion metadata, if any.
 	ConversionMetadata string
+	// MessageID is body.id. The SDK's message identifier: {"message_id": ..., "campaigns": ...} or, from older SDKs, a string, as sent.
+	MessageID json.RawMessage
 	// FormIdentifier is body.form_identifier. The form.
 	FormIdentifier string
 	// Forms is body.forms. The submitted form data, keyed by form and child ids, as sent.
@@ -745,6 +768,8 @@ func (e *InAppFormResult) decodeBody(d *decoder) error {
 			err = d.str(&e.ConversionSendID, &e.BodyExtra, key)
 		case "conversion_metadata":
 			err = d.str(&e.ConversionMetadata, &e.BodyExtra, key)
+		case "id":
+			err = d.raw(&e.MessageID, &e.BodyExtra, key)
 		case "form_identifier":
 			err = d.str(&e.FormIdentifier, &e.BodyExtra, key)
 		case "forms":
@@ -773,6 +798,7 @@ func (e *InAppFormResult) appendBody(b []byte) []byte {
 	b = mRaw(b, "context", e.Context)
 	b = mStr(b, "conversion_send_id", e.ConversionSendID)
 	b = mStr(b, "conversion_metadata", e.ConversionMetadata)
+	b = mRaw(b, "id", e.MessageID)
 	b = mStr(b, "form_identifier", e.FormIdentifier)
 	b = mRaw(b, "forms", e.Forms)
 	b = mStr(b, "in_app_form_event_type", e.InAppFormEventType)
@@ -809,6 +835,8 @@ func (e *InAppFormResult) bodyHas(key string) bool {
 		return e.ConversionSendID != ""
 	case "conversion_metadata":
 		return e.ConversionMetadata != ""
+	case "id":
+		return e.MessageID != nil
 	case "form_identifier":
 		return e.FormIdentifier != ""
 	case "forms":

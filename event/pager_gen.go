@@ -38,6 +38,8 @@ type InAppPageSwipe struct {
 	ConversionSendID string
 	// ConversionMetadata is body.conversion_metadata. Opaque conversion metadata, if any.
 	ConversionMetadata string
+	// MessageID is body.id. The SDK's message identifier: {"message_id": ..., "campaigns": ...} or, from older SDKs, a string, as sent.
+	MessageID json.RawMessage
 	// PagerIdentifier is body.pager_identifier. The pager.
 	PagerIdentifier string
 	// FromPageIndex is body.from_page_index. The page swiped from (zero-based).
@@ -101,6 +103,8 @@ func (e *InAppPageSwipe) decodeBody(d *decoder) error {
 			err = d.str(&e.ConversionSendID, &e.BodyExtra, key)
 		case "conversion_metadata":
 			err = d.str(&e.ConversionMetadata, &e.BodyExtra, key)
+		case "id":
+			err = d.raw(&e.MessageID, &e.BodyExtra, key)
 		case "pager_identifier":
 			err = d.str(&e.PagerIdentifier, &e.BodyExtra, key)
 		case "from_page_index":
@@ -133,6 +137,7 @@ func (e *InAppPageSwipe) appendBody(b []byte) []byte {
 	b = mRaw(b, "context", e.Context)
 	b = mStr(b, "conversion_send_id", e.ConversionSendID)
 	b = mStr(b, "conversion_metadata", e.ConversionMetadata)
+	b = mRaw(b, "id", e.MessageID)
 	b = mStr(b, "pager_identifier", e.PagerIdentifier)
 	b = mNum(b, "from_page_index", e.FromPageIndex)
 	b = mStr(b, "from_page_identifier", e.FromPageIdentifier)
@@ -171,6 +176,8 @@ func (e *InAppPageSwipe) bodyHas(key string) bool {
 		return e.ConversionSendID != ""
 	case "conversion_metadata":
 		return e.ConversionMetadata != ""
+	case "id":
+		return e.MessageID != nil
 	case "pager_identifier":
 		return e.PagerIdentifier != ""
 	case "from_page_index":
@@ -272,6 +279,8 @@ type InAppPageView struct {
 	ConversionSendID string
 	// ConversionMetadata is body.conversion_metadata. Opaque conversion metadata, if any.
 	ConversionMetadata string
+	// MessageID is body.id. The SDK's message identifier: {"message_id": ..., "campaigns": ...} or, from older SDKs, a string, as sent.
+	MessageID json.RawMessage
 	// PagerIdentifier is body.pager_identifier. The pager.
 	PagerIdentifier string
 	// PageIdentifier is body.page_identifier. The page.
@@ -337,6 +346,8 @@ func (e *InAppPageView) decodeBody(d *decoder) error {
 			err = d.str(&e.ConversionSendID, &e.BodyExtra, key)
 		case "conversion_metadata":
 			err = d.str(&e.ConversionMetadata, &e.BodyExtra, key)
+		case "id":
+			err = d.raw(&e.MessageID, &e.BodyExtra, key)
 		case "pager_identifier":
 			err = d.str(&e.PagerIdentifier, &e.BodyExtra, key)
 		case "page_identifier":
@@ -371,6 +382,7 @@ func (e *InAppPageView) appendBody(b []byte) []byte {
 	b = mRaw(b, "context", e.Context)
 	b = mStr(b, "conversion_send_id", e.ConversionSendID)
 	b = mStr(b, "conversion_metadata", e.ConversionMetadata)
+	b = mRaw(b, "id", e.MessageID)
 	b = mStr(b, "pager_identifier", e.PagerIdentifier)
 	b = mStr(b, "page_identifier", e.PageIdentifier)
 	b = mNum(b, "page_index", e.PageIndex)
@@ -410,6 +422,8 @@ func (e *InAppPageView) bodyHas(key string) bool {
 		return e.ConversionSendID != ""
 	case "conversion_metadata":
 		return e.ConversionMetadata != ""
+	case "id":
+		return e.MessageID != nil
 	case "pager_identifier":
 		return e.PagerIdentifier != ""
 	case "page_identifier":
@@ -514,6 +528,8 @@ type InAppPagerCompleted struct {
 	ConversionSendID string
 	// ConversionMetadata is body.conversion_metadata. Opaque conversion metadata, if any.
 	ConversionMetadata string
+	// MessageID is body.id. The SDK's message identifier: {"message_id": ..., "campaigns": ...} or, from older SDKs, a string, as sent.
+	MessageID json.RawMessage
 	// PagerIdentifier is body.pager_identifier. The pager.
 	PagerIdentifier string
 	// PageIdentifier is body.page_identifier. The page.
@@ -577,6 +593,8 @@ func (e *InAppPagerCompleted) decodeBody(d *decoder) error {
 			err = d.str(&e.ConversionSendID, &e.BodyExtra, key)
 		case "conversion_metadata":
 			err = d.str(&e.ConversionMetadata, &e.BodyExtra, key)
+		case "id":
+			err = d.raw(&e.MessageID, &e.BodyExtra, key)
 		case "pager_identifier":
 			err = d.str(&e.PagerIdentifier, &e.BodyExtra, key)
 		case "page_identifier":
@@ -609,6 +627,7 @@ func (e *InAppPagerCompleted) appendBody(b []byte) []byte {
 	b = mRaw(b, "context", e.Context)
 	b = mStr(b, "conversion_send_id", e.ConversionSendID)
 	b = mStr(b, "conversion_metadata", e.ConversionMetadata)
+	b = mRaw(b, "id", e.MessageID)
 	b = mStr(b, "pager_identifier", e.PagerIdentifier)
 	b = mStr(b, "page_identifier", e.PageIdentifier)
 	b = mNum(b, "page_index", e.PageIndex)
@@ -647,6 +666,8 @@ func (e *InAppPagerCompleted) bodyHas(key string) bool {
 		return e.ConversionSendID != ""
 	case "conversion_metadata":
 		return e.ConversionMetadata != ""
+	case "id":
+		return e.MessageID != nil
 	case "pager_identifier":
 		return e.PagerIdentifier != ""
 	case "page_identifier":
@@ -748,6 +769,8 @@ type InAppPagerSummary struct {
 	ConversionSendID string
 	// ConversionMetadata is body.conversion_metadata. Opaque conversion metadata, if any.
 	ConversionMetadata string
+	// MessageID is body.id. The SDK's message identifier: {"message_id": ..., "campaigns": ...} or, from older SDKs, a string, as sent.
+	MessageID json.RawMessage
 	// PagerIdentifier is body.pager_identifier. The pager.
 	PagerIdentifier string
 	// PageIdentifier is body.page_identifier. The page.
@@ -811,6 +834,8 @@ func (e *InAppPagerSummary) decodeBody(d *decoder) error {
 			err = d.str(&e.ConversionSendID, &e.BodyExtra, key)
 		case "conversion_metadata":
 			err = d.str(&e.ConversionMetadata, &e.BodyExtra, key)
+		case "id":
+			err = d.raw(&e.MessageID, &e.BodyExtra, key)
 		case "pager_identifier":
 			err = d.str(&e.PagerIdentifier, &e.BodyExtra, key)
 		case "page_identifier":
@@ -843,6 +868,7 @@ func (e *InAppPagerSummary) appendBody(b []byte) []byte {
 	b = mRaw(b, "context", e.Context)
 	b = mStr(b, "conversion_send_id", e.ConversionSendID)
 	b = mStr(b, "conversion_metadata", e.ConversionMetadata)
+	b = mRaw(b, "id", e.MessageID)
 	b = mStr(b, "pager_identifier", e.PagerIdentifier)
 	b = mStr(b, "page_identifier", e.PageIdentifier)
 	b = mNum(b, "page_count", e.PageCount)
@@ -881,6 +907,8 @@ func (e *InAppPagerSummary) bodyHas(key string) bool {
 		return e.ConversionSendID != ""
 	case "conversion_metadata":
 		return e.ConversionMetadata != ""
+	case "id":
+		return e.MessageID != nil
 	case "pager_identifier":
 		return e.PagerIdentifier != ""
 	case "page_identifier":

@@ -70,6 +70,7 @@ type stdInAppButtonTapBody struct {
 	Context            json.RawMessage `json:"context,omitempty"`
 	ConversionSendID   string          `json:"conversion_send_id,omitempty"`
 	ConversionMetadata string          `json:"conversion_metadata,omitempty"`
+	MessageID          json.RawMessage `json:"id,omitempty"`
 	ButtonID           string          `json:"button_id,omitempty"`
 	ButtonIdentifier   string          `json:"button_identifier,omitempty"`
 	ReportingMetadata  json.RawMessage `json:"reporting_metadata,omitempty"`
@@ -88,6 +89,7 @@ type stdInAppExperiencesBody struct {
 	Context            json.RawMessage `json:"context,omitempty"`
 	ConversionSendID   string          `json:"conversion_send_id,omitempty"`
 	ConversionMetadata string          `json:"conversion_metadata,omitempty"`
+	MessageID          json.RawMessage `json:"id,omitempty"`
 	EventName          string          `json:"event_name,omitempty"`
 	SurveyType         string          `json:"survey_type,omitempty"`
 }
@@ -105,6 +107,7 @@ type stdInAppFormDisplayBody struct {
 	Context            json.RawMessage `json:"context,omitempty"`
 	ConversionSendID   string          `json:"conversion_send_id,omitempty"`
 	ConversionMetadata string          `json:"conversion_metadata,omitempty"`
+	MessageID          json.RawMessage `json:"id,omitempty"`
 	FormIdentifier     string          `json:"form_identifier,omitempty"`
 	FormType           string          `json:"form_type,omitempty"`
 	FormResponseType   string          `json:"form_response_type,omitempty"`
@@ -124,6 +127,7 @@ type stdInAppFormResultBody struct {
 	Context            json.RawMessage `json:"context,omitempty"`
 	ConversionSendID   string          `json:"conversion_send_id,omitempty"`
 	ConversionMetadata string          `json:"conversion_metadata,omitempty"`
+	MessageID          json.RawMessage `json:"id,omitempty"`
 	FormIdentifier     string          `json:"form_identifier,omitempty"`
 	Forms              json.RawMessage `json:"forms,omitempty"`
 	InAppFormEventType string          `json:"in_app_form_event_type,omitempty"`
@@ -200,6 +204,7 @@ type stdInAppPagerCompletedBody struct {
 	Context            json.RawMessage `json:"context,omitempty"`
 	ConversionSendID   string          `json:"conversion_send_id,omitempty"`
 	ConversionMetadata string          `json:"conversion_metadata,omitempty"`
+	MessageID          json.RawMessage `json:"id,omitempty"`
 	PagerIdentifier    string          `json:"pager_identifier,omitempty"`
 	PageIdentifier     string          `json:"page_identifier,omitempty"`
 	PageIndex          json.Number     `json:"page_index,omitempty"`
@@ -220,6 +225,7 @@ type stdInAppPagerSummaryBody struct {
 	Context            json.RawMessage `json:"context,omitempty"`
 	ConversionSendID   string          `json:"conversion_send_id,omitempty"`
 	ConversionMetadata string          `json:"conversion_metadata,omitempty"`
+	MessageID          json.RawMessage `json:"id,omitempty"`
 	PagerIdentifier    string          `json:"pager_identifier,omitempty"`
 	PageIdentifier     string          `json:"page_identifier,omitempty"`
 	PageCount          json.Number     `json:"page_count,omitempty"`
@@ -240,6 +246,7 @@ type stdInAppPageSwipeBody struct {
 	Context            json.RawMessage `json:"context,omitempty"`
 	ConversionSendID   string          `json:"conversion_send_id,omitempty"`
 	ConversionMetadata string          `json:"conversion_metadata,omitempty"`
+	MessageID          json.RawMessage `json:"id,omitempty"`
 	PagerIdentifier    string          `json:"pager_identifier,omitempty"`
 	FromPageIndex      json.Number     `json:"from_page_index,omitempty"`
 	FromPageIdentifier string          `json:"from_page_identifier,omitempty"`
@@ -260,6 +267,7 @@ type stdInAppPageViewBody struct {
 	Context            json.RawMessage `json:"context,omitempty"`
 	ConversionSendID   string          `json:"conversion_send_id,omitempty"`
 	ConversionMetadata string          `json:"conversion_metadata,omitempty"`
+	MessageID          json.RawMessage `json:"id,omitempty"`
 	PagerIdentifier    string          `json:"pager_identifier,omitempty"`
 	PageIdentifier     string          `json:"page_identifier,omitempty"`
 	PageIndex          json.Number     `json:"page_index,omitempty"`

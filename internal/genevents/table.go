@@ -64,6 +64,7 @@ var (
 	fContext      = field{"context", "Context", kRaw, "The SDK's reporting context (pager, button, form, display, experiments), as sent."}
 	fConvSendID   = field{"conversion_send_id", "ConversionSendID", kString, "The send the conversion is attributed to, if any."}
 	fConvMeta     = field{"conversion_metadata", "ConversionMetadata", kString, "Opaque conversion metadata, if any."}
+	fMessageID    = field{"id", "MessageID", kRaw, "The SDK's message identifier: {\"message_id\": ..., \"campaigns\": ...} or, from older SDKs, a string, as sent."}
 	fReportMeta   = field{"reporting_metadata", "ReportingMetadata", kRaw, "The reporting metadata attached to the element, as sent."}
 	fPagerID      = field{"pager_identifier", "PagerIdentifier", kString, "The pager."}
 	fPageID       = field{"page_identifier", "PageIdentifier", kString, "The page."}
@@ -77,7 +78,7 @@ var (
 // carries.
 var layoutCommon = []field{
 	fAppDefinedID, fPushID, fGroupID, fVariantID, fSession, fTimeSent, fTriggering, fRendered,
-	fSource, fContext, fConvSendID, fConvMeta,
+	fSource, fContext, fConvSendID, fConvMeta, fMessageID,
 }
 
 func join(sets ...[]field) []field {
