@@ -8,10 +8,10 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/rtdskit/rtds/batch"
 	"github.com/rtdskit/rtds/event"
 )
 
@@ -204,17 +204,10 @@ func NewProducer(client ProducerAPI, stream string, opts ...ProducerOption) (*Pr
 	return p, nil
 }
 
-// validate checks a record against the service limits.
+// validate checks a record against the service limits (batch.Limits).
 func (p *Producer) validate(pk string, data []byte) error {
-	if pk == "" {
-		return ErrNoPartitionKey
-	}
-	if len(pk) > 256 && utf8.RuneCountInString(pk) > 256 {
-		n := utf8.RuneCountInString(pk)
-		return fmt.Errorf("kinesis: partition key of %d characters exceeds the limit of 256", n)
-	}
-	if n := len(pk) + len(data); n > p.cfg.maxRecordBytes {
-		return fmt.Errorf("kinesis: record of %d bytes (data plus partition key) exceeds the limit of %d", n, p.cfg.maxRecordBytes)
+	if _, err := p.cfg.limits.Size(batch.Record{PartitionKey: pk, Data: data}); err != nil {
+		return fmt.Errorf("kinesis: put: %w", err)
 	}
 	return nil
 }
@@ -222,9 +215,10 @@ func (p *Producer) validate(pk string, data []byte) error {
 // Put buffers a record for the stream and returns once it is accepted. It
 // blocks while the buffer is full (WithBufferBytes) and returns ctx's error
 // if ctx ends first. It returns ErrClosed after Close, and an error for a
-// record that breaks a service limit (empty or over-long partition key,
-// record over the size limit); such a record is never sent and gets no
-// Result. The record's outcome is reported later to the WithResultHandler
+// record that breaks a service limit, matching batch.ErrInvalidPartitionKey
+// (an empty, over-long or invalid UTF-8 key) or batch.ErrRecordTooLarge
+// with errors.Is; such a record is never sent and gets no Result. The
+// record's outcome is reported later to the WithResultHandler
 // function. data must not be modified until then.
 func (p *Producer) Put(ctx context.Context, partitionKey string, data []byte) error {
 	if err := p.validate(partitionKey, data); err != nil {

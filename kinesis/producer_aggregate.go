@@ -1,47 +1,39 @@
 package kinesis
 
 import (
-	"crypto/md5"
+	"fmt"
 
-	"google.golang.org/protobuf/encoding/protowire"
+	"github.com/rtdskit/rtds/batch"
 )
 
-// kplMagic starts every KPL aggregated record.
-var kplMagic = []byte{0xF3, 0x89, 0x9A, 0xC2}
+// kplMagic starts every KPL aggregated record (batch.Magic).
+var kplMagic = batch.Magic[:]
 
-// encodeAggregate appends u's records to dst in the KPL aggregated format:
-// the magic bytes, the AggregatedRecord protobuf (partition key table,
-// records) and the MD5 of the protobuf. A key repeated by consecutive
-// records is stored once. The user records carry no explicit hash key: the
-// Kinesis record's own explicit hash key routes the aggregate to the shard
-// its records' keys hash to.
-func (p *Producer) encodeAggregate(dst []byte, u *unit) []byte {
-	dst = append(dst, kplMagic...)
-	start := len(dst)
-	prev := ""
-	for i := range u.recs {
-		pk := u.recs[i].pk
-		if i > 0 && pk == prev {
-			continue
-		}
-		dst = protowire.AppendTag(dst, 1, protowire.BytesType)
-		dst = protowire.AppendString(dst, pk)
-		prev = pk
-	}
-	idx := uint64(0)
+// aggRecordOverhead bounds the bytes one user record adds to an aggregate
+// beyond its data and partition key (protobuf tags, lengths and indexes):
+// at most 15 with batch.Aggregator's encoding, for records up to 10 MiB.
+const aggRecordOverhead = 24
+
+// aggHeader bounds an aggregate's bytes beyond its records, not counting
+// its partition key: batch.Magic and the MD5 trailer.
+const aggHeader = 4 + 16 + 48
+
+// encodeAggregate appends u's records to dst as one KPL aggregated record
+// built by a (the request's batch.Aggregator, reused). The user records
+// carry no explicit hash key: the Kinesis record's own explicit hash key
+// routes the aggregate to the shard its records' keys hash to.
+//
+// The dispatcher bounds each aggregate's size from above before taking its
+// records, and Put validated their keys with the same rules, so Add cannot
+// fail; if it ever did, the unit's records are failed with the error rather
+// than sent incomplete.
+func encodeAggregate(a *batch.Aggregator, dst []byte, u *unit) ([]byte, error) {
+	a.Reset()
 	for i := range u.recs {
 		r := &u.recs[i]
-		if i > 0 && r.pk != u.recs[i-1].pk {
-			idx++
+		if err := a.Add(batch.Record{PartitionKey: r.pk, Data: r.data}); err != nil {
+			return dst, fmt.Errorf("kinesis: aggregating record %d of %d: %w", i, len(u.recs), err)
 		}
-		n := 1 + protowire.SizeVarint(idx) + 1 + protowire.SizeBytes(len(r.data))
-		dst = protowire.AppendTag(dst, 3, protowire.BytesType)
-		dst = protowire.AppendVarint(dst, uint64(n))
-		dst = protowire.AppendTag(dst, 1, protowire.VarintType)
-		dst = protowire.AppendVarint(dst, idx)
-		dst = protowire.AppendTag(dst, 3, protowire.BytesType)
-		dst = protowire.AppendBytes(dst, r.data)
 	}
-	sum := md5.Sum(dst[start:])
-	return append(dst, sum[:]...)
+	return a.AppendTo(dst), nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/rtdskit/rtds/batch"
 	"github.com/rtdskit/rtds/event"
 	"github.com/rtdskit/rtds/kinesis/kinesistest"
 )
@@ -86,8 +87,14 @@ func TestProducerPutValidates(t *testing.T) {
 			t.Errorf("%s: %s: Put = %v", tt.name, tt.reason, err)
 		}
 	}
-	if err := p.Put(context.Background(), "", nil); !errors.Is(err, ErrNoPartitionKey) {
-		t.Errorf("empty key: %v", err)
+	if err := p.Put(context.Background(), "", nil); !errors.Is(err, batch.ErrInvalidPartitionKey) {
+		t.Errorf("empty key: %v, want batch.ErrInvalidPartitionKey", err)
+	}
+	if err := p.Put(context.Background(), "\xff", nil); !errors.Is(err, batch.ErrInvalidPartitionKey) {
+		t.Errorf("invalid UTF-8 key: %v, want batch.ErrInvalidPartitionKey", err)
+	}
+	if err := p.Put(context.Background(), "k", make([]byte, 1000)); !errors.Is(err, batch.ErrRecordTooLarge) {
+		t.Errorf("large record: %v, want batch.ErrRecordTooLarge", err)
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/cenkalti/backoff/v4"
+
+	"github.com/rtdskit/rtds/batch"
 )
 
 // rec is one buffered user record.
@@ -74,6 +76,8 @@ type request struct {
 	seqs    []uint64 // per shard: its request number (shardQ.sent)
 	recBuf  []rec
 	aggBuf  []byte
+	agg     *batch.Aggregator // encodes the request's aggregates
+	sent    []int             // indexes of the units sent, when some could not be encoded
 	sentAt  time.Time
 	bytes   int
 	records int
@@ -203,6 +207,7 @@ func (p *Producer) freeRequest(r *request) {
 	clear(r.recBuf)
 	r.recBuf = r.recBuf[:0]
 	r.aggBuf = r.aggBuf[:0]
+	r.sent = r.sent[:0]
 	r.bytes, r.records = 0, 0
 	p.reqPool = append(p.reqPool, r)
 }
@@ -210,15 +215,6 @@ func (p *Producer) freeRequest(r *request) {
 // fullRequestBytes is how many buffered bytes make a request due before
 // the linger ends.
 const fullRequestBytes = 1 << 20
-
-// aggRecordOverhead bounds the protobuf bytes one user record adds to an
-// aggregate beyond its data and partition key (field tags, lengths and the
-// key table entry).
-const aggRecordOverhead = 24
-
-// aggHeader bounds an aggregate's bytes beyond its records: magic, MD5
-// trailer and the explicit hash key table.
-const aggHeader = 4 + 16 + 48
 
 // buildLocked takes records for one request, visiting shards round-robin.
 // Retries come before fresh records of their shard, in their original
@@ -308,7 +304,7 @@ func (p *Producer) buildLocked(now time.Time, due bool) (req *request, wake time
 				if p.cfg.ordering && len(req.units) > first && p.cfg.aggregate {
 					break
 				}
-				if p.cfg.aggregate && sh.id != "" && size+aggRecordOverhead+aggHeader <= p.cfg.maxAggBytes {
+				if p.cfg.aggregate && sh.id != "" && 2*len(r.pk)+len(r.data)+aggRecordOverhead+aggHeader+len(sh.ehk) <= p.cfg.maxAggBytes {
 					if cost > 0 && cost >= budget {
 						break
 					}
@@ -372,7 +368,7 @@ func (p *Producer) takeAggregateLocked(req *request, sh *shardQ, from int, maxBy
 	if budget < math.MaxInt {
 		soft = min(hard, max(budget, recordCostFloor))
 	}
-	size := aggHeader + len(sh.ehk)
+	size := aggHeader + len(sh.ehk) + len(sh.recs.at(from).pk)
 	start := len(req.recBuf)
 	dataBytes := 0
 	i := from
@@ -406,11 +402,26 @@ func (p *Producer) takeAggregateLocked(req *request, sh *shardQ, from int, maxBy
 // send makes one PutRecords call and processes its answer.
 func (p *Producer) send(req *request) {
 	defer p.wg.Done()
+	unsent := 0
 	for i := range req.units {
 		u := &req.units[i]
 		if u.recs != nil && u.data == nil {
+			if req.agg == nil {
+				a, err := batch.NewAggregator(batch.WithRecordLimits(p.cfg.limits),
+					batch.WithMaxAggregateBytes(p.cfg.maxRecordBytes))
+				if err != nil {
+					panic("kinesis: aggregator for validated limits: " + err.Error()) // limits were checked by NewProducer
+				}
+				req.agg = a
+			}
 			start := len(req.aggBuf)
-			req.aggBuf = p.encodeAggregate(req.aggBuf, u)
+			buf, err := encodeAggregate(req.agg, req.aggBuf, u)
+			if err != nil {
+				u.state, u.err = stateFailed, &RecordError{ShardID: u.sh.id, Err: err}
+				unsent++
+				continue
+			}
+			req.aggBuf = buf
 			u.data = req.aggBuf[start:len(req.aggBuf):len(req.aggBuf)]
 		}
 		e := sdktypes.PutRecordsRequestEntry{Data: u.data, PartitionKey: &u.pk}
@@ -419,9 +430,20 @@ func (p *Producer) send(req *request) {
 		}
 		req.entries = append(req.entries, e)
 	}
-	in := &sdkkinesis.PutRecordsInput{Records: req.entries, StreamName: p.name, StreamARN: p.arn}
+	if unsent > 0 {
+		for i := range req.units {
+			if req.units[i].state != stateFailed {
+				req.sent = append(req.sent, i)
+			}
+		}
+	}
+	var out *sdkkinesis.PutRecordsOutput
+	var err error
 	start := time.Now()
-	out, err := p.client.PutRecords(p.ctx, in)
+	if len(req.entries) > 0 {
+		in := &sdkkinesis.PutRecordsInput{Records: req.entries, StreamName: p.name, StreamARN: p.arn}
+		out, err = p.client.PutRecords(p.ctx, in)
+	}
 	p.complete(req, out, err, time.Since(start))
 }
 
@@ -430,8 +452,8 @@ func (p *Producer) send(req *request) {
 // rest are reported failed.
 func (p *Producer) complete(req *request, out *sdkkinesis.PutRecordsOutput, err error, latency time.Duration) {
 	now := time.Now()
-	if err == nil && (out == nil || len(out.Records) != len(req.units)) {
-		err = fmt.Errorf("kinesis: PutRecords answered %d results for %d entries", lenResults(out), len(req.units))
+	if n := len(req.entries); n > 0 && err == nil && (out == nil || len(out.Records) != n) {
+		err = fmt.Errorf("kinesis: PutRecords answered %d results for %d entries", lenResults(out), n)
 	}
 	failed := 0
 	type throttle struct {
@@ -442,13 +464,17 @@ func (p *Producer) complete(req *request, out *sdkkinesis.PutRecordsOutput, err 
 
 	p.mu.Lock()
 	aborted := p.aborted
-	for i := range req.units {
+	for k := range req.entries {
+		i := k
+		if len(req.sent) > 0 {
+			i = req.sent[k] // some units could not be encoded and were not sent
+		}
 		u := &req.units[i]
 		u.attempts++
 		var cause error
 		if err != nil {
 			cause = err
-		} else if r := &out.Records[i]; r.ErrorCode != nil && *r.ErrorCode != "" {
+		} else if r := &out.Records[k]; r.ErrorCode != nil && *r.ErrorCode != "" {
 			cause = entryError(*r.ErrorCode, aws.ToString(r.ErrorMessage))
 		} else {
 			u.state, u.err = stateDelivered, nil

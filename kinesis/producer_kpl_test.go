@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rtdskit/rtds/batch"
 	"github.com/rtdskit/rtds/internal/testenv"
 )
 
@@ -46,11 +47,18 @@ func TestProducerAggregatesReadByNodeKPL(t *testing.T) {
 		{{pk: "a", data: []byte("x")}, {pk: "a", data: []byte("y")}, {pk: "b", data: nil}, {pk: "a", data: []byte("z")}},
 		{{pk: "clé-ünïcode", data: []byte(strings.Repeat("€", 1000))}, {pk: strings.Repeat("k", 256), data: make([]byte, 40000)}},
 	}
-	var p Producer
+	a, err := batch.NewAggregator(batch.WithMaxAggregateBytes(1 << 20))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var in []string
 	for _, recs := range aggregates {
 		u := unit{ehk: "0", recs: recs}
-		in = append(in, base64.StdEncoding.EncodeToString(p.encodeAggregate(nil, &u)))
+		data, err := encodeAggregate(a, nil, &u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in = append(in, base64.StdEncoding.EncodeToString(data))
 	}
 	js, _ := json.Marshal(in)
 	cmd := exec.Command(node, "-e", nodeDeaggregate, filepath.Clean(modules))

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 
+	"github.com/rtdskit/rtds/batch"
 	"github.com/rtdskit/rtds/event"
 )
 
@@ -70,6 +71,7 @@ const (
 // producerConfig is the Producer's configuration.
 type producerConfig struct {
 	common
+	limits          batch.Limits // from maxBatchRecords, maxBatchBytes, maxRecordBytes
 	linger          time.Duration
 	maxBatchRecords int
 	maxBatchBytes   int
@@ -127,6 +129,10 @@ func (c *producerConfig) validate() error {
 		return c.err
 	}
 	c.maxAggBytes = min(c.maxAggBytes, c.maxRecordBytes)
+	c.limits = batch.Limits{MaxRecordsPerRequest: c.maxBatchRecords, MaxRequestBytes: c.maxBatchBytes, MaxRecordBytes: c.maxRecordBytes}
+	if err := c.limits.Check(); err != nil {
+		return fmt.Errorf("kinesis: %w", err)
+	}
 	switch {
 	case c.maxBatchRecords < 1:
 		return fmt.Errorf("kinesis: batch record limit %d: must be at least 1", c.maxBatchRecords)
@@ -167,10 +173,11 @@ func WithLinger(d time.Duration) ProducerOption {
 }
 
 // WithBatchLimits sets the service limits the producer packs requests
-// within: entries per PutRecords request, bytes per request and bytes per
-// record (data plus partition key). Raise them only for streams with large
-// records enabled (records and requests up to 10 MiB). A zero argument
-// keeps its default: DefaultMaxBatchRecords, DefaultMaxBatchBytes,
+// within: entries per PutRecords request (at most 500), bytes per request
+// and bytes per record (data plus partition key), as in batch.Limits.
+// Raise the byte limits only for streams with large records enabled
+// (batch.LargeRecordLimits: records and requests up to 10 MiB). A zero
+// argument keeps its default: DefaultMaxBatchRecords, DefaultMaxBatchBytes,
 // DefaultMaxRecordBytes.
 func WithBatchLimits(maxRecords, maxBytes, maxRecordBytes int) ProducerOption {
 	return producerOptionFunc(func(c *producerConfig) {
