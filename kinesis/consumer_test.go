@@ -18,6 +18,7 @@ import (
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/rtdskit/rtds/batch"
 	"github.com/rtdskit/rtds/event"
 	"github.com/rtdskit/rtds/kinesis/kinesistest"
 )
@@ -403,7 +404,7 @@ func TestConsumerPoisonRecords(t *testing.T) {
 	got := dl.snapshot()
 	var gotMeta []meta
 	var de *event.DecodeError
-	var ae *AggregateError
+	var ae *batch.DeaggregationError
 	checks := []bool{
 		errors.As(errAt(got, 0), &de),
 		errors.As(errAt(got, 1), &de),

@@ -102,6 +102,9 @@ type Record struct {
 	// Aggregated is true for a record that came out of a KPL aggregate.
 	Aggregated   bool
 	PartitionKey string
+	// ExplicitHashKey is the user record's explicit hash key inside an
+	// aggregate, if it had one; "" otherwise.
+	ExplicitHashKey string
 	// ApproximateArrivalTimestamp is when Kinesis received the (aggregate)
 	// record.
 	ApproximateArrivalTimestamp time.Time
@@ -128,7 +131,7 @@ func OnRecord(fn func(ctx context.Context, r Record) error) ConsumerOption {
 // DeadLetter is a record the consumer gave up on: it could not be decoded
 // (bad JSON, a corrupt KPL aggregate, a missing id) or its handler kept
 // failing. Err says why; errors.As finds an *event.DecodeError, a
-// KPL deaggregation error or the handler's error.
+// *batch.DeaggregationError or the handler's error.
 type DeadLetter struct {
 	Record
 	// Type is the event type, "" when it could not be read.

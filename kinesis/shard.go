@@ -11,6 +11,8 @@ import (
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"golang.org/x/time/rate"
+
+	"github.com/rtdskit/rtds/batch"
 )
 
 // shardReader reads one shard on its own goroutine.
@@ -35,7 +37,7 @@ type shardReader struct {
 	// processed yet: an expired iterator resumes AT_TIMESTAMP from there.
 	latestAt time.Time
 	limiter  *rate.Limiter
-	buf      []userRecord
+	buf      []batch.UserRecord
 	count    int64 // records processed, not yet added to the stats
 }
 
@@ -303,7 +305,7 @@ func (r *shardReader) process(runCtx, drainCtx context.Context, recs []sdktypes.
 			ApproximateArrivalTimestamp: aws.ToTime(kr.ApproximateArrivalTimestamp),
 		}
 		var err error
-		r.buf, err = deaggregate(r.buf, seq, rec.PartitionKey, kr.Data)
+		r.buf, err = batch.AppendDeaggregated(r.buf[:0], batch.KinesisRecord{SequenceNumber: seq, PartitionKey: rec.PartitionKey, Data: kr.Data})
 		if err != nil {
 			pos := Checkpoint{SequenceNumber: seq}
 			if r.processed && comparePosition(pos, r.pos) <= 0 {
@@ -318,15 +320,15 @@ func (r *shardReader) process(runCtx, drainCtx context.Context, recs []sdktypes.
 		}
 		for j := range r.buf {
 			u := &r.buf[j]
-			pos := Checkpoint{SequenceNumber: seq, SubSequenceNumber: u.sub}
+			pos := Checkpoint{SequenceNumber: seq, SubSequenceNumber: u.SubSequenceNumber}
 			if r.processed && comparePosition(pos, r.pos) <= 0 {
 				continue // handled before the restart or the iterator reset
 			}
 			if j > 0 && runCtx.Err() != nil {
 				return false
 			}
-			rec.SubSequenceNumber, rec.Aggregated = u.sub, u.aggregated
-			rec.PartitionKey, rec.Data = u.partitionKey, u.data
+			rec.SubSequenceNumber, rec.Aggregated = u.SubSequenceNumber, u.Aggregated
+			rec.PartitionKey, rec.ExplicitHashKey, rec.Data = u.PartitionKey, u.ExplicitHashKey, u.Data
 			if !r.c.handleRecord(runCtx, drainCtx, rec) {
 				return false
 			}
