@@ -185,7 +185,7 @@ func NewProducer(client ProducerAPI, stream string, opts ...ProducerOption) (*Pr
 		wake:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		byID:     map[string]*shardQ{},
-		unmapped: newShardQ("", hashKey{}, hashKey{^uint64(0), ^uint64(0)}),
+		unmapped: newShardQ("", hashKey{}, batch.MaxHashKey),
 		old:      map[uint64]int{},
 	}
 	if strings.HasPrefix(stream, "arn:") {
@@ -225,7 +225,7 @@ func (p *Producer) Put(ctx context.Context, partitionKey string, data []byte) er
 		return err
 	}
 	size := len(partitionKey) + len(data)
-	h := partitionKeyHash(partitionKey)
+	h := batch.PartitionKeyHash(partitionKey)
 	p.mu.Lock()
 	for {
 		if p.closed {

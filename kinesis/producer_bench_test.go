@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/rtdskit/rtds/batch"
 )
 
 // instantClient answers every PutRecords with success at once, so a
@@ -26,10 +28,10 @@ type instantClient struct {
 func newInstantClient() *instantClient {
 	c := &instantClient{}
 	var step hashKey
-	step.hi = 1 << 62
+	step.Hi = 1 << 62
 	for i := range 4 {
-		start := hashKey{hi: uint64(i) * step.hi}
-		end := hashKey{hi: uint64(i+1)*step.hi - 1, lo: ^uint64(0)}
+		start := hashKey{Hi: uint64(i) * step.Hi}
+		end := hashKey{Hi: uint64(i+1)*step.Hi - 1, Lo: ^uint64(0)}
 		c.shards = append(c.shards, sdktypes.Shard{
 			ShardId:             aws.String(fmt.Sprintf("shardId-%012d", i)),
 			HashKeyRange:        &sdktypes.HashKeyRange{StartingHashKey: aws.String(start.String()), EndingHashKey: aws.String(end.String())},
@@ -53,11 +55,11 @@ func (c *instantClient) PutRecords(ctx context.Context, in *sdkkinesis.PutRecord
 	// producer sees no reshard.
 	out := c.results[:len(in.Records)]
 	for i, e := range in.Records {
-		h := partitionKeyHash(*e.PartitionKey)
+		h := batch.PartitionKeyHash(*e.PartitionKey)
 		if e.ExplicitHashKey != nil {
-			h, _ = parseHashKey(*e.ExplicitHashKey)
+			h, _ = batch.ParseHashKey(*e.ExplicitHashKey)
 		}
-		out[i].ShardId = c.shards[h.hi>>62].ShardId
+		out[i].ShardId = c.shards[h.Hi>>62].ShardId
 	}
 	return &sdkkinesis.PutRecordsOutput{Records: out}, nil
 }

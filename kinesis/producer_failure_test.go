@@ -14,6 +14,7 @@ import (
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"golang.org/x/time/rate"
 
+	"github.com/rtdskit/rtds/batch"
 	"github.com/rtdskit/rtds/kinesis/kinesistest"
 )
 
@@ -364,7 +365,7 @@ func TestProducerThrottledShardSlowsDownAlone(t *testing.T) {
 		}
 		for i := 0; hot == "" || cold == ""; i++ {
 			k := fmt.Sprintf("key-%d", i)
-			if m.route(partitionKeyHash(k)) == m[0] {
+			if m.route(batch.PartitionKeyHash(k)) == m[0] {
 				hot = k
 			} else {
 				cold = k
@@ -444,8 +445,8 @@ func TestProducerFollowsResharding(t *testing.T) {
 			t.Fatal(err)
 		}
 		sh := ls.Shards[0]
-		start, _ := parseHashKey(*sh.HashKeyRange.StartingHashKey)
-		mid := hashKey{start.hi + 1<<62, start.lo}
+		start, _ := batch.ParseHashKey(*sh.HashKeyRange.StartingHashKey)
+		mid := hashKey{Hi: start.Hi + 1<<62, Lo: start.Lo}
 		if _, err := f.SplitShard(t.Context(), &sdkkinesis.SplitShardInput{StreamName: aws.String("s"),
 			ShardToSplit: sh.ShardId, NewStartingHashKey: aws.String(mid.String())}); err != nil {
 			t.Fatal(err)

@@ -1,8 +1,6 @@
 package kinesis
 
 import (
-	"bytes"
-	"crypto/md5"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/cenkalti/backoff/v4"
-	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/rtdskit/rtds/batch"
 	"github.com/rtdskit/rtds/kinesis/kinesistest"
 )
 
@@ -67,78 +65,21 @@ type storedRecord struct {
 	Data                       string
 }
 
-// readAggregate expands a KPL aggregate with a test-only protobuf decoder
-// that checks the magic, the MD5 trailer and every index, so a malformed
-// aggregate fails the test instead of passing as plain data.
+// readAggregate expands a Kinesis record with batch.Deaggregate, which
+// fails on a record that has the KPL magic but does not decode (bad MD5,
+// truncated protobuf, index out of range), so a malformed aggregate fails
+// the test instead of passing as plain data. TestProducerAggregatesReadByNodeKPL
+// checks the encoding against an independent implementation as well.
 func readAggregate(t testing.TB, shardID string, r sdktypes.Record) []storedRecord {
 	t.Helper()
-	seq := aws.ToString(r.SequenceNumber)
-	d := r.Data
-	if len(d) < 4 || !bytes.Equal(d[:4], kplMagic) {
-		return []storedRecord{{shardID, seq, aws.ToString(r.PartitionKey), string(d)}}
+	urs, err := batch.Deaggregate(batch.KinesisRecord{SequenceNumber: aws.ToString(r.SequenceNumber),
+		PartitionKey: aws.ToString(r.PartitionKey), Data: r.Data})
+	if err != nil {
+		t.Fatalf("deaggregate %s: %v", aws.ToString(r.SequenceNumber), err)
 	}
-	if len(d) < 4+16 {
-		t.Fatalf("record %s: aggregate too short", seq)
-	}
-	body, sum := d[4:len(d)-16], d[len(d)-16:]
-	if got := md5.Sum(body); !bytes.Equal(got[:], sum) {
-		t.Fatalf("record %s: aggregate MD5 mismatch", seq)
-	}
-	var keys []string
-	type sub struct {
-		key  uint64
-		data []byte
-	}
-	var subs []sub
-	for len(body) > 0 {
-		num, typ, n := protowire.ConsumeTag(body)
-		if n < 0 || typ != protowire.BytesType {
-			t.Fatalf("record %s: bad field", seq)
-		}
-		body = body[n:]
-		v, n := protowire.ConsumeBytes(body)
-		if n < 0 {
-			t.Fatalf("record %s: bad field %d", seq, num)
-		}
-		body = body[n:]
-		switch num {
-		case 1:
-			keys = append(keys, string(v))
-		case 3:
-			var s sub
-			hasKey := false
-			for len(v) > 0 {
-				f, ft, n := protowire.ConsumeTag(v)
-				if n < 0 {
-					t.Fatalf("record %s: bad record field", seq)
-				}
-				v = v[n:]
-				switch {
-				case f == 1 && ft == protowire.VarintType:
-					s.key, n = protowire.ConsumeVarint(v)
-					hasKey = true
-				case f == 3 && ft == protowire.BytesType:
-					s.data, n = protowire.ConsumeBytes(v)
-				default:
-					n = protowire.ConsumeFieldValue(f, ft, v)
-				}
-				if n < 0 {
-					t.Fatalf("record %s: bad record field %d", seq, f)
-				}
-				v = v[n:]
-			}
-			if !hasKey {
-				t.Fatalf("record %s: user record without partition key index", seq)
-			}
-			subs = append(subs, s)
-		}
-	}
-	us := make([]storedRecord, 0, len(subs))
-	for _, s := range subs {
-		if s.key >= uint64(len(keys)) {
-			t.Fatalf("record %s: key index %d out of range", seq, s.key)
-		}
-		us = append(us, storedRecord{shardID, seq, keys[s.key], string(s.data)})
+	us := make([]storedRecord, 0, len(urs))
+	for _, u := range urs {
+		us = append(us, storedRecord{shardID, u.SequenceNumber, u.PartitionKey, string(u.Data)})
 	}
 	return us
 }

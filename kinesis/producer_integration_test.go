@@ -11,6 +11,7 @@ import (
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"github.com/rtdskit/rtds/batch"
 	"github.com/rtdskit/rtds/internal/faultproxy"
 	"github.com/rtdskit/rtds/internal/testenv"
 )
@@ -142,8 +143,8 @@ func TestProducerIntegrationResharding(t *testing.T) {
 		t.Fatal(err)
 	}
 	sh := ls.Shards[0]
-	start, _ := parseHashKey(*sh.HashKeyRange.StartingHashKey)
-	mid := hashKey{start.hi + 1<<62, start.lo}
+	start, _ := batch.ParseHashKey(*sh.HashKeyRange.StartingHashKey)
+	mid := hashKey{Hi: start.Hi + 1<<62, Lo: start.Lo}
 	if _, err := client.SplitShard(ctx, &sdkkinesis.SplitShardInput{StreamName: aws.String(name),
 		ShardToSplit: sh.ShardId, NewStartingHashKey: aws.String(mid.String())}); err != nil {
 		t.Fatal(err)

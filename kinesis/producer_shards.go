@@ -2,18 +2,16 @@ package kinesis
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/binary"
 	"fmt"
 	"math"
-	"math/big"
 	"sort"
 	"time"
-	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"golang.org/x/time/rate"
+
+	"github.com/rtdskit/rtds/batch"
 )
 
 // Adaptive per-shard rate. A shard starts unlimited. When it throttles, its
@@ -37,36 +35,7 @@ const (
 )
 
 // hashKey is a 128-bit Kinesis hash key.
-type hashKey struct{ hi, lo uint64 }
-
-func (a hashKey) less(b hashKey) bool {
-	return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo)
-}
-
-func (a hashKey) String() string {
-	var b big.Int
-	b.SetUint64(a.hi)
-	b.Lsh(&b, 64)
-	b.Or(&b, new(big.Int).SetUint64(a.lo))
-	return b.String()
-}
-
-// partitionKeyHash is how Kinesis maps a partition key to a hash key: the
-// MD5 of its UTF-8 bytes read as a big-endian 128-bit integer.
-func partitionKeyHash(pk string) hashKey {
-	sum := md5.Sum(unsafe.Slice(unsafe.StringData(pk), len(pk)))
-	return hashKey{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:])}
-}
-
-func parseHashKey(s string) (hashKey, error) {
-	var b big.Int
-	if _, ok := b.SetString(s, 10); !ok || b.Sign() < 0 || b.BitLen() > 128 {
-		return hashKey{}, fmt.Errorf("kinesis: bad hash key %q", s)
-	}
-	var buf [16]byte
-	b.FillBytes(buf[:])
-	return hashKey{binary.BigEndian.Uint64(buf[:8]), binary.BigEndian.Uint64(buf[8:])}, nil
-}
+type hashKey = batch.HashKey
 
 // shardQ is the producer's state for one (predicted) shard. All fields are
 // guarded by Producer.mu.
@@ -155,8 +124,8 @@ func (s *shardQ) succeeded(now time.Time) {
 type shardMap []*shardQ
 
 func (m shardMap) route(h hashKey) *shardQ {
-	i := sort.Search(len(m), func(i int) bool { return !m[i].end.less(h) })
-	if i < len(m) && !h.less(m[i].start) {
+	i := sort.Search(len(m), func(i int) bool { return m[i].end.Compare(h) >= 0 })
+	if i < len(m) && h.Compare(m[i].start) >= 0 {
 		return m[i]
 	}
 	return nil
@@ -184,18 +153,18 @@ func listOpenShards(ctx context.Context, client ListShardsAPI, name, arn *string
 			if s.HashKeyRange == nil {
 				continue
 			}
-			a, err := parseHashKey(aws.ToString(s.HashKeyRange.StartingHashKey))
+			a, err := batch.ParseHashKey(aws.ToString(s.HashKeyRange.StartingHashKey))
 			if err != nil {
 				return nil, err
 			}
-			b, err := parseHashKey(aws.ToString(s.HashKeyRange.EndingHashKey))
+			b, err := batch.ParseHashKey(aws.ToString(s.HashKeyRange.EndingHashKey))
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, shardRange{aws.ToString(s.ShardId), a, b})
 		}
 		if page.NextToken == nil || *page.NextToken == "" {
-			sort.Slice(out, func(i, j int) bool { return out[i].start.less(out[j].start) })
+			sort.Slice(out, func(i, j int) bool { return out[i].start.Compare(out[j].start) < 0 })
 			return out, nil
 		}
 		in = &sdkkinesis.ListShardsInput{NextToken: page.NextToken}
