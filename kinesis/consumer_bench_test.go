@@ -2,11 +2,13 @@ package kinesis
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rtdskit/rtds/event"
+	"github.com/rtdskit/rtds/internal/testenv"
 	"github.com/rtdskit/rtds/kinesis/kinesistest"
 )
 
@@ -91,6 +93,59 @@ func BenchmarkConsumer(b *testing.B) {
 			if bc.opts != nil && n.Load() != int64(b.N) {
 				b.Fatalf("handled %d of %d", n.Load(), b.N)
 			}
+		})
+	}
+}
+
+// BenchmarkConsumerKinesalite measures end-to-end consumption from
+// kinesalite (4 shards), plain records and KPL aggregates of 100 side by
+// side: records handled per second including GetRecords round trips.
+func BenchmarkConsumerKinesalite(b *testing.B) {
+	client, _ := testenv.Kinesalite(b)
+	open := testEvent("7f1c2a9e-1111-4a2b-8c3d-000000000000", event.TypeOpen, "user")
+	for _, agg := range []int{0, 100} {
+		name := "plain"
+		if agg > 0 {
+			name = fmt.Sprintf("aggregates-of-%d", agg)
+		}
+		b.Run(name, func(b *testing.B) {
+			stream, _ := testenv.CreateStream(b, client, 4)
+			var es []entry
+			if agg > 0 {
+				datas := make([][]byte, agg)
+				for i := range datas {
+					datas[i] = open
+				}
+				for i := 0; i < b.N; i += agg {
+					es = append(es, entry{pk: fmt.Sprint(i), data: kplAggregate([]string{"k"}, datas[:min(agg, b.N-i)])})
+				}
+			} else {
+				for i := range b.N {
+					es = append(es, entry{pk: fmt.Sprint(i), data: open})
+				}
+			}
+			putEntries(b, client, stream, es)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var n atomic.Int64
+			c, err := NewConsumer(client, stream, WithIdleWait(10*time.Millisecond),
+				OnOpen(func(context.Context, *event.Open) error {
+					if n.Add(1) == int64(b.N) {
+						cancel()
+					}
+					return nil
+				}))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(open)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			if err := c.Run(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 		})
 	}
 }
