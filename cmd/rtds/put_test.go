@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/rtdskit/rtds/batch"
 	"github.com/rtdskit/rtds/event"
 	"github.com/rtdskit/rtds/internal/testenv"
 )
@@ -70,17 +68,18 @@ func readIDs(t *testing.T, client *sdkkinesis.Client, stream string, lines map[s
 				t.Fatal(err)
 			}
 			for _, r := range out.Records {
-				datas, err := splitAggregate(r.Data)
+				urs, err := batch.Deaggregate(batch.KinesisRecord{SequenceNumber: aws.ToString(r.SequenceNumber),
+					PartitionKey: aws.ToString(r.PartitionKey), Data: r.Data})
 				if err != nil {
-					t.Fatalf("record %s: %v", aws.ToString(r.SequenceNumber), err)
+					t.Fatal(err)
 				}
-				for _, d := range datas {
-					e, err := event.Decode(d)
+				for _, u := range urs {
+					e, err := event.Decode(u.Data)
 					if err != nil {
-						t.Fatalf("record %s: %v", aws.ToString(r.SequenceNumber), err)
+						t.Fatalf("record %s: %v", u.SequenceNumber, err)
 					}
 					id := e.Base().ID
-					if lines != nil && lines[id] != string(d) {
+					if lines != nil && lines[id] != string(u.Data) {
 						t.Fatalf("event %s: record data is not the input line", id)
 					}
 					ids[id]++
@@ -178,63 +177,4 @@ func TestPut100k(t *testing.T) {
 	if missing > 0 || len(ids) != n {
 		t.Fatalf("%d of %d events missing; %d distinct read back", missing, n, len(ids))
 	}
-}
-
-// splitAggregate returns the user records' data of a KPL aggregated record
-// (checking its MD5), or the data itself for a plain record. It is a small
-// independent reader, so this test does not trust the producer's encoder.
-func splitAggregate(d []byte) ([][]byte, error) {
-	if len(d) < 4 || !bytes.Equal(d[:4], []byte{0xF3, 0x89, 0x9A, 0xC2}) {
-		return [][]byte{d}, nil
-	}
-	if len(d) < 20 {
-		return nil, errors.New("aggregate too short")
-	}
-	body, sum := d[4:len(d)-16], d[len(d)-16:]
-	if got := md5.Sum(body); !bytes.Equal(got[:], sum) {
-		return nil, errors.New("aggregate MD5 mismatch")
-	}
-	var out [][]byte
-	for len(body) > 0 {
-		num, typ, n := protowire.ConsumeTag(body)
-		if n < 0 {
-			return nil, errors.New("bad tag")
-		}
-		body = body[n:]
-		n = protowire.ConsumeFieldValue(num, typ, body)
-		if n < 0 {
-			return nil, errors.New("bad field")
-		}
-		field := body[:n]
-		body = body[n:]
-		if num != 3 {
-			continue
-		}
-		rec, m := protowire.ConsumeBytes(field)
-		if m < 0 {
-			return nil, errors.New("bad record")
-		}
-		for len(rec) > 0 {
-			f, ft, k := protowire.ConsumeTag(rec)
-			if k < 0 {
-				return nil, errors.New("bad record tag")
-			}
-			rec = rec[k:]
-			if f == 3 && ft == protowire.BytesType {
-				v, k := protowire.ConsumeBytes(rec)
-				if k < 0 {
-					return nil, errors.New("bad record data")
-				}
-				out = append(out, v)
-				rec = rec[k:]
-				continue
-			}
-			k = protowire.ConsumeFieldValue(f, ft, rec)
-			if k < 0 {
-				return nil, errors.New("bad record field")
-			}
-			rec = rec[k:]
-		}
-	}
-	return out, nil
 }
