@@ -36,6 +36,33 @@ import (
 // be. Records handled after the last checkpoint (WithCheckpointInterval) are
 // handled again after a crash.
 //
+// Handlers (Handle and the On<Type> functions, OnEvent, OnUnknown,
+// OnRecord, WithDeadLetter) are options, fixed before Run starts any
+// goroutine. The rules they share:
+//
+//   - Goroutine and ordering: a handler is called on the goroutine that
+//     reads the record's shard. Within a shard, records are handled one at
+//     a time, in sequence order (inside a KPL aggregate, in sub-sequence
+//     order): the next record is not handled before the previous one's
+//     handler returned. Shards are read concurrently, so the same handler
+//     runs at the same time for different shards and must be safe for
+//     concurrent use.
+//   - Errors: returning nil marks the record done; it is checkpointed
+//     later. Returning an error retries the record (WithHandlerRetry);
+//     after the last attempt, or at once for an error wrapped with
+//     Permanent, the record is dead-lettered (WithDeadLetter) and the shard
+//     moves on.
+//   - Context: the handler's ctx is not cancelled when Run's context is:
+//     the consumer lets an in-flight handler finish. It is cancelled when
+//     the shutdown timeout (WithShutdownTimeout) expires.
+//   - Deadlocks: a handler must not wait for Run to return (for example by
+//     cancelling Run's context and then waiting on the goroutine running
+//     Run): Run waits for the handler. Cancelling Run's context from a
+//     handler is fine, and so is calling Stats.
+//   - Memory: a handler must not modify the event or Record.Data; an event
+//     may be kept after the handler returns, Record.Data only as a copy (it
+//     shares memory with the fetched batch).
+//
 // A Consumer is safe for concurrent use: Stats may be called at any time;
 // Run may be called once at a time.
 type Consumer struct {

@@ -276,7 +276,10 @@ func WithHandlerRetry(attempts int, backoff, maxBackoff time.Duration) ConsumerO
 // more than once, and a consumer resuming from a checkpoint replays the
 // records after it; this window catches both within its bounds. Default:
 // off. A skipped duplicate is counted in Stats and checkpointed like a
-// handled record.
+// handled record. An id is remembered once its handler returned nil, so
+// two copies of an event handled at the same moment on two shards are both
+// handled; copies on the same shard (the usual case, as a producer keys
+// records by channel) are always caught within the window.
 func WithDeduplication(capacity int, ttl time.Duration) ConsumerOption {
 	return consumerOptionFunc(func(c *consumerConfig) {
 		if capacity < 1 || ttl < 0 {

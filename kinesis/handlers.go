@@ -8,39 +8,12 @@ import (
 	"github.com/rtdskit/rtds/event"
 )
 
-// Handlers.
-//
-// Every handler below is registered as a ConsumerOption, so handlers are
-// fixed before Run starts any goroutine. The rules they share:
-//
-//   - Goroutine: a handler is called on the goroutine that reads the
-//     record's shard. Within a shard, records are handled one at a time, in
-//     sequence order (and, inside a KPL aggregate, in sub-sequence order):
-//     the next record is not handled before the previous one's handler
-//     returned. Shards are read concurrently, so the same handler runs at
-//     the same time for different shards and must be safe for concurrent
-//     use.
-//   - Errors: returning nil marks the record done; it is checkpointed
-//     later. Returning an error retries the record (WithHandlerRetry); after
-//     the last attempt, or at once for an error wrapped with Permanent, the
-//     record is dead-lettered (WithDeadLetter) and the shard moves on.
-//   - Context: ctx is not cancelled when Run's context is: the consumer
-//     lets an in-flight handler finish. It is cancelled when the shutdown
-//     timeout (WithShutdownTimeout) expires.
-//   - Deadlocks: a handler must not wait for Run to return (for example by
-//     cancelling Run's context and then waiting on the goroutine running
-//     Run): Run waits for the handler. Cancelling Run's context from a
-//     handler is fine.
-//   - Memory: a handler must not modify the event or Record.Data; an
-//     event may be kept after the handler returns, Record.Data only as a
-//     copy (it shares memory with the fetched batch).
-
 // Handle registers fn for events of type E, for example *event.Uninstall:
 // fn receives every event whose type is E's EventType. The On<Type>
 // functions (OnUninstall, OnOpen, ...) are shorthands for Handle. Events of
 // a type no handler is registered for are not fully decoded. Registering a
-// second handler for the same type replaces the first. See "Handlers"
-// above for the goroutine, ordering and error rules.
+// second handler for the same type replaces the first. See Consumer for
+// the goroutine, ordering and error rules.
 func Handle[E event.Event](fn func(context.Context, E) error) ConsumerOption {
 	var zero E
 	t := zero.EventType()
@@ -66,7 +39,7 @@ func Handle[E event.Event](fn func(context.Context, E) error) ConsumerOption {
 // OnEvent registers fn for every event that has no handler of its own:
 // neither a Handle/On<Type> handler for its type nor, for types this
 // version does not know, OnUnknown. Each event goes to exactly one handler.
-// See "Handlers" above for the goroutine, ordering and error rules.
+// See Consumer for the goroutine, ordering and error rules.
 func OnEvent(fn func(ctx context.Context, e event.Event) error) ConsumerOption {
 	return consumerOptionFunc(func(c *consumerConfig) {
 		if fn == nil {
@@ -79,8 +52,8 @@ func OnEvent(fn func(ctx context.Context, e event.Event) error) ConsumerOption {
 
 // OnUnknown registers fn for events whose type this version of the event
 // package does not know (event.KnownTypes); e.Raw holds the event as
-// received. Without it, such events go to OnEvent, if any. See "Handlers"
-// above for the goroutine, ordering and error rules.
+// received. Without it, such events go to OnEvent, if any. See Consumer for
+// the goroutine, ordering and error rules.
 func OnUnknown(fn func(ctx context.Context, e *event.Unknown) error) ConsumerOption {
 	return consumerOptionFunc(func(c *consumerConfig) {
 		if fn == nil {
@@ -117,7 +90,7 @@ type Record struct {
 // RTDS event: use it for streams that carry other data, or to get the
 // exact bytes. KPL aggregates are still split into their user records. It
 // cannot be combined with the event handlers (NewConsumer returns an
-// error). See "Handlers" above for the goroutine, ordering and error rules.
+// error). See Consumer for the goroutine, ordering and error rules.
 func OnRecord(fn func(ctx context.Context, r Record) error) ConsumerOption {
 	return consumerOptionFunc(func(c *consumerConfig) {
 		if fn == nil {
