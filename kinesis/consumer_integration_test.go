@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rtdskit/rtds/event"
+	"github.com/rtdskit/rtds/event/eventgen"
 	"github.com/rtdskit/rtds/internal/faultproxy"
 	"github.com/rtdskit/rtds/internal/testenv"
 )
@@ -452,5 +453,57 @@ func TestConsumerIntegrationFaults(t *testing.T) {
 				t.Errorf("%s: ids (-want +got):\n%s", tt.reason, diff)
 			}
 		})
+	}
+}
+
+// Generated events of every known type (and one unknown type), KPL
+// aggregated, reach the handler of their own type on kinesalite.
+func TestConsumerIntegrationGeneratedEvents(t *testing.T) {
+	client, _ := testenv.Kinesalite(t)
+	closeIdle(t, client)
+	stream, _ := testenv.CreateStream(t, client, 4)
+	types := append(eventgen.Types(), "NOT_YET_INVENTED")
+	gen := eventgen.New(7, eventgen.WithTypes(types...))
+	wantType := map[string]event.Type{}
+	var es []entry
+	for i := 0; i < 45*len(types); i += 9 {
+		var datas [][]byte
+		for range 9 {
+			d := gen.Next()
+			ev, err := event.Decode(d)
+			if err != nil {
+				t.Fatalf("generated event does not decode: %v\n%s", err, d)
+			}
+			wantType[ev.Base().ID] = ev.EventType()
+			datas = append(datas, d)
+		}
+		es = append(es, entry{pk: fmt.Sprint(i), data: kplAggregate([]string{fmt.Sprint(i)}, datas)})
+	}
+	putEntries(t, client, stream, es)
+	rec := newRecorder(len(wantType))
+	gotTypes := map[event.Type]string{}
+	c, err := NewConsumer(client, stream, append(fastConsumer(), registerAll(rec, gotTypes)...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := startConsumer(t, c)
+	rec.wait(t, 30*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	gotType := map[string]event.Type{}
+	for _, h := range rec.snapshot() {
+		gotType[h.ID] = h.Type
+	}
+	if diff := cmp.Diff(wantType, gotType); diff != "" {
+		t.Errorf("event types by id (-want +got):\n%s", diff)
+	}
+	for _, k := range event.KnownTypes() {
+		if _, ok := gotTypes[k]; !ok {
+			t.Errorf("no %s event reached its handler", k)
+		}
+	}
+	if gotTypes["NOT_YET_INVENTED"] != "*event.Unknown" {
+		t.Errorf("unknown type went to %q, want OnUnknown with *event.Unknown", gotTypes["NOT_YET_INVENTED"])
 	}
 }
