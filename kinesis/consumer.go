@@ -353,6 +353,9 @@ func (c *Consumer) coordinate(runCtx, drainCtx context.Context, cancel context.C
 				continue
 			}
 			r := c.newShardReader(info)
+			// Mark it reading first: the reader may end before TryGo returns.
+			info.state = stateReading
+			c.updateShard(id, func(s *ShardStats) { s.State = "reading" })
 			if !g.TryGo(func() error {
 				res, err := r.run(runCtx, drainCtx)
 				if err != nil {
@@ -372,10 +375,11 @@ func (c *Consumer) coordinate(runCtx, drainCtx context.Context, cancel context.C
 				}
 				return nil
 			}) {
-				return // no free slot: try again when a reader stops
+				// No free slot: try again when a reader stops.
+				info.state = stateWaiting
+				c.updateShard(id, func(s *ShardStats) { s.State = "waiting" })
+				return
 			}
-			info.state = stateReading
-			c.updateShard(id, func(s *ShardStats) { s.State = "reading" })
 		}
 	}
 
