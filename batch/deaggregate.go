@@ -5,6 +5,8 @@ import (
 	"crypto/md5"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -79,15 +81,14 @@ func AppendDeaggregated(dst []UserRecord, r KinesisRecord) ([]UserRecord, error)
 	if !IsAggregate(r.Data) {
 		return append(dst, plain(r)), nil
 	}
-	base := len(dst)
-	var pkArr, ehkArr [16]string
-	err := deaggregate(r, pkArr[:0], ehkArr[:0], func(b []byte) string { return string(b) }, func(u UserRecord) error {
-		dst = append(dst, u)
-		return nil
-	})
+	s, err := parseAggregate(r, func(b []byte) string { return string(b) })
 	if err != nil {
-		clear(dst[base:])
-		return dst[:base], err
+		return dst, err
+	}
+	defer s.free()
+	dst = slices.Grow(dst, len(s.recs))
+	for i := range s.recs {
+		dst = append(dst, s.user(r, i))
 	}
 	return dst, nil
 }
@@ -102,8 +103,17 @@ func DeaggregateFunc(r KinesisRecord, fn func(UserRecord) error) error {
 	if !IsAggregate(r.Data) {
 		return fn(plain(r))
 	}
-	var pkArr, ehkArr [16]string
-	return deaggregate(r, pkArr[:0], ehkArr[:0], alias, fn)
+	s, err := parseAggregate(r, alias)
+	if err != nil {
+		return err
+	}
+	defer s.free()
+	for i := range s.recs {
+		if err := fn(s.user(r, i)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func plain(r KinesisRecord) UserRecord {
@@ -112,107 +122,117 @@ func plain(r KinesisRecord) UserRecord {
 
 func alias(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// deaggregate validates the aggregate r.Data, then calls fn for each user
-// record. pks and ehks are scratch space for the key tables; str converts
-// a key.
-func deaggregate(r KinesisRecord, pks, ehks []string, str func([]byte) string, fn func(UserRecord) error) error {
+// parsed is a validated aggregate: its key tables and records. It is
+// pooled, so deaggregation does not allocate in a steady state.
+type parsed struct {
+	pks, ehks []string
+	recs      []parsedRecord
+}
+
+var parsedPool = sync.Pool{New: func() any { return new(parsed) }}
+
+func (s *parsed) free() {
+	// Drop references to the record's data before pooling.
+	clear(s.pks)
+	clear(s.ehks)
+	clear(s.recs)
+	s.pks, s.ehks, s.recs = s.pks[:0], s.ehks[:0], s.recs[:0]
+	parsedPool.Put(s)
+}
+
+func (s *parsed) user(r KinesisRecord, i int) UserRecord {
+	rec := &s.recs[i]
+	u := UserRecord{
+		SequenceNumber:    r.SequenceNumber,
+		SubSequenceNumber: uint64(i),
+		PartitionKey:      s.pks[rec.pk],
+		Data:              rec.data,
+		Aggregated:        true,
+	}
+	if rec.hasEHK {
+		u.ExplicitHashKey = s.ehks[rec.ehk]
+	}
+	return u
+}
+
+// parseAggregate checks the MD5 of the aggregate r.Data and parses and
+// validates its whole protobuf. str converts a key.
+func parseAggregate(r KinesisRecord, str func([]byte) string) (*parsed, error) {
 	fail := func(format string, args ...any) error {
 		return &DeaggregationError{SequenceNumber: r.SequenceNumber, PartitionKey: r.PartitionKey, Reason: fmt.Sprintf(format, args...)}
 	}
 	body := r.Data[len(Magic):]
 	if len(body) < md5.Size {
-		return fail("truncated: %d bytes after the magic, fewer than the 16-byte MD5", len(body))
+		return nil, fail("truncated: %d bytes after the magic, fewer than the 16-byte MD5", len(body))
 	}
 	msg, trailer := body[:len(body)-md5.Size], body[len(body)-md5.Size:]
 	if sum := md5.Sum(msg); !bytes.Equal(sum[:], trailer) {
-		return fail("md5 mismatch (truncated or corrupted)")
+		return nil, fail("md5 mismatch (truncated or corrupted)")
 	}
-	// Pass 1: validate the whole message and collect the key tables.
+	s := parsedPool.Get().(*parsed)
+	// bad reports a malformation; its arguments are evaluated before s is
+	// freed.
+	bad := func(format string, args ...any) (*parsed, error) {
+		err := fail(format, args...)
+		s.free()
+		return nil, err
+	}
 	var maxPK, maxEHK uint64
 	var anyEHK bool
-	nrec := 0
 	for b := msg; len(b) > 0; {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fail("malformed protobuf at offset %d: %v", len(msg)-len(b), protowire.ParseError(n))
+			return bad("malformed protobuf at offset %d: %v", len(msg)-len(b), protowire.ParseError(n))
 		}
 		off := len(msg) - len(b)
 		b = b[n:]
 		switch {
 		case (num == fieldPartitionKeyTable || num == fieldExplicitHashKeyTable || num == fieldRecords) && typ != protowire.BytesType:
-			return fail("malformed protobuf at offset %d: field %d has wire type %d", off, num, typ)
-		case num == fieldPartitionKeyTable || num == fieldExplicitHashKeyTable:
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return fail("malformed protobuf at offset %d: key table entry: %v", off, protowire.ParseError(n))
-			}
-			b = b[n:]
-			if num == fieldPartitionKeyTable {
-				pks = append(pks, str(v))
-			} else {
-				ehks = append(ehks, str(v))
-			}
+			return bad("malformed protobuf at offset %d: field %d has wire type %d", off, num, typ)
 		case num == fieldRecords:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fail("malformed protobuf at offset %d: record %d: %v", off, nrec, protowire.ParseError(n))
+				return bad("malformed protobuf at offset %d: record %d: %v", off, len(s.recs), protowire.ParseError(n))
 			}
 			b = b[n:]
 			rec, reason := parseRecord(v)
 			if reason != "" {
-				return fail("record %d: %s", nrec, reason)
+				return bad("record %d: %s", len(s.recs), reason)
 			}
 			maxPK = max(maxPK, rec.pk)
 			if rec.hasEHK {
 				anyEHK = true
 				maxEHK = max(maxEHK, rec.ehk)
 			}
-			nrec++
+			s.recs = append(s.recs, rec)
+		case num == fieldPartitionKeyTable || num == fieldExplicitHashKeyTable:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return bad("malformed protobuf at offset %d: key table entry: %v", off, protowire.ParseError(n))
+			}
+			b = b[n:]
+			if num == fieldPartitionKeyTable {
+				s.pks = append(s.pks, str(v))
+			} else {
+				s.ehks = append(s.ehks, str(v))
+			}
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fail("malformed protobuf at offset %d: field %d: %v", off, num, protowire.ParseError(n))
+				return bad("malformed protobuf at offset %d: field %d: %v", off, num, protowire.ParseError(n))
 			}
 			b = b[n:]
 		}
 	}
-	if nrec == 0 {
-		return fail("no user records")
+	switch {
+	case len(s.recs) == 0:
+		return bad("no user records")
+	case maxPK >= uint64(len(s.pks)):
+		return bad("partition key index %d out of range (table has %d)", maxPK, len(s.pks))
+	case anyEHK && maxEHK >= uint64(len(s.ehks)):
+		return bad("explicit hash key index %d out of range (table has %d)", maxEHK, len(s.ehks))
 	}
-	if maxPK >= uint64(len(pks)) {
-		return fail("partition key index %d out of range (table has %d)", maxPK, len(pks))
-	}
-	if anyEHK && maxEHK >= uint64(len(ehks)) {
-		return fail("explicit hash key index %d out of range (table has %d)", maxEHK, len(ehks))
-	}
-	// Pass 2: deliver.
-	sub := uint64(0)
-	for b := msg; len(b) > 0; {
-		num, typ, n := protowire.ConsumeTag(b)
-		b = b[n:]
-		if num != fieldRecords {
-			b = b[protowire.ConsumeFieldValue(num, typ, b):]
-			continue
-		}
-		v, n := protowire.ConsumeBytes(b)
-		b = b[n:]
-		rec, _ := parseRecord(v)
-		u := UserRecord{
-			SequenceNumber:    r.SequenceNumber,
-			SubSequenceNumber: sub,
-			PartitionKey:      pks[rec.pk],
-			Data:              rec.data,
-			Aggregated:        true,
-		}
-		if rec.hasEHK {
-			u.ExplicitHashKey = ehks[rec.ehk]
-		}
-		if err := fn(u); err != nil {
-			return err
-		}
-		sub++
-	}
-	return nil
+	return s, nil
 }
 
 type parsedRecord struct {

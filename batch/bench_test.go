@@ -1,0 +1,143 @@
+package batch
+
+import (
+	"crypto/md5"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+)
+
+// benchRecords returns n records of size bytes of data over 64 partition
+// keys, like RTDS events keyed by channel.
+func benchRecords(n, size int) []Record {
+	rng := rand.New(rand.NewPCG(42, 42))
+	rs := make([]Record, n)
+	for i := range rs {
+		d := make([]byte, size)
+		for j := range d {
+			d[j] = byte('a' + rng.IntN(26))
+		}
+		rs[i] = Record{PartitionKey: "8f3e2d1c-channel-" + strconv.Itoa(rng.IntN(64)), Data: d}
+	}
+	return rs
+}
+
+// BenchmarkKPL compares aggregation and deaggregation with crypto/md5 alone
+// over the same bytes (the aggregate), in one run:
+//
+//	go test -run '^$' -bench 'KPL' -benchmem ./batch/
+//
+// md5 is the floor of the work: both must checksum the whole aggregate.
+// All three report MB/s of aggregate bytes.
+func BenchmarkKPL(b *testing.B) {
+	for _, size := range []int{128, 512, 2048} {
+		a, err := NewAggregator()
+		if err != nil {
+			b.Fatal(err)
+		}
+		var recs []Record
+		for _, r := range benchRecords(1000, size) {
+			if !a.WouldFit(r) {
+				break
+			}
+			if err := a.Add(r); err != nil {
+				b.Fatal(err)
+			}
+			recs = append(recs, r)
+		}
+		agg := a.Build()
+		data := append([]byte(nil), agg.Data...)
+		kr := KinesisRecord{SequenceNumber: "1", PartitionKey: agg.PartitionKey, Data: data}
+		name := fmt.Sprintf("record=%dB", size)
+		b.Run(name+"/md5", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				md5.Sum(data)
+			}
+		})
+		b.Run(name+"/aggregate", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			out := make([]byte, 0, len(data))
+			for b.Loop() {
+				a.Reset()
+				for _, r := range recs {
+					if err := a.Add(r); err != nil {
+						b.Fatal(err)
+					}
+				}
+				out = a.AppendTo(out[:0])
+			}
+		})
+		b.Run(name+"/deaggregate", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			n := 0
+			count := func(u UserRecord) error { n += len(u.Data); return nil }
+			for b.Loop() {
+				if err := DeaggregateFunc(kr, count); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/deaggregate-append", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			buf := make([]UserRecord, 0, len(recs))
+			for b.Loop() {
+				var err error
+				if buf, err = AppendDeaggregated(buf[:0], kr); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkBatcher packs records into requests; the target is 0 allocs/op
+// (one op is one record).
+func BenchmarkBatcher(b *testing.B) {
+	recs := benchRecords(1024, 512)
+	l := DefaultLimits()
+	bt, err := NewBatcher(l.Size, func([]Record) {})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bt.Close()
+	b.SetBytes(int64(recs[0].Size()))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if err := bt.Add(recs[i&1023]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkShardAggregator aggregates records per shard of a 16-shard map;
+// one op is one record.
+func BenchmarkShardAggregator(b *testing.B) {
+	recs := benchRecords(1024, 512)
+	m, err := NewShardMap(evenShards(b, 16))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := NewShardAggregator(m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	discard := func(Record) error { return nil }
+	b.SetBytes(int64(recs[0].Size()))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if err := s.Add(recs[i&1023], discard); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	_ = s.Flush(discard)
+}
