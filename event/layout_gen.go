@@ -22,6 +22,8 @@ type InAppButtonTap struct {
 	GroupID string
 	// VariantID is body.variant_id. The A/B-test variant, if any (a number, sometimes sent as a string).
 	VariantID Number
+	// Campaigns is body.campaigns. The push's campaign categories, if any.
+	Campaigns *Campaigns
 	// SessionID is body.session_id. The app session, if any.
 	SessionID string
 	// TimeSent is body.time_sent. When the message was sent.
@@ -83,6 +85,8 @@ func (e *InAppButtonTap) decodeBody(d *decoder) error {
 			err = d.str(&e.GroupID, &e.BodyExtra, key)
 		case "variant_id":
 			err = d.num(&e.VariantID, &e.BodyExtra, key)
+		case "campaigns":
+			err = d.campaigns(&e.Campaigns, &e.BodyExtra, key)
 		case "session_id":
 			err = d.str(&e.SessionID, &e.BodyExtra, key)
 		case "time_sent":
@@ -121,6 +125,7 @@ func (e *InAppButtonTap) appendBody(b []byte) []byte {
 	b = mStr(b, "push_id", e.PushID)
 	b = mStr(b, "group_id", e.GroupID)
 	b = mNum(b, "variant_id", e.VariantID)
+	b = mCampaigns(b, "campaigns", e.Campaigns)
 	b = mStr(b, "session_id", e.SessionID)
 	b = mTime(b, "time_sent", e.TimeSent, e.timeSentRaw)
 	b = mPush(b, "triggering_push", e.TriggeringPush)
@@ -150,6 +155,8 @@ func (e *InAppButtonTap) bodyHas(key string) bool {
 		return e.GroupID != ""
 	case "variant_id":
 		return !e.VariantID.IsZero()
+	case "campaigns":
+		return e.Campaigns != nil
 	case "session_id":
 		return e.SessionID != ""
 	case "time_sent":
@@ -245,6 +252,8 @@ type InAppExperiences struct {
 	GroupID string
 	// VariantID is body.variant_id. The A/B-test variant, if any (a number, sometimes sent as a string).
 	VariantID Number
+	// Campaigns is body.campaigns. The push's campaign categories, if any.
+	Campaigns *Campaigns
 	// SessionID is body.session_id. The app session, if any.
 	SessionID string
 	// TimeSent is body.time_sent. When the message was sent.
@@ -304,6 +313,8 @@ func (e *InAppExperiences) decodeBody(d *decoder) error {
 			err = d.str(&e.GroupID, &e.BodyExtra, key)
 		case "variant_id":
 			err = d.num(&e.VariantID, &e.BodyExtra, key)
+		case "campaigns":
+			err = d.campaigns(&e.Campaigns, &e.BodyExtra, key)
 		case "session_id":
 			err = d.str(&e.SessionID, &e.BodyExtra, key)
 		case "time_sent":
@@ -340,6 +351,7 @@ func (e *InAppExperiences) appendBody(b []byte) []byte {
 	b = mStr(b, "push_id", e.PushID)
 	b = mStr(b, "group_id", e.GroupID)
 	b = mNum(b, "variant_id", e.VariantID)
+	b = mCampaigns(b, "campaigns", e.Campaigns)
 	b = mStr(b, "session_id", e.SessionID)
 	b = mTime(b, "time_sent", e.TimeSent, e.timeSentRaw)
 	b = mPush(b, "triggering_push", e.TriggeringPush)
@@ -368,6 +380,8 @@ func (e *InAppExperiences) bodyHas(key string) bool {
 		return e.GroupID != ""
 	case "variant_id":
 		return !e.VariantID.IsZero()
+	case "campaigns":
+		return e.Campaigns != nil
 	case "session_id":
 		return e.SessionID != ""
 	case "time_sent":
@@ -462,6 +476,8 @@ type InAppFormDisplay struct {
 	GroupID string
 	// VariantID is body.variant_id. The A/B-test variant, if any (a number, sometimes sent as a string).
 	VariantID Number
+	// Campaigns is body.campaigns. The push's campaign categories, if any.
+	Campaigns *Campaigns
 	// SessionID is body.session_id. The app session, if any.
 	SessionID string
 	// TimeSent is body.time_sent. When the message was sent.
@@ -525,6 +541,8 @@ func (e *InAppFormDisplay) decodeBody(d *decoder) error {
 			err = d.str(&e.GroupID, &e.BodyExtra, key)
 		case "variant_id":
 			err = d.num(&e.VariantID, &e.BodyExtra, key)
+		case "campaigns":
+			err = d.campaigns(&e.Campaigns, &e.BodyExtra, key)
 		case "session_id":
 			err = d.str(&e.SessionID, &e.BodyExtra, key)
 		case "time_sent":
@@ -565,6 +583,7 @@ func (e *InAppFormDisplay) appendBody(b []byte) []byte {
 	b = mStr(b, "push_id", e.PushID)
 	b = mStr(b, "group_id", e.GroupID)
 	b = mNum(b, "variant_id", e.VariantID)
+	b = mCampaigns(b, "campaigns", e.Campaigns)
 	b = mStr(b, "session_id", e.SessionID)
 	b = mTime(b, "time_sent", e.TimeSent, e.timeSentRaw)
 	b = mPush(b, "triggering_push", e.TriggeringPush)
@@ -595,6 +614,8 @@ func (e *InAppFormDisplay) bodyHas(key string) bool {
 		return e.GroupID != ""
 	case "variant_id":
 		return !e.VariantID.IsZero()
+	case "campaigns":
+		return e.Campaigns != nil
 	case "session_id":
 		return e.SessionID != ""
 	case "time_sent":
@@ -691,6 +712,8 @@ type InAppFormResult struct {
 	GroupID string
 	// VariantID is body.variant_id. The A/B-test variant, if any (a number, sometimes sent as a string).
 	VariantID Number
+	// Campaigns is body.campaigns. The push's campaign categories, if any.
+	Campaigns *Campaigns
 	// SessionID is body.session_id. The app session, if any.
 	SessionID string
 	// TimeSent is body.time_sent. When the message was sent.
@@ -752,6 +775,8 @@ func (e *InAppFormResult) decodeBody(d *decoder) error {
 			err = d.str(&e.GroupID, &e.BodyExtra, key)
 		case "variant_id":
 			err = d.num(&e.VariantID, &e.BodyExtra, key)
+		case "campaigns":
+			err = d.campaigns(&e.Campaigns, &e.BodyExtra, key)
 		case "session_id":
 			err = d.str(&e.SessionID, &e.BodyExtra, key)
 		case "time_sent":
@@ -790,6 +815,7 @@ func (e *InAppFormResult) appendBody(b []byte) []byte {
 	b = mStr(b, "push_id", e.PushID)
 	b = mStr(b, "group_id", e.GroupID)
 	b = mNum(b, "variant_id", e.VariantID)
+	b = mCampaigns(b, "campaigns", e.Campaigns)
 	b = mStr(b, "session_id", e.SessionID)
 	b = mTime(b, "time_sent", e.TimeSent, e.timeSentRaw)
 	b = mPush(b, "triggering_push", e.TriggeringPush)
@@ -819,6 +845,8 @@ func (e *InAppFormResult) bodyHas(key string) bool {
 		return e.GroupID != ""
 	case "variant_id":
 		return !e.VariantID.IsZero()
+	case "campaigns":
+		return e.Campaigns != nil
 	case "session_id":
 		return e.SessionID != ""
 	case "time_sent":

@@ -22,6 +22,8 @@ type InAppPageSwipe struct {
 	GroupID string
 	// VariantID is body.variant_id. The A/B-test variant, if any (a number, sometimes sent as a string).
 	VariantID Number
+	// Campaigns is body.campaigns. The push's campaign categories, if any.
+	Campaigns *Campaigns
 	// SessionID is body.session_id. The app session, if any.
 	SessionID string
 	// TimeSent is body.time_sent. When the message was sent.
@@ -87,6 +89,8 @@ func (e *InAppPageSwipe) decodeBody(d *decoder) error {
 			err = d.str(&e.GroupID, &e.BodyExtra, key)
 		case "variant_id":
 			err = d.num(&e.VariantID, &e.BodyExtra, key)
+		case "campaigns":
+			err = d.campaigns(&e.Campaigns, &e.BodyExtra, key)
 		case "session_id":
 			err = d.str(&e.SessionID, &e.BodyExtra, key)
 		case "time_sent":
@@ -129,6 +133,7 @@ func (e *InAppPageSwipe) appendBody(b []byte) []byte {
 	b = mStr(b, "push_id", e.PushID)
 	b = mStr(b, "group_id", e.GroupID)
 	b = mNum(b, "variant_id", e.VariantID)
+	b = mCampaigns(b, "campaigns", e.Campaigns)
 	b = mStr(b, "session_id", e.SessionID)
 	b = mTime(b, "time_sent", e.TimeSent, e.timeSentRaw)
 	b = mPush(b, "triggering_push", e.TriggeringPush)
@@ -160,6 +165,8 @@ func (e *InAppPageSwipe) bodyHas(key string) bool {
 		return e.GroupID != ""
 	case "variant_id":
 		return !e.VariantID.IsZero()
+	case "campaigns":
+		return e.Campaigns != nil
 	case "session_id":
 		return e.SessionID != ""
 	case "time_sent":
@@ -263,6 +270,8 @@ type InAppPageView struct {
 	GroupID string
 	// VariantID is body.variant_id. The A/B-test variant, if any (a number, sometimes sent as a string).
 	VariantID Number
+	// Campaigns is body.campaigns. The push's campaign categories, if any.
+	Campaigns *Campaigns
 	// SessionID is body.session_id. The app session, if any.
 	SessionID string
 	// TimeSent is body.time_sent. When the message was sent.
@@ -330,6 +339,8 @@ func (e *InAppPageView) decodeBody(d *decoder) error {
 			err = d.str(&e.GroupID, &e.BodyExtra, key)
 		case "variant_id":
 			err = d.num(&e.VariantID, &e.BodyExtra, key)
+		case "campaigns":
+			err = d.campaigns(&e.Campaigns, &e.BodyExtra, key)
 		case "session_id":
 			err = d.str(&e.SessionID, &e.BodyExtra, key)
 		case "time_sent":
@@ -374,6 +385,7 @@ func (e *InAppPageView) appendBody(b []byte) []byte {
 	b = mStr(b, "push_id", e.PushID)
 	b = mStr(b, "group_id", e.GroupID)
 	b = mNum(b, "variant_id", e.VariantID)
+	b = mCampaigns(b, "campaigns", e.Campaigns)
 	b = mStr(b, "session_id", e.SessionID)
 	b = mTime(b, "time_sent", e.TimeSent, e.timeSentRaw)
 	b = mPush(b, "triggering_push", e.TriggeringPush)
@@ -406,6 +418,8 @@ func (e *InAppPageView) bodyHas(key string) bool {
 		return e.GroupID != ""
 	case "variant_id":
 		return !e.VariantID.IsZero()
+	case "campaigns":
+		return e.Campaigns != nil
 	case "session_id":
 		return e.SessionID != ""
 	case "time_sent":
@@ -512,6 +526,8 @@ type InAppPagerCompleted struct {
 	GroupID string
 	// VariantID is body.variant_id. The A/B-test variant, if any (a number, sometimes sent as a string).
 	VariantID Number
+	// Campaigns is body.campaigns. The push's campaign categories, if any.
+	Campaigns *Campaigns
 	// SessionID is body.session_id. The app session, if any.
 	SessionID string
 	// TimeSent is body.time_sent. When the message was sent.
@@ -577,6 +593,8 @@ func (e *InAppPagerCompleted) decodeBody(d *decoder) error {
 			err = d.str(&e.GroupID, &e.BodyExtra, key)
 		case "variant_id":
 			err = d.num(&e.VariantID, &e.BodyExtra, key)
+		case "campaigns":
+			err = d.campaigns(&e.Campaigns, &e.BodyExtra, key)
 		case "session_id":
 			err = d.str(&e.SessionID, &e.BodyExtra, key)
 		case "time_sent":
@@ -619,6 +637,7 @@ func (e *InAppPagerCompleted) appendBody(b []byte) []byte {
 	b = mStr(b, "push_id", e.PushID)
 	b = mStr(b, "group_id", e.GroupID)
 	b = mNum(b, "variant_id", e.VariantID)
+	b = mCampaigns(b, "campaigns", e.Campaigns)
 	b = mStr(b, "session_id", e.SessionID)
 	b = mTime(b, "time_sent", e.TimeSent, e.timeSentRaw)
 	b = mPush(b, "triggering_push", e.TriggeringPush)
@@ -650,6 +669,8 @@ func (e *InAppPagerCompleted) bodyHas(key string) bool {
 		return e.GroupID != ""
 	case "variant_id":
 		return !e.VariantID.IsZero()
+	case "campaigns":
+		return e.Campaigns != nil
 	case "session_id":
 		return e.SessionID != ""
 	case "time_sent":
@@ -753,6 +774,8 @@ type InAppPagerSummary struct {
 	GroupID string
 	// VariantID is body.variant_id. The A/B-test variant, if any (a number, sometimes sent as a string).
 	VariantID Number
+	// Campaigns is body.campaigns. The push's campaign categories, if any.
+	Campaigns *Campaigns
 	// SessionID is body.session_id. The app session, if any.
 	SessionID string
 	// TimeSent is body.time_sent. When the message was sent.
@@ -818,6 +841,8 @@ func (e *InAppPagerSummary) decodeBody(d *decoder) error {
 			err = d.str(&e.GroupID, &e.BodyExtra, key)
 		case "variant_id":
 			err = d.num(&e.VariantID, &e.BodyExtra, key)
+		case "campaigns":
+			err = d.campaigns(&e.Campaigns, &e.BodyExtra, key)
 		case "session_id":
 			err = d.str(&e.SessionID, &e.BodyExtra, key)
 		case "time_sent":
@@ -860,6 +885,7 @@ func (e *InAppPagerSummary) appendBody(b []byte) []byte {
 	b = mStr(b, "push_id", e.PushID)
 	b = mStr(b, "group_id", e.GroupID)
 	b = mNum(b, "variant_id", e.VariantID)
+	b = mCampaigns(b, "campaigns", e.Campaigns)
 	b = mStr(b, "session_id", e.SessionID)
 	b = mTime(b, "time_sent", e.TimeSent, e.timeSentRaw)
 	b = mPush(b, "triggering_push", e.TriggeringPush)
@@ -891,6 +917,8 @@ func (e *InAppPagerSummary) bodyHas(key string) bool {
 		return e.GroupID != ""
 	case "variant_id":
 		return !e.VariantID.IsZero()
+	case "campaigns":
+		return e.Campaigns != nil
 	case "session_id":
 		return e.SessionID != ""
 	case "time_sent":

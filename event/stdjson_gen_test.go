@@ -62,6 +62,7 @@ type stdInAppButtonTapBody struct {
 	PushID             string          `json:"push_id,omitempty"`
 	GroupID            string          `json:"group_id,omitempty"`
 	VariantID          json.Number     `json:"variant_id,omitempty"`
+	Campaigns          *stdCampaigns   `json:"campaigns,omitempty"`
 	SessionID          string          `json:"session_id,omitempty"`
 	TimeSent           *time.Time      `json:"time_sent,omitempty"`
 	TriggeringPush     *stdPush        `json:"triggering_push,omitempty"`
@@ -81,6 +82,7 @@ type stdInAppExperiencesBody struct {
 	PushID             string          `json:"push_id,omitempty"`
 	GroupID            string          `json:"group_id,omitempty"`
 	VariantID          json.Number     `json:"variant_id,omitempty"`
+	Campaigns          *stdCampaigns   `json:"campaigns,omitempty"`
 	SessionID          string          `json:"session_id,omitempty"`
 	TimeSent           *time.Time      `json:"time_sent,omitempty"`
 	TriggeringPush     *stdPush        `json:"triggering_push,omitempty"`
@@ -99,6 +101,7 @@ type stdInAppFormDisplayBody struct {
 	PushID             string          `json:"push_id,omitempty"`
 	GroupID            string          `json:"group_id,omitempty"`
 	VariantID          json.Number     `json:"variant_id,omitempty"`
+	Campaigns          *stdCampaigns   `json:"campaigns,omitempty"`
 	SessionID          string          `json:"session_id,omitempty"`
 	TimeSent           *time.Time      `json:"time_sent,omitempty"`
 	TriggeringPush     *stdPush        `json:"triggering_push,omitempty"`
@@ -119,6 +122,7 @@ type stdInAppFormResultBody struct {
 	PushID             string          `json:"push_id,omitempty"`
 	GroupID            string          `json:"group_id,omitempty"`
 	VariantID          json.Number     `json:"variant_id,omitempty"`
+	Campaigns          *stdCampaigns   `json:"campaigns,omitempty"`
 	SessionID          string          `json:"session_id,omitempty"`
 	TimeSent           *time.Time      `json:"time_sent,omitempty"`
 	TriggeringPush     *stdPush        `json:"triggering_push,omitempty"`
@@ -196,6 +200,7 @@ type stdInAppPagerCompletedBody struct {
 	PushID             string          `json:"push_id,omitempty"`
 	GroupID            string          `json:"group_id,omitempty"`
 	VariantID          json.Number     `json:"variant_id,omitempty"`
+	Campaigns          *stdCampaigns   `json:"campaigns,omitempty"`
 	SessionID          string          `json:"session_id,omitempty"`
 	TimeSent           *time.Time      `json:"time_sent,omitempty"`
 	TriggeringPush     *stdPush        `json:"triggering_push,omitempty"`
@@ -217,6 +222,7 @@ type stdInAppPagerSummaryBody struct {
 	PushID             string          `json:"push_id,omitempty"`
 	GroupID            string          `json:"group_id,omitempty"`
 	VariantID          json.Number     `json:"variant_id,omitempty"`
+	Campaigns          *stdCampaigns   `json:"campaigns,omitempty"`
 	SessionID          string          `json:"session_id,omitempty"`
 	TimeSent           *time.Time      `json:"time_sent,omitempty"`
 	TriggeringPush     *stdPush        `json:"triggering_push,omitempty"`
@@ -238,6 +244,7 @@ type stdInAppPageSwipeBody struct {
 	PushID             string          `json:"push_id,omitempty"`
 	GroupID            string          `json:"group_id,omitempty"`
 	VariantID          json.Number     `json:"variant_id,omitempty"`
+	Campaigns          *stdCampaigns   `json:"campaigns,omitempty"`
 	SessionID          string          `json:"session_id,omitempty"`
 	TimeSent           *time.Time      `json:"time_sent,omitempty"`
 	TriggeringPush     *stdPush        `json:"triggering_push,omitempty"`
@@ -259,6 +266,7 @@ type stdInAppPageViewBody struct {
 	PushID             string          `json:"push_id,omitempty"`
 	GroupID            string          `json:"group_id,omitempty"`
 	VariantID          json.Number     `json:"variant_id,omitempty"`
+	Campaigns          *stdCampaigns   `json:"campaigns,omitempty"`
 	SessionID          string          `json:"session_id,omitempty"`
 	TimeSent           *time.Time      `json:"time_sent,omitempty"`
 	TriggeringPush     *stdPush        `json:"triggering_push,omitempty"`

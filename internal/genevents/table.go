@@ -77,7 +77,7 @@ var (
 // layoutCommon are the fields every Scenes/in-app-experience (layout) event
 // carries.
 var layoutCommon = []field{
-	fAppDefinedID, fPushID, fGroupID, fVariantID, fSession, fTimeSent, fTriggering, fRendered,
+	fAppDefinedID, fPushID, fGroupID, fVariantID, fCampaigns, fSession, fTimeSent, fTriggering, fRendered,
 	fSource, fContext, fConvSendID, fConvMeta, fMessageID,
 }
 
