@@ -53,7 +53,13 @@ func register(c command) {
 }
 
 func main() {
+	// The first SIGINT or SIGTERM cancels ctx: commands stop reading, flush
+	// what they have and exit. A second one kills the process as usual.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	env := &cmdEnv{
 		stdin:            os.Stdin,
 		stdout:           os.Stdout,
@@ -120,9 +126,16 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Run 'rtds COMMAND --help' for a command's flags.")
 }
 
-// isTerminal reports whether f is a character device (a terminal), without
-// a dependency on x/term.
+// isTerminal reports whether f is a terminal, without a dependency on
+// x/term: a character device other than the null device (the usual
+// redirect that is also a character device).
 func isTerminal(f *os.File) bool {
 	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return false
+	}
+	if null, err := os.Stat(os.DevNull); err == nil && os.SameFile(fi, null) {
+		return false
+	}
+	return true
 }
