@@ -196,7 +196,9 @@ func TestConsumerIntegrationIteratorExpiry(t *testing.T) {
 	if diff := cmp.Diff(want, ids(got)); diff != "" {
 		t.Errorf("ids (-want +got):\n%s", diff)
 	}
-	if st := proxy.Stats(); st.Expired == 0 || int64(resets.Load()) != st.Expired {
+	// Every expiry is reported, except one that answers a call in flight
+	// when Run stops: that answer is dropped unprocessed.
+	if st := proxy.Stats(); st.Expired == 0 || int64(resets.Load()) < st.Expired-1 || int64(resets.Load()) > st.Expired {
 		t.Errorf("proxy expired %d iterators, consumer reported %d resets", st.Expired, resets.Load())
 	}
 }
