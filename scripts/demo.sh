@@ -55,8 +55,8 @@ stream=rtds-demo
 step "creating stream $stream ($shards shards)"
 uninstall-email -stream "$stream" -create-stream -shards "$shards"
 
-step "rtds gen --count $events | rtds put --stream $stream --aggregate"
-rtds gen --count "$events" | rtds put --stream "$stream" --aggregate
+step "rtds gen --count $events --seed 1 | rtds put --stream $stream --aggregate"
+rtds gen --count "$events" --seed 1 | rtds put --stream "$stream" --aggregate
 
 step "running examples/uninstall-email until the stream is idle for 2s"
 uninstall-email -stream "$stream" -checkpoint-table rtds-demo-checkpoints -idle-exit 2s
