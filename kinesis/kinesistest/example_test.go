@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -104,4 +105,36 @@ func ExampleFake_Records() {
 	// shardId-000000000000 alpha
 	// shardId-000000000002 beta
 	// shardId-000000000000 gamma
+}
+
+func ExampleWithShardWriteLimit() {
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	f := kinesistest.New(
+		kinesistest.WithStream("events", 1),
+		kinesistest.WithClock(func() time.Time { return now }),
+		kinesistest.WithShardWriteLimit(kinesistest.ShardRecordsPerSecond, kinesistest.ShardBytesPerSecond),
+	)
+	in := &sdkkinesis.PutRecordsInput{StreamName: aws.String("events")}
+	for range 500 {
+		in.Records = append(in.Records, sdktypes.PutRecordsRequestEntry{PartitionKey: aws.String("hot"), Data: []byte("x")})
+	}
+	for range 3 { // 1,500 records in the same second
+		out, err := f.PutRecords(ctx, in)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println("failed:", aws.ToInt32(out.FailedRecordCount))
+	}
+	now = now.Add(time.Second) // a new second: the shard accepts writes again
+	out, err := f.PutRecords(ctx, in)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("failed:", aws.ToInt32(out.FailedRecordCount))
+	// Output:
+	// failed: 0
+	// failed: 0
+	// failed: 500
+	// failed: 0
 }
