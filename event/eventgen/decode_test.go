@@ -32,7 +32,7 @@ func TestDecodesToTypedEvents(t *testing.T) {
 
 	writers := map[event.Type]*event.CSVWriter{}
 	g := eventgen.New(99)
-	for i := 0; i < 10_000; i++ {
+	for i := 0; i < 4000; i++ {
 		raw := g.Next()
 		ev, err := event.Decode(raw)
 		if err != nil {

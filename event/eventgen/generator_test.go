@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/rtdskit/rtds/event/eventgen"
@@ -97,8 +99,13 @@ func TestAppendNextMatchesNext(t *testing.T) {
 
 func TestEveryTypeProduced(t *testing.T) {
 	counts := map[string]int{}
-	for _, p := range generate(t, 3000, 1) {
-		counts[p.typ()]++
+	g := eventgen.New(1)
+	for i := 0; i < 3000; i++ {
+		var e struct{ Type string }
+		if err := json.Unmarshal(g.Next(), &e); err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		counts[e.Type]++
 	}
 	for _, typ := range eventgen.Types() {
 		if counts[typ] == 0 {
@@ -160,37 +167,44 @@ func TestWithTypes(t *testing.T) {
 }
 
 func TestValidUniqueAndIncreasing(t *testing.T) {
-	events := generate(t, 10_000, 11)
-	ids := make(map[string]bool, len(events))
-	var last json.Number
-	for i, p := range events {
-		id, _ := p.m["id"].(string)
-		if len(id) != 36 || strings.Count(id, "-") != 4 {
-			t.Fatalf("event %d: id %q is not UUID-shaped", i, id)
+	g := eventgen.New(11)
+	ids := make(map[string]bool, 10_000)
+	var last uint64
+	for i := 0; i < 10_000; i++ {
+		raw := g.Next()
+		if !json.Valid(raw) {
+			t.Fatalf("event %d is not valid JSON: %s", i, raw)
 		}
-		if ids[id] {
-			t.Fatalf("event %d: duplicate id %q", i, id)
-		}
-		ids[id] = true
-		if !utf8.Valid(p.raw) {
+		if !utf8.Valid(raw) {
 			t.Fatalf("event %d is not valid UTF-8", i)
 		}
-		var off json.Number
-		switch v := p.m["offset"].(type) {
-		case string:
-			off = json.Number(v)
-		case json.Number:
-			off = v
-		default:
-			t.Fatalf("event %d: offset %v (%T) is neither string nor number", i, v, v)
+		var e struct {
+			ID                  string
+			Offset              json.RawMessage
+			Occurred, Processed string
 		}
-		if last != "" && !(len(off) > len(last) || len(off) == len(last) && off > last) {
-			t.Fatalf("event %d: offset %s not greater than previous %s", i, off, last)
+		if err := json.Unmarshal(raw, &e); err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if len(e.ID) != 36 || strings.Count(e.ID, "-") != 4 {
+			t.Fatalf("event %d: id %q is not UUID-shaped", i, e.ID)
+		}
+		if ids[e.ID] {
+			t.Fatalf("event %d: duplicate id %q", i, e.ID)
+		}
+		ids[e.ID] = true
+		// A string on the wire, a bare number now and then.
+		off, err := strconv.ParseUint(strings.Trim(string(e.Offset), `"`), 10, 64)
+		if err != nil {
+			t.Fatalf("event %d: offset %s: %v", i, e.Offset, err)
+		}
+		if off <= last {
+			t.Fatalf("event %d: offset %d not greater than the previous %d", i, off, last)
 		}
 		last = off
-		for _, k := range []string{"occurred", "processed"} {
-			if s, _ := p.m[k].(string); !strings.HasSuffix(s, "Z") || len(s) < 20 {
-				t.Fatalf("event %d: %s = %q", i, k, s)
+		for _, ts := range []string{e.Occurred, e.Processed} {
+			if _, err := time.Parse(time.RFC3339Nano, ts); err != nil || !strings.HasSuffix(ts, "Z") {
+				t.Fatalf("event %d: timestamp %q: %v", i, ts, err)
 			}
 		}
 	}
@@ -199,7 +213,7 @@ func TestValidUniqueAndIncreasing(t *testing.T) {
 // TestVariants checks that the wire's known variations all show up, so that
 // decoders and CSV writers tested with generated events meet them.
 func TestVariants(t *testing.T) {
-	events := generate(t, 20_000, 2)
+	events := generate(t, 6000, 2)
 	tests := []struct {
 		name   string
 		reason string
@@ -300,7 +314,7 @@ func TestVariants(t *testing.T) {
 					return
 				}
 			}
-			t.Errorf("no event of 20000 has %s (%s)", tc.name, tc.reason)
+			t.Errorf("no event of 6000 has %s (%s)", tc.name, tc.reason)
 		})
 	}
 }
