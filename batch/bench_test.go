@@ -4,8 +4,10 @@ import (
 	"crypto/md5"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // benchRecords returns n records of size bytes of data over 64 partition
@@ -94,6 +96,67 @@ func BenchmarkKPL(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkKPLRatio measures the same three things interleaved within each
+// iteration, so load from other processes hits them alike, and reports
+// throughput relative to crypto/md5 over the same aggregate (1.0 = as fast
+// as md5 alone; the target is 0.8 or more):
+//
+//	go test -run '^$' -bench 'KPLRatio' ./batch/
+func BenchmarkKPLRatio(b *testing.B) {
+	for _, size := range []int{128, 512, 2048} {
+		b.Run(fmt.Sprintf("record=%dB", size), func(b *testing.B) {
+			a, err := NewAggregator()
+			if err != nil {
+				b.Fatal(err)
+			}
+			var recs []Record
+			for _, r := range benchRecords(1000, size) {
+				if !a.WouldFit(r) {
+					break
+				}
+				_ = a.Add(r)
+				recs = append(recs, r)
+			}
+			kr := KinesisRecord{SequenceNumber: "1", Data: append([]byte(nil), a.Build().Data...)}
+			out := make([]byte, 0, len(kr.Data))
+			nop := func(UserRecord) error { return nil }
+			// Medians of per-iteration times resist preemption spikes.
+			var tMD5, tAgg, tDeagg []time.Duration
+			b.SetBytes(int64(3 * len(kr.Data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				t0 := time.Now()
+				md5.Sum(kr.Data)
+				t1 := time.Now()
+				a.Reset()
+				for _, r := range recs {
+					if err := a.Add(r); err != nil {
+						b.Fatal(err)
+					}
+				}
+				out = a.AppendTo(out[:0])
+				t2 := time.Now()
+				if err := DeaggregateFunc(kr, nop); err != nil {
+					b.Fatal(err)
+				}
+				t3 := time.Now()
+				tMD5 = append(tMD5, t1.Sub(t0))
+				tAgg = append(tAgg, t2.Sub(t1))
+				tDeagg = append(tDeagg, t3.Sub(t2))
+			}
+			m := median(tMD5)
+			b.ReportMetric(m/median(tAgg), "aggregate/md5")
+			b.ReportMetric(m/median(tDeagg), "deaggregate/md5")
+			b.ReportMetric(float64(len(recs)), "records/aggregate")
+		})
+	}
+}
+
+func median(d []time.Duration) float64 {
+	slices.Sort(d)
+	return float64(d[len(d)/2])
 }
 
 // BenchmarkBatcher packs records into requests; the target is 0 allocs/op

@@ -188,9 +188,11 @@ func TestDeaggregateFunc(t *testing.T) {
 	if err := DeaggregateFunc(r, func(UserRecord) error { calls++; return stop }); err != stop || calls != 1 {
 		t.Fatalf("fn's error: %v after %d calls", err, calls)
 	}
+	// Its scratch space is pooled, and the race detector empties pools at
+	// random; BenchmarkKPL reports the allocations under -race too.
 	if n := testing.AllocsPerRun(100, func() {
 		_ = DeaggregateFunc(r, func(UserRecord) error { return nil })
-	}); n != 0 {
+	}); n != 0 && !raceEnabled {
 		t.Errorf("DeaggregateFunc allocates %v times", n)
 	}
 	buf := make([]UserRecord, 0, 8)
