@@ -31,7 +31,8 @@ func TestNewProducerValidatesOptions(t *testing.T) {
 	}{
 		{"zero batch records", "a request needs at least one entry", []ProducerOption{WithBatchLimits(-1, 0, 0)}},
 		{"batch below record", "a request must fit the largest record", []ProducerOption{WithBatchLimits(0, 1000, 2000)}},
-		{"tiny aggregate", "an aggregate needs room for its header", []ProducerOption{WithAggregateLimits(100, 0)}},
+		{"tiny aggregate", "an aggregate needs room for its header", []ProducerOption{WithAggregation(true), WithAggregateLimits(100, 0)}},
+		{"too many entries", "PutRecords takes at most 500", []ProducerOption{WithBatchLimits(501, 0, 0)}},
 		{"no concurrency", "at least one request in flight", []ProducerOption{WithMaxInFlight(0)}},
 		{"zero ttl", "records need time to be delivered", []ProducerOption{WithRecordTTL(0)}},
 		{"negative attempts", "attempt limit is a count", []ProducerOption{WithMaxAttempts(-1)}},

@@ -406,16 +406,15 @@ func (p *Producer) send(req *request) {
 	for i := range req.units {
 		u := &req.units[i]
 		if u.recs != nil && u.data == nil {
+			var err error
 			if req.agg == nil {
-				a, err := batch.NewAggregator(batch.WithRecordLimits(p.cfg.limits),
-					batch.WithMaxAggregateBytes(p.cfg.maxRecordBytes))
-				if err != nil {
-					panic("kinesis: aggregator for validated limits: " + err.Error()) // limits were checked by NewProducer
-				}
-				req.agg = a
+				req.agg, err = p.cfg.newAggregator() // checked by NewProducer: does not fail
 			}
 			start := len(req.aggBuf)
-			buf, err := encodeAggregate(req.agg, req.aggBuf, u)
+			buf := req.aggBuf
+			if err == nil {
+				buf, err = encodeAggregate(req.agg, req.aggBuf, u)
+			}
 			if err != nil {
 				u.state, u.err = stateFailed, &RecordError{ShardID: u.sh.id, Err: err}
 				unsent++

@@ -140,7 +140,7 @@ func (c *producerConfig) validate() error {
 		return fmt.Errorf("kinesis: record byte limit %d: must be at least 1", c.maxRecordBytes)
 	case c.maxBatchBytes < c.maxRecordBytes:
 		return fmt.Errorf("kinesis: batch byte limit %d is below the record byte limit %d", c.maxBatchBytes, c.maxRecordBytes)
-	case c.maxAggBytes < 256:
+	case c.aggregate && c.maxAggBytes < 256:
 		return fmt.Errorf("kinesis: aggregate byte limit %d: must be at least 256", c.maxAggBytes)
 	case c.maxAggRecords < 1:
 		return fmt.Errorf("kinesis: aggregate record limit %d: must be at least 1", c.maxAggRecords)
@@ -161,7 +161,19 @@ func (c *producerConfig) validate() error {
 	case c.eventKey == nil:
 		return fmt.Errorf("kinesis: nil event partition key function")
 	}
+	if c.aggregate {
+		if _, err := c.newAggregator(); err != nil {
+			return fmt.Errorf("kinesis: aggregation: %w", err)
+		}
+	}
 	return nil
+}
+
+// newAggregator returns the batch.Aggregator that encodes aggregates. Its
+// size limit is the record limit: the dispatcher sizes each aggregate
+// (within maxAggBytes) before encoding it.
+func (c *producerConfig) newAggregator() (*batch.Aggregator, error) {
+	return batch.NewAggregator(batch.WithRecordLimits(c.limits), batch.WithMaxAggregateBytes(c.maxRecordBytes))
 }
 
 // WithLinger sets how long a record may wait for more records to share its
