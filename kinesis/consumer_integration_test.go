@@ -509,3 +509,54 @@ func TestConsumerIntegrationGeneratedEvents(t *testing.T) {
 		t.Errorf("unknown type went to %q, want OnUnknown with *event.Unknown", gotTypes["NOT_YET_INVENTED"])
 	}
 }
+
+// A checkpoint at a record the stream does not hold (as after retention
+// trimmed it) restarts the shard at TRIM_HORIZON and reports it.
+func TestConsumerIntegrationTrimmedCheckpoint(t *testing.T) {
+	for _, em := range emulators {
+		t.Run(em.name, func(t *testing.T) {
+			t.Parallel()
+			client, _ := em.client(t)
+			closeIdle(t, client)
+			stream, _ := testenv.CreateStream(t, client, 1)
+			es, want := eventEntries("t", 20, 3)
+			seqs := putEntries(t, client, stream, es)
+			shards, err := client.ListShards(context.Background(), &sdkkinesis.ListShardsInput{StreamName: &stream})
+			if err != nil {
+				t.Fatal(err)
+			}
+			shard := *shards.Shards[0].ShardId
+			// A sequence number below the first record's: no such record.
+			gone := seqs[0][:len(seqs[0])-6] + "000000"
+			store := NewMemoryCheckpointStore()
+			if err := store.Save(context.Background(), stream, shard, Checkpoint{SequenceNumber: gone}); err != nil {
+				t.Fatal(err)
+			}
+			var mu sync.Mutex
+			var resets []string
+			rec := newRecorder(len(es))
+			c, err := NewConsumer(client, stream, append(fastConsumer(), WithCheckpointStore(store), OnRecord(rec.record),
+				WithHooks(hookFunc{reset: func(m IteratorResetMetrics) {
+					mu.Lock()
+					resets = append(resets, m.Reason+" "+m.From.SequenceNumber)
+					mu.Unlock()
+				}}))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stop := startConsumer(t, c)
+			rec.wait(t, 10*time.Second)
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, ids(rec.snapshot())); diff != "" {
+				t.Errorf("ids (-want +got):\n%s", diff)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if diff := cmp.Diff([]string{"trimmed " + gone}, resets); diff != "" {
+				t.Errorf("resets (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -252,8 +252,13 @@ func (r *shardReader) acquire(runCtx, callCtx context.Context) (*string, error) 
 		out, err = c.client.GetShardIterator(callCtx, in)
 		return err
 	})
+	// Kinesis refuses a sequence number it no longer holds: kinesalite (and
+	// AWS) with InvalidArgumentException, kinesis-local with
+	// ResourceNotFoundException. If the stream itself is gone, the
+	// TRIM_HORIZON retry below fails too, and the error is returned.
 	var invalid *sdktypes.InvalidArgumentException
-	if err != nil && r.processed && errors.As(err, &invalid) {
+	var notFound *sdktypes.ResourceNotFoundException
+	if err != nil && r.processed && (errors.As(err, &invalid) || errors.As(err, &notFound)) {
 		r.trimmed()
 		in.ShardIteratorType, in.StartingSequenceNumber = sdktypes.ShardIteratorTypeTrimHorizon, nil
 		err = retryCall(runCtx, c, r.id, "GetShardIterator", func() error {
