@@ -340,3 +340,43 @@ func BenchmarkAppendNext(b *testing.B) {
 	}
 	b.SetBytes(n / int64(b.N))
 }
+
+func TestStartTime(t *testing.T) {
+	start := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		reason   string
+		opts     []eventgen.Option
+		from, to time.Time
+	}{
+		{name: "WithStart", reason: "events begin at the given time", opts: []eventgen.Option{eventgen.WithStart(start)},
+			from: start, to: start.Add(time.Minute)},
+		{name: "default", reason: "DefaultStart plus a shift of up to 30 days", opts: nil,
+			from: eventgen.DefaultStart, to: eventgen.DefaultStart.Add(30*24*time.Hour + time.Minute)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			g := eventgen.New(4, tc.opts...)
+			for i := 0; i < 100; i++ {
+				var e struct {
+					ID        string
+					Processed time.Time
+				}
+				if err := json.Unmarshal(g.Next(), &e); err != nil {
+					t.Fatal(err)
+				}
+				if e.Processed.Before(tc.from) || e.Processed.After(tc.to) {
+					t.Fatalf("%s: processed %v outside [%v, %v]", tc.reason, e.Processed, tc.from, tc.to)
+				}
+				// The id is time-prefixed: its first 48 bits are the
+				// processing time in milliseconds (the timestamp may have
+				// been written without its fraction).
+				ms, err := strconv.ParseUint(strings.ReplaceAll(e.ID[:13], "-", ""), 16, 64)
+				if err != nil || int64(ms)/1000 != e.Processed.Unix() {
+					t.Fatalf("id %s does not start with processed %v (%d ms): %v", e.ID, e.Processed, e.Processed.UnixMilli(), err)
+				}
+			}
+		})
+	}
+}
