@@ -258,23 +258,27 @@ func (a *Aggregator) WouldFit(r Record) bool {
 // for an invalid partition key or explicit hash key, and [ErrAggregateFull]
 // when r does not fit (see [Aggregator.WouldFit]). r.Data is copied.
 func (a *Aggregator) Add(r Record) error {
-	if err := validateKeys(r); err != nil {
+	ok, err := a.add(r, true)
+	if err != nil {
 		return err
 	}
-	if !a.add(r) {
+	if !ok {
 		return ErrAggregateFull
 	}
 	return nil
 }
 
-// add adds r if it fits, without validating its keys.
-func (a *Aggregator) add(r Record) bool {
-	if a.n >= a.cfg.maxRecords {
-		return false
-	}
+// add adds r if it fits. With validate, it first validates keys that are
+// not in the tables yet (those in them were validated when added).
+func (a *Aggregator) add(r Record, validate bool) (bool, error) {
 	n, pki, newPK, ehki, newEHK := a.growth(r)
-	if a.Size()+n > a.cfg.maxBytes {
-		return false
+	if validate && (newPK || newEHK) {
+		if err := validateKeys(r); err != nil {
+			return false, err
+		}
+	}
+	if a.n >= a.cfg.maxRecords || a.Size()+n > a.cfg.maxBytes {
+		return false, nil
 	}
 	if newPK {
 		a.pks.add(r.PartitionKey)
@@ -300,7 +304,7 @@ func (a *Aggregator) add(r Record) bool {
 		a.pk = r.PartitionKey
 	}
 	a.n++
-	return true
+	return true, nil
 }
 
 // validateKeys checks a user record's keys like [Limits.Validate], without

@@ -54,18 +54,18 @@ func (s *ShardAggregator) Add(r Record, emit func(Record) error) error {
 		return err
 	}
 	a, ehk := s.group(r)
-	if a.n > 0 && a.add(r) {
-		s.n++
-		return nil
-	}
 	if a.n > 0 {
+		if ok, _ := a.add(r, false); ok {
+			s.n++
+			return nil
+		}
 		if err := emit(a.Build()); err != nil {
 			return err
 		}
 		s.n -= a.n
 		a.Reset()
 	}
-	if a.add(r) {
+	if ok, _ := a.add(r, false); ok {
 		a.ehk = ehk
 		s.n++
 		return nil
