@@ -91,7 +91,7 @@ func TestProducerUnderFaults(t *testing.T) {
 	runProducerScenario(t, "producer-under-faults", 50000, faultproxy.Config{
 		Throttle: 0.10, FailEntries: 0.05, EntryErrorCode: faultproxy.CodeInternalFailure,
 		DropBefore: 0.005, DropAfter: 0.005,
-	})
+	}, false)
 }
 
 // TestProducerUnderShardThrottling is scenario 1 with the failed entries
@@ -100,13 +100,26 @@ func TestProducerUnderFaults(t *testing.T) {
 // (Too few calls for 1% drops to happen reliably; scenario 1 has them.)
 func TestProducerUnderShardThrottling(t *testing.T) {
 	t.Parallel()
-	runProducerScenario(t, "producer-under-shard-throttling", 5000, faultproxy.Config{Throttle: 0.10, FailEntries: 0.05})
+	runProducerScenario(t, "producer-under-shard-throttling", 5000, faultproxy.Config{Throttle: 0.10, FailEntries: 0.05}, false)
+}
+
+// TestProducerUnderFaultsAggregated is scenario 1 with KPL aggregation on:
+// 20,000 events in small aggregates (4 KiB, at most 5 per request, so the
+// run makes enough calls for its drops). A drop after forwarding rewrites
+// whole aggregates, and the ground truth expands them with its own decoder.
+func TestProducerUnderFaultsAggregated(t *testing.T) {
+	t.Parallel()
+	runProducerScenario(t, "producer-under-faults-aggregated", 20000, faultproxy.Config{
+		Throttle: 0.10, FailEntries: 0.05, EntryErrorCode: faultproxy.CodeInternalFailure,
+		DropBefore: 0.005, DropAfter: 0.005,
+	}, true, kinesis.WithAggregation(true), kinesis.WithAggregateLimits(4096, 0),
+		kinesis.WithBatchLimits(5, kinesis.DefaultMaxBatchBytes, kinesis.DefaultMaxRecordBytes))
 }
 
 // runProducerScenario puts n events through a proxy with cfg. Requests carry
 // at most 200 records, so that even 50,000 events make enough calls (over
 // 250) for a 0.5% call fault to happen.
-func runProducerScenario(t *testing.T, name string, n int, cfg faultproxy.Config) {
+func runProducerScenario(t *testing.T, name string, n int, cfg faultproxy.Config, aggregated bool, opts ...kinesis.ProducerOption) {
 	t.Helper()
 	ep := testenv.Lookup(t, testenv.EnvKinesalite)
 	direct := client(t, ep, 3)
@@ -114,12 +127,12 @@ func runProducerScenario(t *testing.T, name string, n int, cfg faultproxy.Config
 	px := startProxy(t, ep, 11, cfg)
 	via := client(t, px.URL(), 1) // faults reach the producer unfiltered by SDK retries
 	out := newOutcomes()
-	p, err := kinesis.NewProducer(via, stream,
-		kinesis.WithRecordTTL(24*time.Hour),
+	p, err := kinesis.NewProducer(via, stream, append([]kinesis.ProducerOption{
+		kinesis.WithRecordTTL(24 * time.Hour),
 		kinesis.WithResultHandler(out.handle),
 		kinesis.WithBackoff(fastBackoff),
 		kinesis.WithBatchLimits(200, kinesis.DefaultMaxBatchBytes, kinesis.DefaultMaxRecordBytes),
-	)
+	}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +173,11 @@ func runProducerScenario(t *testing.T, name string, n int, cfg faultproxy.Config
 			t.Errorf("no %s happened: %+v", f.name, s)
 		}
 	}
-	if int64(res.Duplicated) != s.StoredThenDropped {
+	// Each entry stored in a call whose answer was dropped comes back as
+	// duplicates: one user record per entry, or a whole aggregate.
+	switch {
+	case !aggregated && int64(res.Duplicated) != s.StoredThenDropped,
+		aggregated && (int64(res.Duplicated) < s.StoredThenDropped || (res.Duplicated > 0) != (s.StoredThenDropped > 0)):
 		t.Errorf("%d duplicates, but %d entries were stored in calls whose answer was dropped", res.Duplicated, s.StoredThenDropped)
 	}
 }
