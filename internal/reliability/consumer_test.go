@@ -16,6 +16,7 @@ import (
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/rtdskit/rtds/event"
+	"github.com/rtdskit/rtds/internal/faultproxy"
 	"github.com/rtdskit/rtds/internal/testenv"
 	"github.com/rtdskit/rtds/kinesis"
 )
@@ -374,4 +375,65 @@ func countPrefix(m map[string]string, prefix string) int {
 		}
 	}
 	return n
+}
+
+// TestConsumerUnderReadFaults runs a consumer through the fault proxy:
+// throttled, failed (500) and dropped reads, expired iterators and added
+// latency on every call it makes. Every event must be handled, in order
+// per partition key.
+func TestConsumerUnderReadFaults(t *testing.T) {
+	t.Parallel()
+	const n = 10000
+	ep := testenv.Lookup(t, testenv.EnvKinesalite)
+	c := client(t, ep, 3)
+	stream, _ := testenv.CreateStream(t, c, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	events := makeEvents("read", n)
+	if _, err := putAtLeastOnce(ctx, c, stream, events, 500); err != nil {
+		t.Fatal(err)
+	}
+	px := startProxy(t, ep, 21, faultproxy.Config{
+		Throttle: 0.10, InternalError: 0.05, ExpireIterator: 0.10, DropBefore: 0.02, DropAfter: 0.02, Latency: time.Millisecond,
+	})
+	via := client(t, px.URL(), 1)
+	log := newHandledLog(n)
+	cons, err := kinesis.NewConsumer(via, stream,
+		kinesis.OnEvent(log.handle),
+		kinesis.WithIdleWait(20*time.Millisecond),
+		kinesis.WithGetRecordsRate(100),
+		kinesis.WithGetRecordsLimit(100),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	runErr := make(chan error, 1)
+	go func() { runErr <- cons.Run(runCtx) }()
+	select {
+	case <-log.done:
+	case <-ctx.Done():
+	}
+	stop()
+	if err := <-runErr; err != nil && !errors.Is(err, context.Canceled) {
+		t.Errorf("Run: %v", err)
+	}
+	res, err := compareIDs(ids(events), log.ids())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := px.Stats()
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	t.Logf("reliability: scenario=consumer-under-read-faults %s handler_duplicates=%d out_of_order=%d calls=%d throttled=%d 500s=%d expired=%d dropped_before=%d dropped_after=%d",
+		res, log.duplicates, len(log.outOfOrder), s.TotalCalls(), s.Throttled, s.InternalErrors, s.Expired, s.DroppedBefore, s.DroppedAfter)
+	if res.Lost != 0 || res.Unique != n {
+		t.Errorf("consumer under read faults: %s", res)
+	}
+	if len(log.outOfOrder) > 0 {
+		t.Errorf("per-key order broken: %v", log.outOfOrder)
+	}
+	if s.Throttled == 0 || s.InternalErrors == 0 || s.Expired == 0 || s.DroppedBefore == 0 || s.DroppedAfter == 0 {
+		t.Errorf("a fault never happened: %+v", s)
+	}
 }
