@@ -159,7 +159,12 @@ type Aggregator struct {
 	cfg  aggConfig
 	pks  keyTable
 	ehks keyTable
-	recs []byte // encoded records field entries
+	// buf holds head bytes of headroom, then the encoded records field
+	// entries. Build writes the magic and key tables into the headroom,
+	// right before the records, and the MD5 after them, so an aggregate is
+	// built without copying its records.
+	buf  []byte
+	head int
 	n    int
 	pk   string // the aggregate's partition key
 	ehk  string // the aggregate's explicit hash key
@@ -176,11 +181,13 @@ func NewAggregator(opts ...AggregatorOption) (*Aggregator, error) {
 }
 
 func newAggregator(cfg aggConfig) *Aggregator {
-	return &Aggregator{
+	a := &Aggregator{
 		cfg:  cfg,
 		pks:  keyTable{field: fieldPartitionKeyTable},
 		ehks: keyTable{field: fieldExplicitHashKeyTable},
 	}
+	a.Reset()
+	return a
 }
 
 // Len returns the number of user records in the aggregate.
@@ -199,7 +206,7 @@ func (a *Aggregator) Size() int {
 }
 
 func (a *Aggregator) dataSize() int {
-	return aggOverhead + len(a.pks.buf) + len(a.ehks.buf) + len(a.recs)
+	return aggOverhead + len(a.pks.buf) + len(a.ehks.buf) + len(a.buf) - a.head
 }
 
 // PartitionKey returns the aggregate's partition key: its first user
@@ -290,7 +297,7 @@ func (a *Aggregator) add(r Record, validate bool) (bool, error) {
 		}
 		inner += 1 + protowire.SizeVarint(ehki)
 	}
-	b := protowire.AppendTag(a.recs, fieldRecords, protowire.BytesType)
+	b := protowire.AppendTag(a.buf, fieldRecords, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(inner))
 	b = protowire.AppendTag(b, fieldPartitionKeyIndex, protowire.VarintType)
 	b = protowire.AppendVarint(b, pki)
@@ -299,7 +306,7 @@ func (a *Aggregator) add(r Record, validate bool) (bool, error) {
 		b = protowire.AppendVarint(b, ehki)
 	}
 	b = protowire.AppendTag(b, fieldData, protowire.BytesType)
-	a.recs = protowire.AppendBytes(b, r.Data)
+	a.buf = protowire.AppendBytes(b, r.Data)
 	if a.n == 0 {
 		a.pk = r.PartitionKey
 	}
@@ -338,7 +345,7 @@ func (a *Aggregator) AppendTo(dst []byte) []byte {
 	start := len(dst)
 	dst = append(dst, a.pks.buf...)
 	dst = append(dst, a.ehks.buf...)
-	dst = append(dst, a.recs...)
+	dst = append(dst, a.buf[a.head:]...)
 	sum := md5.Sum(dst[start:])
 	return append(dst, sum[:]...)
 }
@@ -353,16 +360,35 @@ func (a *Aggregator) Build() Record {
 	if a.n == 0 {
 		return Record{}
 	}
-	a.out = a.AppendTo(a.out[:0])
-	return Record{PartitionKey: a.pk, ExplicitHashKey: a.ehk, Data: a.out}
+	h := len(Magic) + len(a.pks.buf) + len(a.ehks.buf)
+	if h > a.head {
+		// Tables larger than the headroom: copy this time, and make room
+		// for them from the next Reset.
+		a.out = a.AppendTo(a.out[:0])
+		return Record{PartitionKey: a.pk, ExplicitHashKey: a.ehk, Data: a.out}
+	}
+	start := a.head - h
+	b := append(a.buf[start:start], Magic[:]...)
+	b = append(b, a.pks.buf...)
+	b = append(b, a.ehks.buf...)
+	end := len(a.buf)
+	sum := md5.Sum(a.buf[start+len(Magic) : end])
+	a.buf = append(a.buf, sum[:]...)
+	data := a.buf[start:len(a.buf):len(a.buf)]
+	a.buf = a.buf[:end]
+	return Record{PartitionKey: a.pk, ExplicitHashKey: a.ehk, Data: data}
 }
 
 // Reset empties the aggregate (and clears its explicit hash key), keeping
 // its buffers.
 func (a *Aggregator) Reset() {
+	if need := len(Magic) + len(a.pks.buf) + len(a.ehks.buf); need > a.head || a.buf == nil {
+		a.head = max(512, need+need/2)
+		a.buf = make([]byte, a.head, max(cap(a.buf), a.head+4096))
+	}
+	a.buf = a.buf[:a.head]
 	a.pks.reset()
 	a.ehks.reset()
-	a.recs = a.recs[:0]
 	a.n = 0
 	a.pk, a.ehk = "", ""
 }
