@@ -612,3 +612,38 @@ func TestProducerRetriesBackOffExponentially(t *testing.T) {
 		}
 	})
 }
+
+func TestProducerCloseReleasesBlockedPut(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		f := kinesistest.New(kinesistest.WithStream("s", 1))
+		f.SetFault(func(op string, entry int) error {
+			if op == kinesistest.OpPutRecords && entry < 0 {
+				time.Sleep(time.Hour) // the endpoint never answers in time
+			}
+			return nil
+		})
+		var c collector
+		p, err := NewProducer(f, "s", WithResultHandler(c.handle), WithBatchLimits(0, 0, 1000), WithBufferBytes(1000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Put(t.Context(), "k", make([]byte, 900)); err != nil {
+			t.Fatal(err)
+		}
+		blocked := make(chan error)
+		go func() { blocked <- p.Put(context.Background(), "k", make([]byte, 900)) }()
+		synctest.Wait() // the second Put waits for buffer space
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := p.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("close: %v", err)
+		}
+		if err := <-blocked; !errors.Is(err, ErrClosed) {
+			t.Fatalf("blocked Put returned %v, want ErrClosed", err)
+		}
+		if _, failed := c.tally(t); len(failed) != 1 {
+			t.Fatalf("%d failed outcomes, want the one accepted record", len(failed))
+		}
+	})
+}
