@@ -149,7 +149,8 @@ type ShardStats struct {
 	ShardID string
 	Parents []string
 	// State is "waiting" (for its parents to end, or for a free slot),
-	// "reading" or "ended".
+	// "reading", "ended" (read to its end after a split or merge), or
+	// "stopped" (Run returned while it was being read).
 	State string
 	// MillisBehindLatest is the lag reported by the last GetRecords call.
 	MillisBehindLatest int64
@@ -358,6 +359,9 @@ func (c *Consumer) coordinate(runCtx, drainCtx context.Context, cancel context.C
 			c.updateShard(id, func(s *ShardStats) { s.State = "reading" })
 			if !g.TryGo(func() error {
 				res, err := r.run(runCtx, drainCtx)
+				if !res.ended {
+					c.updateShard(r.id, func(s *ShardStats) { s.State = "stopped" })
+				}
 				if err != nil {
 					if runCtx.Err() != nil {
 						// A final checkpoint write failed during the drain.

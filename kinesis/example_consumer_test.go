@@ -151,3 +151,39 @@ func ExampleWithDeadLetter() {
 	// dead letter: "{\"id\":\"b\",\"type\":\"OPEN\",\"occurred\":\"2024-05-01T12:00:00Z\"}" attempts=1 decode error=false permanent=true
 	// handled c
 }
+
+// Stats is a cheap snapshot of the consumer's progress: per shard its
+// state, lag (MillisBehindLatest), records processed and checkpoint.
+func ExampleConsumer_Stats() {
+	f := kinesistest.New(kinesistest.WithStream("rtds-events", 2))
+	putExampleEvents(f, "rtds-events",
+		`{"id":"a","type":"OPEN","occurred":"2024-05-01T12:00:00Z"}`,
+		`{"id":"b","type":"TAG_CHANGE","occurred":"2024-05-01T12:00:01Z"}`,
+		`{"id":"c","type":"UNINSTALL","occurred":"2024-05-01T12:00:02Z"}`,
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c, err := kinesis.NewConsumer(f, "rtds-events",
+		kinesis.OnUninstall(func(ctx context.Context, e *event.Uninstall) error {
+			cancel() // the last event: stop
+			return nil
+		}),
+		kinesis.OnOpen(func(ctx context.Context, e *event.Open) error { return nil }),
+	)
+	if err != nil {
+		panic(err)
+	}
+	if err := c.Run(ctx); err != nil {
+		panic(err)
+	}
+	st := c.Stats()
+	fmt.Printf("handled %d, skipped %d (TAG_CHANGE has no handler)\n", st.Handled, st.Skipped)
+	for _, s := range st.Shards {
+		fmt.Printf("%s: %s, %d records, %d ms behind, checkpointed %v\n",
+			s.ShardID, s.State, s.Records, s.MillisBehindLatest, s.Checkpoint == s.Processed)
+	}
+	// Output:
+	// handled 2, skipped 1 (TAG_CHANGE has no handler)
+	// shardId-000000000000: stopped, 3 records, 0 ms behind, checkpointed true
+	// shardId-000000000001: stopped, 0 records, 0 ms behind, checkpointed true
+}
