@@ -628,6 +628,18 @@ func (g *Generator) compliance(b []byte, d *device) []byte {
 // layout appends the body of a Scenes / in-app experience event.
 func (g *Generator) layout(b []byte, t string, occurred int64) []byte {
 	p := g.recentPush()
+	// The SDK's message id: an object, or a plain string from older SDKs.
+	switch r := g.rng.IntN(10); {
+	case r < 5:
+		b = append(key(b, "id"), '{')
+		b = str(b, "message_id", p.id)
+		if p.category != "" {
+			b = g.campaigns(b, p.category)
+		}
+		b = append(b, '}')
+	case r < 7:
+		b = str(b, "id", p.id)
+	}
 	if g.chance(40) {
 		b = str(b, "app_defined_id", "scene-"+strconv.Itoa(g.rng.IntN(500)))
 	}

@@ -282,6 +282,13 @@ func TestVariants(t *testing.T) {
 			}
 			return false
 		}},
+		{"layout message id object", "the SDK's {message_id, campaigns}", func(p parsed) bool {
+			return strings.HasPrefix(p.typ(), "IN_APP_PAGE") && p.obj("body", "id")["message_id"] != nil
+		}},
+		{"layout message id string", "older SDKs send a string", func(p parsed) bool {
+			_, ok := p.obj("body")["id"].(string)
+			return strings.HasPrefix(p.typ(), "IN_APP_") && ok
+		}},
 		{"bounce_class number", "a number in COMPLIANCE", func(p parsed) bool {
 			_, ok := p.obj("body", "properties")["bounce_class"].(json.Number)
 			return p.typ() == "COMPLIANCE" && ok
