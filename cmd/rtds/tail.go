@@ -161,6 +161,9 @@ func runTail(ctx context.Context, env *cmdEnv, args []string) int {
 	if err := t.out.Flush(); err != nil && runErr == nil {
 		runErr = err
 	}
+	if runErr == nil {
+		runErr = t.writeErr
+	}
 	fmt.Fprintf(env.stderr, "tail: %d events, %d malformed records\n", t.printed, t.malformed)
 	if runErr != nil {
 		fmt.Fprintf(env.stderr, "tail: %v\n", runErr)
@@ -186,6 +189,7 @@ type tailer struct {
 	csv       *event.CSVWriter
 	printed   int64
 	malformed int64
+	writeErr  error
 }
 
 func (t *tailer) handle(ctx context.Context, r kinesis.Record) error {
@@ -217,7 +221,8 @@ func (t *tailer) handle(ctx context.Context, r kinesis.Record) error {
 		err = writePretty(t.out, ev, r)
 	}
 	if err != nil {
-		return kinesis.Permanent(fmt.Errorf("tail: write: %w", err))
+		t.fail(err)
+		return nil
 	}
 	t.printed++
 	if t.limit > 0 && t.printed == t.limit {
@@ -231,13 +236,22 @@ func (t *tailer) handle(ctx context.Context, r kinesis.Record) error {
 		err = t.out.Flush()
 	}
 	if err != nil {
-		t.cancel() // stdout is gone (a closed pipe): stop
+		t.fail(err)
 	}
 	return nil
 }
 
+// fail records a write error (stdout is gone) and stops. Called with mu
+// held.
+func (t *tailer) fail(err error) {
+	if t.writeErr == nil {
+		t.writeErr = fmt.Errorf("write: %w", err)
+	}
+	t.cancel()
+}
+
 // deadLetter reports records the consumer could not split (a corrupt KPL
-// aggregate) and failed writes.
+// aggregate).
 func (t *tailer) deadLetter(ctx context.Context, d kinesis.DeadLetter) error {
 	t.report(d.Record, d.Err)
 	return nil

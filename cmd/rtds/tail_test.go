@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -162,5 +163,20 @@ func TestTailUsage(t *testing.T) {
 				t.Errorf("%s: exit %d (want %d), stderr:\n%s", tt.reason, code, tt.code, stderr)
 			}
 		})
+	}
+}
+
+// failWriter fails every write, like a closed pipe.
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
+
+func TestTailWriteErrorStops(t *testing.T) {
+	stream, ep, _ := tailStream(t, []byte(tailEvents[0]), []byte(tailEvents[1]))
+	env, _, stderr := putEnv(ep, "")
+	env.stdout = failWriter{}
+	code := run(context.Background(), env, []string{"tail", "--stream", stream, "--idle-exit", "5s"})
+	if code != 1 || !strings.Contains(stderr.String(), "broken pipe") || strings.Contains(stderr.String(), "not an event") {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 1 reporting the write error", code, stderr)
 	}
 }
