@@ -2,10 +2,13 @@ package batch
 
 import (
 	"crypto/md5"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"unicode/utf8"
+	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -89,28 +92,76 @@ func newAggConfig(opts []AggregatorOption) (aggConfig, error) {
 }
 
 // keyTable is a deduplicated key table of an aggregate, encoded as it
-// grows. Small tables are searched linearly; from mapAbove keys on a map
-// indexes them.
+// grows. Tables of up to cacheAbove keys are searched linearly. Larger ones
+// have a direct-mapped cache that answers most lookups with one string
+// comparison, and misses search linearly or, from mapAbove keys, on a map.
 type keyTable struct {
 	field protowire.Number
 	keys  []string
 	idx   map[string]uint64
-	buf   []byte // encoded table entries
+	buf   []byte                 // encoded table entries
+	cache *[cacheSize]cacheEntry // allocated once the table has cacheAbove keys
 }
 
-const mapAbove = 16
+type cacheEntry struct {
+	key string
+	i   uint64
+	ok  bool
+}
 
-func (t *keyTable) find(k string) (uint64, bool) {
-	if len(t.keys) > mapAbove {
-		i, ok := t.idx[k]
-		return i, ok
-	}
-	for i, s := range t.keys {
-		if s == k {
-			return uint64(i), true
+const (
+	cacheAbove = 8
+	mapAbove   = 16
+	cacheBits  = 8
+	cacheSize  = 1 << cacheBits
+)
+
+// cacheSlot picks a cache slot from a key's length and its first and last
+// 8 bytes, where keys such as channel IDs or counters differ.
+func cacheSlot(k string) int {
+	n := len(k)
+	var first, last uint64
+	if n >= 8 {
+		first = binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(k), n)[:8])
+		last = binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(k), n)[n-8:])
+	} else {
+		for i := 0; i < n; i++ {
+			last = last<<8 | uint64(k[i])
 		}
 	}
-	return 0, false
+	h := (last ^ bits.RotateLeft64(first, 29) ^ uint64(n)) * 0x9E3779B97F4A7C15
+	return int(h >> (64 - cacheBits))
+}
+
+func (t *keyTable) find(k string) (uint64, bool) {
+	if len(t.keys) <= cacheAbove {
+		for j, s := range t.keys {
+			if s == k {
+				return uint64(j), true
+			}
+		}
+		return 0, false
+	}
+	e := &t.cache[cacheSlot(k)]
+	if e.ok && e.key == k {
+		return e.i, true
+	}
+	var i uint64
+	var ok bool
+	if len(t.keys) > mapAbove {
+		i, ok = t.idx[k]
+	} else {
+		for j, s := range t.keys {
+			if s == k {
+				i, ok = uint64(j), true
+				break
+			}
+		}
+	}
+	if ok {
+		*e = cacheEntry{key: k, i: i, ok: true}
+	}
+	return i, ok
 }
 
 // entrySize is the encoded size of a table entry for k.
@@ -132,10 +183,24 @@ func (t *keyTable) add(k string) uint64 {
 	}
 	t.buf = protowire.AppendTag(t.buf, t.field, protowire.BytesType)
 	t.buf = protowire.AppendString(t.buf, k)
+	switch {
+	case len(t.keys) == cacheAbove+1:
+		if t.cache == nil {
+			t.cache = new([cacheSize]cacheEntry)
+		}
+		for j, s := range t.keys {
+			t.cache[cacheSlot(s)] = cacheEntry{key: s, i: uint64(j), ok: true}
+		}
+	case len(t.keys) > cacheAbove+1:
+		t.cache[cacheSlot(k)] = cacheEntry{key: k, i: i, ok: true}
+	}
 	return i
 }
 
 func (t *keyTable) reset() {
+	if len(t.keys) > cacheAbove {
+		clear(t.cache[:])
+	}
 	clear(t.keys)
 	t.keys = t.keys[:0]
 	clear(t.idx)
