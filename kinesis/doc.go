@@ -1,0 +1,102 @@
+// Package kinesis writes records and RTDS events to an Amazon Kinesis data
+// stream and reads them back into typed handlers, without losing any.
+//
+// Both sides take a narrow interface over the AWS SDK's client
+// (ProducerAPI, ConsumerAPI), so a *kinesis.Client from
+// github.com/aws/aws-sdk-go-v2/service/kinesis works as it is, and so does
+// the in-memory fake in package kinesistest. Streams are named by name or
+// by ARN.
+//
+// # Producer
+//
+//	p, err := kinesis.NewProducer(client, "airship-events",
+//		kinesis.WithAggregation(true),
+//		kinesis.WithResultHandler(func(r kinesis.Result) {
+//			if r.Err != nil {
+//				log.Printf("not delivered: %v", r.Err)
+//			}
+//		}))
+//	...
+//	err = p.PutEvent(ctx, ev)         // or p.Put(ctx, partitionKey, data)
+//	...
+//	err = p.Close(ctx)                // flushes; reports what it cannot deliver
+//
+// Put returns once the record is buffered and blocks while the buffer
+// (WithBufferBytes) is full. Records are packed into PutRecords requests
+// within every service limit (see package batch), optionally in the KPL
+// aggregated format, and every record gets exactly one Result: delivered,
+// with its shard and sequence number, or failed, with its cause. Only the
+// failed entries of a request are retried, with exponential backoff and
+// jitter; a throttled shard is slowed down alone. See Producer for
+// ordering and duplicates.
+//
+// # Consumer
+//
+//	c, err := kinesis.NewConsumer(client, "airship-events",
+//		kinesis.WithCheckpointStore(store),
+//		kinesis.OnUninstall(func(ctx context.Context, e *event.Uninstall) error {
+//			return mail(ctx, e.NamedUserID())
+//		}),
+//		kinesis.WithDeadLetter(func(ctx context.Context, d kinesis.DeadLetter) error {
+//			return park(ctx, d)
+//		}))
+//	...
+//	err = c.Run(ctx) // blocks until ctx is cancelled, then drains
+//
+// Handlers are options, fixed at construction: one On<Type> function per
+// RTDS event type (generated from the event package's table), Handle for
+// any typed event, OnEvent for every event, OnUnknown for types this
+// version does not know, and OnRecord for streams that carry other data.
+// Events of a type nobody handles are only peeked at, not decoded.
+//
+// Each shard is read by its own goroutine, which calls the handlers for that
+// shard's records one at a time, in sequence order; different shards run
+// concurrently, so handlers must be safe for concurrent use. A handler must
+// not wait for Run to return (that deadlocks the drain).
+//
+// # Delivery guarantees
+//
+// Processing is at least once. A record is checkpointed only after its
+// handler returned nil or it went to the dead-letter handler; aggregated
+// records are checkpointed at sub-sequence granularity. After a crash the
+// consumer resumes at the last checkpoint, so duplicates are bounded by the
+// checkpoint interval (WithCheckpointInterval). Airship itself may deliver an
+// event twice; the event id is the deduplication key, and
+// WithDeduplication keeps a bounded window of recent ids.
+//
+// A record that cannot be decoded (bad JSON, a corrupt KPL aggregate, a
+// missing id), or whose handler keeps failing after WithHandlerRetry's
+// attempts, or returns an error wrapped with Permanent, goes to the
+// dead-letter handler with its shard, sequence and sub-sequence numbers,
+// its bytes and the error; then processing goes on. Nothing is skipped
+// silently.
+//
+// After a split or merge, a child shard is read only when all its parents
+// have been read to their end and checkpointed as ended. Expired iterators
+// are re-acquired from the last processed record, and GetRecords is
+// rate-limited per shard with backoff when throttled.
+//
+// # Checkpoints
+//
+// A CheckpointStore keeps one Checkpoint per stream and shard.
+// NewMemoryCheckpointStore is for tests and demos; NewDynamoDBCheckpointStore
+// keeps checkpoints in a DynamoDB table with conditional writes, so a stale
+// worker can never move a checkpoint backwards (ErrCheckpointBehind).
+//
+// # Observability
+//
+// WithLogger takes a *slog.Logger (nil discards). WithHooks takes values
+// implementing any of the Hook* interfaces (batch sent, retried, failed,
+// throttled, records fetched, handler done, checkpoint written, shard
+// started and ended, dead-lettered); hooks are called synchronously and
+// must be fast and safe for concurrent use. Producer.Stats and
+// Consumer.Stats return cheap snapshots, including each shard's
+// MillisBehindLatest.
+//
+// # Errors
+//
+// Errors wrap their causes with %w: errors.As finds the SDK's typed errors
+// (for example *types.ProvisionedThroughputExceededException), the event
+// package's *event.DecodeError and the batch package's
+// *batch.DeaggregationError. ErrClosed is returned by a Producer after Close.
+package kinesis
