@@ -82,7 +82,7 @@ func TestReshardingUnderLoad(t *testing.T) {
 	ep := testenv.Lookup(t, testenv.EnvKinesalite)
 	c := client(t, ep, 3)
 	stream, _ := testenv.CreateStream(t, c, 2)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), scenarioTimeout)
 	defer cancel()
 
 	log := newHandledLog(n)
@@ -212,7 +212,7 @@ func TestPoisonRecords(t *testing.T) {
 	ep := testenv.Lookup(t, testenv.EnvKinesalite)
 	c := client(t, ep, 3)
 	stream, _ := testenv.CreateStream(t, c, 2)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), scenarioTimeout)
 	defer cancel()
 
 	agg := aggregate([]string{"k"}, []struct {
@@ -387,7 +387,7 @@ func TestConsumerUnderReadFaults(t *testing.T) {
 	ep := testenv.Lookup(t, testenv.EnvKinesalite)
 	c := client(t, ep, 3)
 	stream, _ := testenv.CreateStream(t, c, 4)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), scenarioTimeout)
 	defer cancel()
 	events := makeEvents("read", n)
 	if _, err := putAtLeastOnce(ctx, c, stream, events, 500); err != nil {

@@ -120,7 +120,7 @@ func TestConsumerCrashRecovery(t *testing.T) {
 	ddb := dynamodb.NewFromConfig(ddbCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ddbEndpoint) })
 	kc := client(t, kep, 3)
 	stream, _ := testenv.CreateStream(t, kc, 4)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), scenarioTimeout)
 	defer cancel()
 	events := makeEvents("s3", n)
 	if _, err := putAtLeastOnce(ctx, kc, stream, events, 500); err != nil {

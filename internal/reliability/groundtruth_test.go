@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -238,7 +237,7 @@ func compare(sent []string, read []userRecord, failed []string) (tally, error) {
 // what was sent, logging the scenario's result line.
 func readAndCompare(t *testing.T, client *sdkkinesis.Client, stream, scenario string, sent, failed []string) tally {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), scenarioTimeout)
 	defer cancel()
 	read, err := readStream(ctx, client, stream)
 	if err != nil {

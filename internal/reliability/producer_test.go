@@ -136,7 +136,7 @@ func runProducerScenario(t *testing.T, name string, n int, cfg faultproxy.Config
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), scenarioTimeout)
 	defer cancel()
 	events := makeEvents(name, n)
 	start := time.Now()
