@@ -382,15 +382,11 @@ func (a *Aggregator) add(r Record, validate bool) (bool, error) {
 // validateKeys checks a user record's keys like [Limits.Validate], without
 // the size limit (an aggregate's size bounds it).
 func validateKeys(r Record) error {
-	n := len(r.PartitionKey)
-	if n > MaxPartitionKeyLength {
-		n = utf8.RuneCountInString(r.PartitionKey)
-	}
-	if n < 1 || n > MaxPartitionKeyLength {
-		return &LimitError{Limit: "partition key length", Size: n, Max: MaxPartitionKeyLength, Err: ErrInvalidPartitionKey}
-	}
 	if !utf8.ValidString(r.PartitionKey) {
 		return &LimitError{Limit: "partition key encoding", Size: len(r.PartitionKey), Err: ErrInvalidPartitionKey}
+	}
+	if n := partitionKeyLength(r.PartitionKey); n < 1 || n > MaxPartitionKeyLength {
+		return &LimitError{Limit: "partition key length", Size: n, Max: MaxPartitionKeyLength, Err: ErrInvalidPartitionKey}
 	}
 	if r.ExplicitHashKey != "" {
 		if _, err := ParseHashKey(r.ExplicitHashKey); err != nil {

@@ -20,8 +20,10 @@ const (
 	// stream with large records enabled: 10 MiB each.
 	LargeMaxRecordBytes  = 10 << 20
 	LargeMaxRequestBytes = 10 << 20
-	// MaxPartitionKeyLength is the most Unicode characters in a partition
-	// key. A partition key has at least one.
+	// MaxPartitionKeyLength is the most characters in a partition key,
+	// counted as Kinesis (Java) and its emulators (JavaScript) count them:
+	// in UTF-16 code units, so a character outside the Basic Multilingual
+	// Plane (an emoji) counts twice. A partition key has at least one.
 	MaxPartitionKeyLength = 256
 )
 
@@ -107,7 +109,7 @@ type LimitError struct {
 	// "partition key encoding" or "explicit hash key".
 	Limit string
 	// Size is the record's measure against the limit: bytes for "record
-	// bytes", Unicode characters for "partition key length".
+	// bytes", UTF-16 code units for "partition key length".
 	Size int
 	// Max is the limit's value (0 where it has none).
 	Max int
@@ -130,8 +132,26 @@ func (e *LimitError) Error() string {
 
 func (e *LimitError) Unwrap() error { return e.Err }
 
+// partitionKeyLength returns the length of a valid UTF-8 key in UTF-16 code
+// units, or its length in bytes (an upper bound) when that is within the
+// limit.
+func partitionKeyLength(k string) int {
+	if len(k) <= MaxPartitionKeyLength {
+		return len(k)
+	}
+	n := 0
+	for _, c := range k {
+		n++
+		if c >= 0x10000 {
+			n++
+		}
+	}
+	return n
+}
+
 // Validate reports whether r can be sent under l: a partition key of 1 to
-// 256 Unicode characters, an explicit hash key (if any) that is a decimal
+// 256 characters (UTF-16 code units, see [MaxPartitionKeyLength]), an
+// explicit hash key (if any) that is a decimal
 // integer in [0, 2^128), and data plus partition key within
 // l.MaxRecordBytes. The error is a [*LimitError].
 func (l Limits) Validate(r Record) error {
@@ -145,11 +165,7 @@ func (l Limits) Size(r Record) (int, error) {
 	if !utf8.ValidString(r.PartitionKey) {
 		return 0, &LimitError{Limit: "partition key encoding", Size: len(r.PartitionKey), Err: ErrInvalidPartitionKey}
 	}
-	// Counting runes stops early: a key is at most 256 of them.
-	n := len(r.PartitionKey)
-	if n > MaxPartitionKeyLength {
-		n = utf8.RuneCountInString(r.PartitionKey)
-	}
+	n := partitionKeyLength(r.PartitionKey)
 	if n < 1 || n > MaxPartitionKeyLength {
 		return 0, &LimitError{Limit: "partition key length", Size: n, Max: MaxPartitionKeyLength, Err: ErrInvalidPartitionKey}
 	}

@@ -8,7 +8,7 @@ import (
 
 func TestLimitsValidate(t *testing.T) {
 	const mib = 1 << 20
-	key256 := strings.Repeat("é", 256) // 256 characters, 512 bytes
+	key256 := strings.Repeat("é", 256) // 256 characters (UTF-16 code units), 512 bytes
 	tests := []struct {
 		name   string
 		reason string
@@ -38,6 +38,12 @@ func TestLimitsValidate(t *testing.T) {
 			limits: DefaultLimits(), rec: Record{PartitionKey: key256 + "a"}, want: ErrInvalidPartitionKey, size: 257},
 		{name: "key of 257 ASCII characters",
 			limits: DefaultLimits(), rec: Record{PartitionKey: strings.Repeat("a", 257)}, want: ErrInvalidPartitionKey, size: 257},
+		{name: "key of 128 emoji", reason: "an emoji is two UTF-16 code units: 256 in all",
+			limits: DefaultLimits(), rec: Record{PartitionKey: strings.Repeat("😀", 128)}},
+		{name: "key of 129 emoji", reason: "258 UTF-16 code units, though only 129 runes",
+			limits: DefaultLimits(), rec: Record{PartitionKey: strings.Repeat("😀", 129)}, want: ErrInvalidPartitionKey, size: 258},
+		{name: "key of 255 characters and an emoji", reason: "257 UTF-16 code units",
+			limits: DefaultLimits(), rec: Record{PartitionKey: strings.Repeat("é", 255) + "😀"}, want: ErrInvalidPartitionKey, size: 257},
 		{name: "key not UTF-8", reason: "Kinesis keys are Unicode strings",
 			limits: DefaultLimits(), rec: Record{PartitionKey: "a\xffb"}, want: ErrInvalidPartitionKey, size: 3},
 		{name: "hash key 0", limits: DefaultLimits(), rec: Record{PartitionKey: "k", ExplicitHashKey: "0"}},
