@@ -178,3 +178,18 @@ func TestShardMapGapsAndErrors(t *testing.T) {
 		t.Error("inverted range accepted")
 	}
 }
+
+func TestParseShardRange(t *testing.T) {
+	r, err := ParseShardRange("shardId-000000000001", "170141183460469231731687303715884105728", "340282366920938463463374607431768211455")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ShardID != "shardId-000000000001" || r.StartingHashKey != (HashKey{Hi: 1 << 63}) || r.EndingHashKey != MaxHashKey {
+		t.Fatalf("ParseShardRange = %+v", r)
+	}
+	for _, bad := range [][2]string{{"-1", "5"}, {"0", "340282366920938463463374607431768211456"}} {
+		if _, err := ParseShardRange("s", bad[0], bad[1]); !errors.Is(err, ErrInvalidExplicitHashKey) {
+			t.Errorf("ParseShardRange(%q, %q) = %v", bad[0], bad[1], err)
+		}
+	}
+}

@@ -88,3 +88,18 @@ func RecordHashKey(r Record) (HashKey, error) {
 	}
 	return PartitionKeyHash(r.PartitionKey), nil
 }
+
+// ParseShardRange builds a ShardRange from a shard's ID and its hash key
+// range as ListShards returns them (HashKeyRange.StartingHashKey and
+// EndingHashKey, in decimal).
+func ParseShardRange(shardID, startingHashKey, endingHashKey string) (ShardRange, error) {
+	start, err := ParseHashKey(startingHashKey)
+	if err != nil {
+		return ShardRange{}, fmt.Errorf("batch: shard %s: starting hash key: %w", shardID, err)
+	}
+	end, err := ParseHashKey(endingHashKey)
+	if err != nil {
+		return ShardRange{}, fmt.Errorf("batch: shard %s: ending hash key: %w", shardID, err)
+	}
+	return ShardRange{ShardID: shardID, StartingHashKey: start, EndingHashKey: end}, nil
+}
