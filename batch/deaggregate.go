@@ -244,7 +244,7 @@ type parsedRecord struct {
 
 // parseRecord parses a KPL Record message: partition_key_index (1,
 // required), explicit_hash_key_index (2), data (3, required), tags (4,
-// skipped). It returns a reason when the record is invalid.
+// validated and skipped). It returns a reason when the record is invalid.
 func parseRecord(b []byte) (parsedRecord, string) {
 	var r parsedRecord
 	for len(b) > 0 {
@@ -278,6 +278,20 @@ func parseRecord(b []byte) (parsedRecord, string) {
 			}
 			b = b[n:]
 			r.data, r.hasData = v, true
+		case fieldTags:
+			// Tags are not returned, but a malformed one makes the
+			// aggregate malformed, as it is for the KPL's decoders.
+			if typ != protowire.BytesType {
+				return r, "malformed protobuf: tag is not length-delimited"
+			}
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return r, "malformed protobuf: tag: " + protowire.ParseError(n).Error()
+			}
+			b = b[n:]
+			if reason := checkTag(v); reason != "" {
+				return r, reason
+			}
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
@@ -293,4 +307,34 @@ func parseRecord(b []byte) (parsedRecord, string) {
 		return r, "no data"
 	}
 	return r, ""
+}
+
+// fieldTags is the Record field of its tags, Tag{key = 1 (required), value
+// = 2}.
+const fieldTags protowire.Number = 4
+
+// checkTag validates a KPL Tag message and returns a reason if it is
+// malformed.
+func checkTag(b []byte) string {
+	hasKey := false
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return "malformed protobuf: tag: " + protowire.ParseError(n).Error()
+		}
+		b = b[n:]
+		if (num == 1 || num == 2) && typ != protowire.BytesType {
+			return "malformed protobuf: tag: key or value is not length-delimited"
+		}
+		hasKey = hasKey || num == 1
+		n = protowire.ConsumeFieldValue(num, typ, b)
+		if n < 0 {
+			return "malformed protobuf: tag: " + protowire.ParseError(n).Error()
+		}
+		b = b[n:]
+	}
+	if !hasKey {
+		return "tag without a key"
+	}
+	return ""
 }
