@@ -445,7 +445,7 @@ func (a *Aggregator) Build() Record {
 func (a *Aggregator) Reset() {
 	if need := len(Magic) + len(a.pks.buf) + len(a.ehks.buf); need > a.head || a.buf == nil {
 		a.head = max(512, need+need/2)
-		a.buf = make([]byte, a.head, max(cap(a.buf), a.head+4096))
+		a.buf = make([]byte, a.head, max(cap(a.buf), a.head+256))
 	}
 	a.buf = a.buf[:a.head]
 	a.pks.reset()

@@ -50,12 +50,13 @@ func (k HashKey) Compare(o HashKey) int {
 	return 1
 }
 
-// ParseHashKey parses a decimal hash key in [0, 2^128), as Kinesis writes
-// them (StartingHashKey, ExplicitHashKey). Signs, spaces and other bases
-// are rejected; leading zeros are allowed. The error matches
+// ParseHashKey parses a decimal hash key in [0, 2^128) in the form the
+// Kinesis API requires of an ExplicitHashKey (the pattern 0|([1-9]\d{0,38}))
+// and writes StartingHashKey and EndingHashKey in. Signs, spaces, leading
+// zeros and other bases are rejected. The error matches
 // [ErrInvalidExplicitHashKey].
 func ParseHashKey(s string) (HashKey, error) {
-	if s == "" || len(s) > 64 {
+	if s == "" || len(s) > 39 || (len(s) > 1 && s[0] == '0') {
 		return HashKey{}, fmt.Errorf("%w: %q", ErrInvalidExplicitHashKey, truncate(s))
 	}
 	var k HashKey

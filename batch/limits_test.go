@@ -54,6 +54,8 @@ func TestLimitsValidate(t *testing.T) {
 			want: ErrInvalidExplicitHashKey, size: 39},
 		{name: "hash key negative", limits: DefaultLimits(), rec: Record{PartitionKey: "k", ExplicitHashKey: "-1"},
 			want: ErrInvalidExplicitHashKey, size: 2},
+		{name: "hash key with a leading zero", reason: "the API's pattern is 0|([1-9]\\d{0,38})",
+			limits: DefaultLimits(), rec: Record{PartitionKey: "k", ExplicitHashKey: "01"}, want: ErrInvalidExplicitHashKey, size: 2},
 		{name: "hash key not decimal", limits: DefaultLimits(), rec: Record{PartitionKey: "k", ExplicitHashKey: "0x10"},
 			want: ErrInvalidExplicitHashKey, size: 4},
 		{name: "explicit hash key does not count", reason: "only data and partition key count",
