@@ -3,6 +3,7 @@ package faultproxy_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -136,4 +137,50 @@ func TestConfigValidation(t *testing.T) {
 func nan() float64 {
 	var zero float64
 	return zero / zero
+}
+
+// TestForwardedCallOutlivesClient pins the behaviour that keeps kinesalite
+// and dynalite alive when a test kills a client process: once the proxy
+// forwards a call, the upstream request completes even if the client goes
+// away.
+func TestForwardedCallOutlivesClient(t *testing.T) {
+	t.Parallel()
+	got, release := make(chan struct{}), make(chan struct{})
+	upstreamErr := make(chan error, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		close(got)
+		select {
+		case <-r.Context().Done(): // the proxy cut the request off
+			upstreamErr <- r.Context().Err()
+		case <-release:
+			upstreamErr <- nil
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		_, _ = w.Write([]byte(`{"Shards":[]}`))
+	}))
+	defer up.Close()
+	p, err := faultproxy.New(up.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c := client(t, p.URL())
+	ctx, cancel := context.WithCancel(context.Background())
+	callErr := make(chan error, 1)
+	go func() {
+		_, err := c.ListShards(ctx, &sdkkinesis.ListShardsInput{StreamName: aws.String("s")})
+		callErr <- err
+	}()
+	<-got
+	cancel() // the client goes away while the emulator works on its call
+	if err := <-callErr; !errors.Is(err, context.Canceled) {
+		t.Errorf("client call: err = %v, want context.Canceled", err)
+	}
+	// Give a cancellation time to travel client -> proxy -> upstream
+	// (it takes well under a millisecond when it happens).
+	time.AfterFunc(300*time.Millisecond, func() { close(release) })
+	if err := <-upstreamErr; err != nil {
+		t.Errorf("the upstream request was cut off when the client left: %v", err)
+	}
 }
