@@ -13,3 +13,15 @@ net.Server.prototype.listen = function (...args) {
   }
   return listen.apply(this, args);
 };
+
+// kinesalite and dynalite throw from a request's 'error' event ("aborted",
+// ECONNRESET) when a client hangs up mid-request, which kills the whole
+// emulator. Tests cancel contexts and SIGKILL consumers on purpose, so keep
+// the emulator alive for those and crash on anything else.
+process.on('uncaughtException', (err) => {
+  if (err && (err.code === 'ECONNRESET' || err.code === 'EPIPE' || err.message === 'aborted')) {
+    return;
+  }
+  console.error(err);
+  process.exit(1);
+});
