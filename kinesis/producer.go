@@ -84,7 +84,7 @@ type ProducerStats struct {
 //
 // Without WithOrdering, records of one key may be written out of Put order
 // when a retry overtakes them or requests overlap; WithOrdering keeps Put
-// order per key at a documented cost.
+// order per key, through retries, splits and merges, at a documented cost.
 //
 // The SDK client retries throttled and failed calls on its own (three
 // attempts with its default retryer) before the producer sees the error;

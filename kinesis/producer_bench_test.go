@@ -95,50 +95,67 @@ func BenchmarkMD5(b *testing.B) {
 // BenchmarkMD5 in the same run. Run with
 //
 //	go test -run '^$' -bench 'BenchmarkProducerPut|BenchmarkMD5' -benchmem ./kinesis/
+//
+// The ordering=true cases add WithOrdering (one request in flight per
+// shard, one entry per key or one aggregate per shard per request).
 func BenchmarkProducerPut(b *testing.B) {
+	type config struct {
+		size          int
+		agg, ordering bool
+	}
+	var configs []config
 	for _, size := range []int{100, 1024} {
 		for _, agg := range []bool{false, true} {
-			b.Run(fmt.Sprintf("size=%d/aggregation=%v", size, agg), func(b *testing.B) {
-				p, err := NewProducer(newInstantClient(), "s", WithAggregation(agg))
-				if err != nil {
-					b.Fatal(err)
-				}
-				keys := make([]string, 1024)
-				for i := range keys {
-					keys[i] = fmt.Sprintf("00000000-0000-0000-0000-%012d", i) // channel-id-like
-				}
-				data := make([]byte, size)
-				ctx := context.Background()
-				// Warm up: the shard map and pooled buffers.
-				for i := range 10000 {
-					if err := p.Put(ctx, keys[i%len(keys)], data); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if err := p.Flush(ctx); err != nil {
-					b.Fatal(err)
-				}
-				b.SetBytes(int64(size))
-				b.ReportAllocs()
-				cpu0 := cpuTime()
-				b.ResetTimer()
-				for i := range b.N {
-					if err := p.Put(ctx, keys[i%len(keys)], data); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if err := p.Flush(ctx); err != nil {
-					b.Fatal(err)
-				}
-				b.StopTimer()
-				b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
-				if err := p.Close(ctx); err != nil {
-					b.Fatal(err)
-				}
-				if st := p.Stats(); st.Delivered != int64(b.N+10000) {
-					b.Fatalf("delivered %d of %d", st.Delivered, b.N+10000)
-				}
-			})
+			configs = append(configs, config{size, agg, false})
 		}
+	}
+	configs = append(configs, config{100, false, true}, config{100, true, true})
+	for _, c := range configs {
+		size, agg := c.size, c.agg
+		name := fmt.Sprintf("size=%d/aggregation=%v", size, agg)
+		if c.ordering {
+			name += "/ordering=true"
+		}
+		b.Run(name, func(b *testing.B) {
+			p, err := NewProducer(newInstantClient(), "s", WithAggregation(agg), WithOrdering(c.ordering))
+			if err != nil {
+				b.Fatal(err)
+			}
+			keys := make([]string, 1024)
+			for i := range keys {
+				keys[i] = fmt.Sprintf("00000000-0000-0000-0000-%012d", i) // channel-id-like
+			}
+			data := make([]byte, size)
+			ctx := context.Background()
+			// Warm up: the shard map and pooled buffers.
+			for i := range 10000 {
+				if err := p.Put(ctx, keys[i%len(keys)], data); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := p.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			b.ResetTimer()
+			for i := range b.N {
+				if err := p.Put(ctx, keys[i%len(keys)], data); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := p.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			if err := p.Close(ctx); err != nil {
+				b.Fatal(err)
+			}
+			if st := p.Stats(); st.Delivered != int64(b.N+10000) {
+				b.Fatalf("delivered %d of %d", st.Delivered, b.N+10000)
+			}
+		})
 	}
 }

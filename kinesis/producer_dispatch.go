@@ -2,8 +2,6 @@ package kinesis
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -231,7 +229,7 @@ func (p *Producer) buildLocked(now time.Time, due bool) (req *request, wake time
 		if len(sh.retry) == 0 && (sh.recs.len() == 0 || !due) {
 			continue
 		}
-		if p.cfg.ordering && sh.inflight > 0 {
+		if p.cfg.ordering && (sh.inflight > 0 || sh.waiting()) {
 			continue
 		}
 		if len(sh.retry) > 0 && sh.retry[0].retryAt.After(now) {
@@ -524,7 +522,7 @@ func (p *Producer) complete(req *request, out *sdkkinesis.PutRecordsOutput, err 
 					c.recs = slices.Clone(c.recs)
 					c.data = bytes.Clone(c.data)
 				}
-				run = append(run, c)
+				run = p.regroupLocked(run, &c)
 			}
 		}
 		if len(run) > 0 {
@@ -704,65 +702,4 @@ func (p *Producer) hookRetries(req *request) {
 		}
 		p.cfg.log().Debug("kinesis: retrying records", "shard", u.sh.id, "records", u.count(), "attempt", u.attempts, "error", u.err)
 	}
-}
-
-// refreshShards reads the shard map and applies it.
-func (p *Producer) refreshShards() {
-	defer p.wg.Done()
-	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
-	defer cancel()
-	ranges, err := listOpenShards(ctx, p.client, p.name, p.arn)
-	p.mu.Lock()
-	p.refreshing = false
-	p.lastRefresh = time.Now()
-	p.mapReady = true
-	if err == nil && len(ranges) > 0 {
-		p.applyMapLocked(ranges)
-	}
-	p.mu.Unlock()
-	if err != nil && !errors.Is(err, context.Canceled) {
-		p.cfg.log().Warn("kinesis: reading the shard map failed; records are not routed by shard until it succeeds", "error", err)
-	}
-	p.signal()
-}
-
-// applyMapLocked installs a new shard map: unchanged shards keep their
-// state, closed ones drain their retries and in-flight requests, and fresh
-// records are routed again.
-func (p *Producer) applyMapLocked(ranges []shardRange) {
-	m := make(shardMap, 0, len(ranges))
-	byID := make(map[string]*shardQ, len(ranges))
-	for _, r := range ranges {
-		q := p.byID[r.id]
-		if q == nil || q.start != r.start || q.end != r.end {
-			q = newShardQ(r.id, r.start, r.end)
-		}
-		m = append(m, q)
-		byID[r.id] = q
-	}
-	var moved []rec
-	for id, q := range p.byID {
-		if byID[id] == q {
-			continue
-		}
-		q.open = false
-		moved = append(moved, q.recs.drain()...)
-		if !q.idle() {
-			p.draining = append(p.draining, q)
-		}
-	}
-	moved = append(moved, p.unmapped.recs.drain()...)
-	if len(moved) > 0 {
-		// Keep Put order within each key.
-		slices.SortStableFunc(moved, func(a, b rec) int { return int(a.at - b.at) })
-	}
-	p.shards, p.byID = m, byID
-	for _, r := range moved {
-		q := m.route(r.h)
-		if q == nil {
-			q = p.unmapped
-		}
-		q.recs.push(r)
-	}
-	p.rebuildAllLocked()
 }

@@ -285,10 +285,21 @@ func WithBufferBytes(n int) ProducerOption {
 // one throttled record holds back its whole shard until it is retried.
 // Other shards are not held back. Default: DefaultOrdering.
 //
-// While the stream is resharded, a record retried into a closed parent
-// shard and newer records for its key routed to a child can still cross;
-// Kinesis consumers read the parent before the children, so this only
-// matters when such a retry happens during the reshard.
+// The guarantee holds through splits and merges. When the producer
+// learns of a new shard map, a new shard sends nothing until every shard
+// of the earlier map whose hash keys it takes over (its parents) has no
+// record in flight or awaiting a retry. Those older records are still
+// written to the shard that now owns their key, since Kinesis routes by
+// hash key, so each key's records reach the stream in Put order.
+//
+// With aggregation, an aggregate of a closed shard that is retried is
+// first split into one aggregate per shard now owning its records' keys.
+// An aggregate sent before the producer learns of a split (it re-reads the
+// map when an answer names an unexpected shard, at most once a second)
+// still goes whole to one child, with records of keys that now belong to
+// its sibling; those keys stay in Put order in the stream, but a consumer
+// reading both children at once may handle some newer records of such a
+// key first. Without aggregation every record goes to its own key's shard.
 func WithOrdering(on bool) ProducerOption {
 	return producerOptionFunc(func(c *producerConfig) { c.ordering = on })
 }

@@ -2,8 +2,10 @@ package kinesis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -50,6 +52,12 @@ type shardQ struct {
 	sent       uint64 // requests sent that carry this shard's records
 	decreased  uint64 // value of sent at the last rate decrease
 	open       bool   // in the current shard map
+	// after lists, with WithOrdering, the queues of an earlier shard map
+	// whose hash ranges overlap this one and which still held records
+	// (fresh, retrying or in flight) when this queue took over their
+	// keys. The queue sends nothing until they are all idle, so a key's
+	// older records are written before its newer ones.
+	after []*shardQ
 }
 
 func newShardQ(id string, start, end hashKey) *shardQ {
@@ -58,6 +66,25 @@ func newShardQ(id string, start, end hashKey) *shardQ {
 }
 
 func (s *shardQ) idle() bool { return s.recs.len() == 0 && len(s.retry) == 0 && s.inflight == 0 }
+
+// waiting reports whether a queue of an earlier map that s must follow
+// still holds records, forgetting those that are idle.
+func (s *shardQ) waiting() bool {
+	if len(s.after) == 0 {
+		return false
+	}
+	s.after = slices.DeleteFunc(s.after, func(q *shardQ) bool { return q.idle() })
+	if len(s.after) == 0 {
+		s.after = nil
+		return false
+	}
+	return true
+}
+
+// overlaps reports whether s and q share hash keys.
+func (s *shardQ) overlaps(q *shardQ) bool {
+	return s.start.Compare(q.end) <= 0 && q.start.Compare(s.end) <= 0
+}
 
 // readyAt reports when the shard's rate allows its next request.
 func (s *shardQ) readyAt(now time.Time) time.Time {
@@ -170,6 +197,147 @@ func listOpenShards(ctx context.Context, client ListShardsAPI, name, arn *string
 		in = &sdkkinesis.ListShardsInput{NextToken: page.NextToken}
 	}
 	return nil, fmt.Errorf("kinesis: list shards: too many pages")
+}
+
+// refreshShards reads the shard map and applies it.
+func (p *Producer) refreshShards() {
+	defer p.wg.Done()
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	defer cancel()
+	ranges, err := listOpenShards(ctx, p.client, p.name, p.arn)
+	p.mu.Lock()
+	p.refreshing = false
+	p.lastRefresh = time.Now()
+	p.mapReady = true
+	if err == nil && len(ranges) > 0 {
+		p.applyMapLocked(ranges)
+	}
+	p.mu.Unlock()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		p.cfg.log().Warn("kinesis: reading the shard map failed; records are not routed by shard until it succeeds", "error", err)
+	}
+	p.signal()
+}
+
+// applyMapLocked installs a new shard map: unchanged shards keep their
+// state, closed ones drain their retries and in-flight requests, and fresh
+// records are routed again.
+func (p *Producer) applyMapLocked(ranges []shardRange) {
+	m := make(shardMap, 0, len(ranges))
+	byID := make(map[string]*shardQ, len(ranges))
+	for _, r := range ranges {
+		q := p.byID[r.id]
+		if q == nil || q.start != r.start || q.end != r.end {
+			q = newShardQ(r.id, r.start, r.end)
+		}
+		m = append(m, q)
+		byID[r.id] = q
+	}
+	var moved []rec
+	for id, q := range p.byID {
+		if byID[id] == q {
+			continue
+		}
+		q.open = false
+		moved = append(moved, q.recs.drain()...)
+		if !q.idle() {
+			p.draining = append(p.draining, q)
+		}
+	}
+	moved = append(moved, p.unmapped.recs.drain()...)
+	if p.cfg.ordering {
+		// A queue taking over keys from queues of the earlier map (closed
+		// shards, or the unmapped queue before the first map) waits until
+		// their retries and requests in flight are answered. Those records
+		// still reach the right shard (Kinesis routes them by hash key,
+		// and a closed parent's keys belong to its children), and they
+		// are older than anything the new queue holds.
+		var prev []*shardQ
+		for _, q := range p.draining {
+			if !q.idle() {
+				prev = append(prev, q)
+			}
+		}
+		if len(p.shards) == 0 && !p.unmapped.idle() {
+			prev = append(prev, p.unmapped)
+		}
+		for _, q := range m {
+			for _, d := range prev {
+				if d != q && q.overlaps(d) && !slices.Contains(q.after, d) {
+					q.after = append(q.after, d)
+				}
+			}
+		}
+	}
+	if len(moved) > 0 {
+		// Keep Put order within each key.
+		slices.SortStableFunc(moved, func(a, b rec) int { return int(a.at - b.at) })
+	}
+	p.shards, p.byID = m, byID
+	for _, q := range p.draining {
+		if len(q.retry) > 0 {
+			var retry []unit
+			for i := range q.retry {
+				retry = p.regroupLocked(retry, &q.retry[i])
+			}
+			q.retry = retry
+		}
+	}
+	for _, r := range moved {
+		q := m.route(r.h)
+		if q == nil {
+			q = p.unmapped
+		}
+		q.recs.push(r)
+	}
+	p.rebuildAllLocked()
+}
+
+// regroupLocked appends u to dst, or, when u is an aggregate of a closed
+// shard, one aggregate per shard of the current map that its records' keys
+// belong to: the closed shard's explicit hash key would send it whole to
+// one child, with records of its sibling's keys. The parts keep u's place
+// in its queue, its attempts and its backoff (shared, under Producer.mu),
+// and are encoded again when sent.
+func (p *Producer) regroupLocked(dst []unit, u *unit) []unit {
+	if u.recs == nil || u.sh.open || len(p.shards) == 0 {
+		return append(dst, *u)
+	}
+	var targets [4]*shardQ
+	ts := targets[:0]
+	for i := range u.recs {
+		if q := p.shards.route(u.recs[i].h); !slices.Contains(ts, q) {
+			ts = append(ts, q)
+		}
+	}
+	if len(ts) == 1 && (ts[0] == nil || ts[0].ehk == u.ehk) {
+		return append(dst, *u)
+	}
+	n := len(dst)
+	for _, q := range ts {
+		part := *u
+		part.recs, part.data = nil, nil
+		if q != nil {
+			part.ehk = q.ehk
+		}
+		for i := range u.recs {
+			if p.shards.route(u.recs[i].h) == q {
+				part.recs = append(part.recs, u.recs[i])
+			}
+		}
+		part.pk, part.born = part.recs[0].pk, part.recs[0].at
+		part.size = aggHeader + len(part.ehk) + len(part.pk)
+		for i := range part.recs {
+			part.size += len(part.recs[i].pk) + len(part.recs[i].data) + aggRecordOverhead
+		}
+		if part.size > p.cfg.maxAggBytes {
+			// A longer explicit hash key pushed it over: keep u whole.
+			clear(dst[n:])
+			return append(dst[:n], *u)
+		}
+		dst = append(dst, part)
+	}
+	return dst
 }
 
 // recQueue is a FIFO ring of buffered records. It grows by doubling and
