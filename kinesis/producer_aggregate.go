@@ -6,9 +6,6 @@ import (
 	"github.com/rtdskit/rtds/batch"
 )
 
-// kplMagic starts every KPL aggregated record (batch.Magic).
-var kplMagic = batch.Magic[:]
-
 // aggRecordOverhead bounds the bytes one user record adds to an aggregate
 // beyond its data and partition key (protobuf tags, lengths and indexes):
 // at most 15 with batch.Aggregator's encoding, for records up to 10 MiB.
