@@ -456,67 +456,44 @@ func (d *decoder) circular(dst **CircularRegion, extra *map[string]json.RawMessa
 // pages decodes viewed_pages; a non-object element keeps the whole array in
 // extra.
 func (d *decoder) pages(dst *[]ViewedPage, extra *map[string]json.RawMessage, key string) error {
-	start, depth := d.pos, d.depth
-	err := d.openArray()
-	out := []ViewedPage{}
-	for first := true; err == nil; first = false {
-		ok, eerr := d.nextElem(first)
-		if eerr != nil {
-			return eerr
+	return objectArray(d, dst, extra, key, func(p *ViewedPage, k string) error {
+		switch k {
+		case "page_identifier":
+			return d.str(&p.PageIdentifier, &p.Extra, k)
+		case "page_index":
+			return d.num(&p.PageIndex, &p.Extra, k)
+		case "display_time":
+			return d.num(&p.DisplayTime, &p.Extra, k)
+		default:
+			return d.keep(&p.Extra, k)
 		}
-		if !ok {
-			break
-		}
-		if d.data[d.pos] != '{' {
-			err = errMismatch
-			break
-		}
-		var p ViewedPage
-		if err := d.openObject(); err != nil {
-			return err
-		}
-		for first := true; ; first = false {
-			k, ok, kerr := d.nextKey(first)
-			if kerr != nil {
-				return kerr
-			}
-			if !ok {
-				break
-			}
-			switch k {
-			case "page_identifier":
-				kerr = d.str(&p.PageIdentifier, &p.Extra, k)
-			case "page_index":
-				kerr = d.num(&p.PageIndex, &p.Extra, k)
-			case "display_time":
-				kerr = d.num(&p.DisplayTime, &p.Extra, k)
-			default:
-				kerr = d.keep(&p.Extra, k)
-			}
-			if kerr != nil {
-				return inField(kerr, k)
-			}
-		}
-		out = append(out, p)
-	}
-	if err != nil {
-		if err != errMismatch {
-			return err
-		}
-		d.pos, d.depth = start, depth
-		*dst = nil
-		return d.keep(extra, key)
-	}
-	*dst = out
-	clearExtra(extra, key)
-	return nil
+	})
 }
 
-// attrItems decodes ATTRIBUTE_OPERATION's set or remove.
+// attrItems decodes ATTRIBUTE_OPERATION's set or remove; a non-object
+// element keeps the whole array in extra.
 func (d *decoder) attrItems(dst *[]AttributeItem, extra *map[string]json.RawMessage, key string) error {
+	return objectArray(d, dst, extra, key, func(it *AttributeItem, k string) error {
+		switch k {
+		case "key":
+			return d.str(&it.Key, &it.Extra, k)
+		case "value":
+			return d.raw(&it.Value, &it.Extra, k)
+		case "type":
+			return d.str(&it.Type, &it.Extra, k)
+		default:
+			return d.keep(&it.Extra, k)
+		}
+	})
+}
+
+// objectArray decodes an array of objects into *dst, calling field for
+// each member of each element. An element that is not an object leaves
+// *dst nil and keeps the whole array in extra under key, so nothing is lost.
+func objectArray[T any](d *decoder, dst *[]T, extra *map[string]json.RawMessage, key string, field func(v *T, k string) error) error {
 	start, depth := d.pos, d.depth
 	err := d.openArray()
-	out := []AttributeItem{}
+	out := []T{}
 	for first := true; err == nil; first = false {
 		ok, eerr := d.nextElem(first)
 		if eerr != nil {
@@ -529,7 +506,7 @@ func (d *decoder) attrItems(dst *[]AttributeItem, extra *map[string]json.RawMess
 			err = errMismatch
 			break
 		}
-		var it AttributeItem
+		var v T
 		if err := d.openObject(); err != nil {
 			return err
 		}
@@ -541,21 +518,11 @@ func (d *decoder) attrItems(dst *[]AttributeItem, extra *map[string]json.RawMess
 			if !ok {
 				break
 			}
-			switch k {
-			case "key":
-				kerr = d.str(&it.Key, &it.Extra, k)
-			case "value":
-				kerr = d.raw(&it.Value, &it.Extra, k)
-			case "type":
-				kerr = d.str(&it.Type, &it.Extra, k)
-			default:
-				kerr = d.keep(&it.Extra, k)
-			}
-			if kerr != nil {
+			if kerr := field(&v, k); kerr != nil {
 				return inField(kerr, k)
 			}
 		}
-		out = append(out, it)
+		out = append(out, v)
 	}
 	if err != nil {
 		if err != errMismatch {
