@@ -21,6 +21,7 @@ type DynamoDBAPI interface {
 	UpdateItem(ctx context.Context, params *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	CreateTable(ctx context.Context, params *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
 	DescribeTable(ctx context.Context, params *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+	Query(ctx context.Context, params *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 
 var _ DynamoDBAPI = (*dynamodb.Client)(nil)
@@ -39,6 +40,9 @@ const (
 	ddbAttrEnded     = "shard_ended"        // BOOL: Checkpoint.ShardEnded
 	ddbAttrPos       = "checkpoint_pos"     // S: sortablePosition, compared by the write condition
 	ddbAttrUpdated   = "checkpoint_updated" // S: RFC 3339 time of the last write (informational)
+	ddbAttrOwner     = "lease_owner"        // S: Lease.Owner (absent when free)
+	ddbAttrCounter   = "lease_counter"      // N: Lease.Counter (absent before the first lease write)
+	ddbAttrHandoff   = "lease_handoff"      // S: Lease.HandoffTo (absent when none)
 )
 
 // CheckpointStoreOption configures a DynamoDBCheckpointStore. Options are
@@ -81,10 +85,18 @@ func WithCheckpointApplication(name string) CheckpointStoreOption {
 //	checkpoint_pos     S     sortable position (see below)
 //	checkpoint_updated S     time of the last write, RFC 3339 (informational)
 //
-// So one Query on app_stream lists an application's checkpoints for a
-// stream. Save writes with UpdateItem and sets only the attributes above,
-// leaving any other attribute of the item alone: the multi-worker lease
-// (owner, counter) is meant to live on the same item.
+// The same item holds the shard's lease when workers share the stream
+// (WithLeases; see Lease):
+//
+//	lease_owner        S     Lease.Owner (absent when the lease is free)
+//	lease_counter      N     Lease.Counter (absent before the first lease write)
+//	lease_handoff      S     Lease.HandoffTo (absent when none)
+//
+// So one Query on app_stream lists an application's checkpoints and leases
+// for a stream. Save and UpdateLease write with UpdateItem and set only
+// their own attributes, so a checkpoint write never clobbers a lease and
+// the other way round. UpdateLease writes on condition that lease_counter
+// still has the value the worker read.
 //
 // # Never backwards
 //
@@ -106,7 +118,7 @@ type DynamoDBCheckpointStore struct {
 	app    string
 }
 
-var _ CheckpointStore = (*DynamoDBCheckpointStore)(nil)
+var _ LeaseStore = (*DynamoDBCheckpointStore)(nil)
 
 // NewDynamoDBCheckpointStore returns a store of checkpoints in table. It does
 // not call DynamoDB; call EnsureTable to create the table if needed.

@@ -6,9 +6,10 @@ import (
 	"sync"
 )
 
-// MemoryCheckpointStore is a CheckpointStore that keeps checkpoints in
-// memory: for tests, demos and consumers that may reprocess a stream from its
-// start position after every restart. Checkpoints are lost when the process
+// MemoryCheckpointStore is a CheckpointStore and LeaseStore that keeps
+// checkpoints and leases in memory: for tests, demos, consumers that may
+// reprocess a stream from its start position after every restart, and
+// several workers in one process sharing a stream (WithLeases). Checkpoints are lost when the process
 // exits; use DynamoDBCheckpointStore to resume after a restart.
 //
 // It follows the same rules as the DynamoDB store (a shared conformance test
@@ -19,8 +20,9 @@ import (
 // A MemoryCheckpointStore is safe for concurrent use. The zero value is not
 // usable; call NewMemoryCheckpointStore.
 type MemoryCheckpointStore struct {
-	mu  sync.RWMutex
-	cps map[shardKey]Checkpoint
+	mu     sync.RWMutex
+	cps    map[shardKey]Checkpoint
+	leases map[shardKey]Lease
 }
 
 type shardKey struct{ stream, shardID string }
@@ -29,7 +31,7 @@ var _ CheckpointStore = (*MemoryCheckpointStore)(nil)
 
 // NewMemoryCheckpointStore returns an empty in-memory checkpoint store.
 func NewMemoryCheckpointStore() *MemoryCheckpointStore {
-	return &MemoryCheckpointStore{cps: make(map[shardKey]Checkpoint)}
+	return &MemoryCheckpointStore{cps: make(map[shardKey]Checkpoint), leases: make(map[shardKey]Lease)}
 }
 
 // Load returns the checkpoint of a shard; ok is false when the shard has

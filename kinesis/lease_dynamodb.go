@@ -1,0 +1,146 @@
+package kinesis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// ListLeases returns the lease of every shard of stream that has a lease or
+// a checkpoint in the table, sorted by shard id, with one strongly
+// consistent Query (paginated).
+func (s *DynamoDBCheckpointStore) ListLeases(ctx context.Context, stream string) ([]Lease, error) {
+	if stream == "" {
+		return nil, errors.New("kinesis: list leases: empty stream")
+	}
+	in := &dynamodb.QueryInput{
+		TableName:              aws.String(s.table),
+		ConsistentRead:         aws.Bool(true),
+		KeyConditionExpression: aws.String("#k = :k"),
+		ProjectionExpression:   aws.String("#shard, #own, #cnt, #hand, #ended"),
+		ExpressionAttributeNames: map[string]string{
+			"#k": ddbAttrAppStream, "#shard": ddbAttrShardID, "#own": ddbAttrOwner,
+			"#cnt": ddbAttrCounter, "#hand": ddbAttrHandoff, "#ended": ddbAttrEnded,
+		},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+			":k": &ddbtypes.AttributeValueMemberS{Value: s.app + "#" + stream},
+		},
+	}
+	var out []Lease
+	for {
+		page, err := s.client.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("kinesis: list leases of stream %s in table %s: %w", stream, s.table, err)
+		}
+		for _, item := range page.Items {
+			l, err := decodeLeaseItem(item)
+			if err != nil {
+				return nil, fmt.Errorf("kinesis: list leases of stream %s in table %s: %w", stream, s.table, err)
+			}
+			out = append(out, l)
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			return out, nil // Query returns items in sort key order
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+}
+
+func decodeLeaseItem(item map[string]ddbtypes.AttributeValue) (Lease, error) {
+	var l Lease
+	str := func(name string) (string, error) {
+		v, ok := item[name]
+		if !ok {
+			return "", nil
+		}
+		sv, ok := v.(*ddbtypes.AttributeValueMemberS)
+		if !ok {
+			return "", fmt.Errorf("malformed item: %s is %T, want S", name, v)
+		}
+		return sv.Value, nil
+	}
+	var err error
+	if l.ShardID, err = str(ddbAttrShardID); err != nil {
+		return l, err
+	}
+	if l.Owner, err = str(ddbAttrOwner); err != nil {
+		return l, err
+	}
+	if l.HandoffTo, err = str(ddbAttrHandoff); err != nil {
+		return l, err
+	}
+	if v, ok := item[ddbAttrCounter]; ok {
+		nv, ok := v.(*ddbtypes.AttributeValueMemberN)
+		if !ok {
+			return l, fmt.Errorf("malformed item of shard %s: %s is %T, want N", l.ShardID, ddbAttrCounter, v)
+		}
+		if l.Counter, err = strconv.ParseInt(nv.Value, 10, 64); err != nil {
+			return l, fmt.Errorf("malformed item of shard %s: %s: %w", l.ShardID, ddbAttrCounter, err)
+		}
+	}
+	if v, ok := item[ddbAttrEnded]; ok {
+		bv, ok := v.(*ddbtypes.AttributeValueMemberBOOL)
+		if !ok {
+			return l, fmt.Errorf("malformed item of shard %s: %s is %T, want BOOL", l.ShardID, ddbAttrEnded, v)
+		}
+		l.ShardEnded = bv.Value
+	}
+	return l, nil
+}
+
+// UpdateLease replaces a shard's lease with next, on condition that the
+// stored lease_counter is old.Counter (absent when old.Counter is 0). A
+// failed condition returns an error wrapping ErrLeaseChanged and the SDK's
+// *types.ConditionalCheckFailedException. The checkpoint attributes of the
+// item are left alone.
+func (s *DynamoDBCheckpointStore) UpdateLease(ctx context.Context, stream string, old, next Lease) error {
+	if err := validateLeaseUpdate(stream, old, next); err != nil {
+		return err
+	}
+	names := map[string]string{"#cnt": ddbAttrCounter, "#own": ddbAttrOwner, "#hand": ddbAttrHandoff}
+	values := map[string]ddbtypes.AttributeValue{
+		":next": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(next.Counter, 10)},
+	}
+	set, remove := "SET #cnt = :next", ""
+	if next.Owner != "" {
+		set += ", #own = :own"
+		values[":own"] = &ddbtypes.AttributeValueMemberS{Value: next.Owner}
+	} else {
+		remove = " REMOVE #own"
+	}
+	if next.HandoffTo != "" {
+		set += ", #hand = :hand"
+		values[":hand"] = &ddbtypes.AttributeValueMemberS{Value: next.HandoffTo}
+	} else if remove == "" {
+		remove = " REMOVE #hand"
+	} else {
+		remove += ", #hand"
+	}
+	cond := "attribute_not_exists(#cnt)"
+	if old.Counter != 0 {
+		cond = "#cnt = :old"
+		values[":old"] = &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(old.Counter, 10)}
+	}
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       s.key(stream, old.ShardID),
+		UpdateExpression:          aws.String(set + remove),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	})
+	var ccf *ddbtypes.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ccf):
+		return leaseChangedError(stream, old, err)
+	default:
+		return fmt.Errorf("kinesis: update lease of stream %s shard %s in table %s: %w", stream, old.ShardID, s.table, err)
+	}
+}
