@@ -157,6 +157,9 @@ type ShardStats struct {
 	// Records is the number of user records processed (handled,
 	// dead-lettered, skipped or duplicate) since Run started.
 	Records int64
+	// Owner is the worker holding the shard's lease, as this worker last
+	// saw it (WithLeases); empty without leases or when the lease is free.
+	Owner string
 	// Processed is the position of the last processed record, Checkpoint
 	// the last one saved.
 	Processed  Checkpoint
@@ -165,6 +168,8 @@ type ShardStats struct {
 
 // Stats is a snapshot of a Consumer's progress.
 type Stats struct {
+	// Worker is this consumer's worker id with WithLeases, else empty.
+	Worker string
 	Shards []ShardStats // sorted by shard id
 	// Handled counts records whose handler returned nil.
 	Handled int64
@@ -181,6 +186,7 @@ type Stats struct {
 // time, also from hooks and handlers.
 func (c *Consumer) Stats() Stats {
 	s := Stats{
+		Worker:       c.cfg.workerID,
 		Handled:      c.handled.Load(),
 		DeadLettered: c.deadLettered.Load(),
 		Duplicates:   c.duplicates.Load(),
@@ -214,6 +220,9 @@ type shardInfo struct {
 	parents []string
 	state   int // waiting, reading, ended
 	cp      *Checkpoint
+	// stop stops the shard's reader while the consumer runs on (its lease
+	// was lost or is handed over); set while it is reading.
+	stop context.CancelCauseFunc
 }
 
 const (
@@ -294,6 +303,26 @@ func (c *Consumer) coordinate(runCtx, drainCtx context.Context, cancel context.C
 	}
 	done := make(chan shardDone, 16)
 	shards := map[string]*shardInfo{}
+	var lm *leaseManager
+	var leaseTick <-chan time.Time
+	if c.cfg.leases {
+		lm = newLeaseManager(c)
+		t := time.NewTicker(lm.interval())
+		defer t.Stop()
+		leaseTick = t.C
+	}
+	// leaseRound runs a lease round and stops the readers it says to.
+	leaseRound := func() {
+		for id, cause := range lm.round(drainCtx, shards) {
+			info := shards[id]
+			switch {
+			case info != nil && info.state == stateReading:
+				info.stop(cause)
+			case cause == errHandoff:
+				lm.readerStopped(drainCtx, id, false) // not reading: hand over at once
+			}
+		}
+	}
 
 	// addShard registers a shard and loads its checkpoint.
 	addShard := func(id string, parents []string) error {
@@ -353,14 +382,44 @@ func (c *Consumer) coordinate(runCtx, drainCtx context.Context, cancel context.C
 			if info.state != stateWaiting || !c.parentsEnded(shards, info) {
 				continue
 			}
+			if lm != nil {
+				if !lm.holds(id) {
+					continue
+				}
+				// Another worker may have moved the shard since this one
+				// loaded its checkpoint.
+				cp, ok, err := c.loadCheckpoint(runCtx, drainCtx, id)
+				if err != nil {
+					fail(err)
+					return
+				}
+				info.cp = nil
+				if ok {
+					info.cp = &cp
+					if cp.ShardEnded {
+						info.state = stateEnded
+						c.updateShard(id, func(s *ShardStats) { s.State, s.Checkpoint = "ended", cp })
+						lm.readerStopped(drainCtx, id, true)
+						continue
+					}
+				}
+			}
 			r := c.newShardReader(info)
+			readCtx, stop := context.WithCancelCause(runCtx)
 			// Mark it reading first: the reader may end before TryGo returns.
-			info.state = stateReading
+			info.state, info.stop = stateReading, stop
 			c.updateShard(id, func(s *ShardStats) { s.State = "reading" })
 			if !g.TryGo(func() error {
-				res, err := r.run(runCtx, drainCtx)
+				defer stop(nil)
+				res, err := r.run(readCtx, drainCtx)
 				if !res.ended {
 					c.updateShard(r.id, func(s *ShardStats) { s.State = "stopped" })
+				}
+				if err != nil && runCtx.Err() == nil && (readCtx.Err() != nil || lm != nil && errors.Is(err, ErrCheckpointBehind)) {
+					// The lease manager stopped the reader, or another
+					// worker moved the shard on: not fatal.
+					c.log.Warn("kinesis: shard reader stopped with an error", "shard", r.id, "cause", context.Cause(readCtx), "err", err)
+					err = nil
 				}
 				if err != nil {
 					if runCtx.Err() != nil {
@@ -380,7 +439,8 @@ func (c *Consumer) coordinate(runCtx, drainCtx context.Context, cancel context.C
 				return nil
 			}) {
 				// No free slot: try again when a reader stops.
-				info.state = stateWaiting
+				stop(nil)
+				info.state, info.stop = stateWaiting, nil
 				c.updateShard(id, func(s *ShardStats) { s.State = "waiting" })
 				return
 			}
@@ -389,6 +449,9 @@ func (c *Consumer) coordinate(runCtx, drainCtx context.Context, cancel context.C
 
 	err := retryCall(runCtx, c, "", "ListShards", sync)
 	if err == nil {
+		if lm != nil {
+			leaseRound()
+		}
 		schedule()
 		ticker := time.NewTicker(c.cfg.shardSync)
 	loop:
@@ -398,8 +461,13 @@ func (c *Consumer) coordinate(runCtx, drainCtx context.Context, cancel context.C
 				break loop
 			case d := <-done:
 				info := shards[d.id]
+				info.stop = nil
+				if lm != nil {
+					lm.readerStopped(drainCtx, d.id, d.ended)
+				}
 				if !d.ended {
 					info.state = stateWaiting
+					schedule() // a reader stopped by a lease, or a free slot
 					break
 				}
 				info.state = stateEnded
@@ -421,6 +489,9 @@ func (c *Consumer) coordinate(runCtx, drainCtx context.Context, cancel context.C
 					break loop
 				}
 				schedule()
+			case <-leaseTick:
+				leaseRound()
+				schedule()
 			}
 		}
 		ticker.Stop()
@@ -429,6 +500,11 @@ func (c *Consumer) coordinate(runCtx, drainCtx context.Context, cancel context.C
 		fail(err)
 	}
 	_ = g.Wait()
+	if lm != nil {
+		// After the final checkpoints: the other workers may take the
+		// shards at once.
+		lm.releaseAll(drainCtx)
+	}
 	errMu.Lock()
 	defer errMu.Unlock()
 	return errors.Join(fatal, finalErr)

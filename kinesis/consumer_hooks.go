@@ -74,6 +74,32 @@ type IteratorResetMetrics struct {
 	From Checkpoint
 }
 
+// LeaseMetrics describes a change of a shard lease held or wanted by this
+// worker (WithLeases).
+type LeaseMetrics struct {
+	ShardID string
+	// Action is one of:
+	//   - "taken": this worker took a free or expired lease;
+	//   - "requested": this worker asked Peer, which holds more shards, to
+	//     hand the shard over;
+	//   - "handed-over": this worker stopped reading the shard, saved its
+	//     checkpoint and made Peer the owner, as Peer asked;
+	//   - "received": Peer handed the shard over to this worker;
+	//   - "lost": another worker (Peer, if known) took the lease, or this
+	//     worker could not renew it in time; reading the shard stopped;
+	//   - "released": this worker gave the lease up (the shard ended, or
+	//     Run returned).
+	Action string
+	// Peer is the other worker involved, if any.
+	Peer string
+	Err  error
+}
+
+// HookLease is called when this worker's leases change (WithLeases).
+type HookLease interface {
+	OnLease(LeaseMetrics)
+}
+
 // HookRecordsFetched is called after every GetRecords answer.
 type HookRecordsFetched interface {
 	OnRecordsFetched(RecordsFetchedMetrics)
@@ -120,7 +146,7 @@ type HookIteratorReset interface {
 func isConsumerHook(h Hook) bool {
 	switch h.(type) {
 	case HookRecordsFetched, HookHandlerDone, HookCheckpoint, HookThrottled,
-		HookShardStarted, HookShardEnded, HookDeadLettered, HookIteratorReset:
+		HookShardStarted, HookShardEnded, HookDeadLettered, HookIteratorReset, HookLease:
 		return true
 	}
 	return false
@@ -136,6 +162,7 @@ type consumerHooks struct {
 	ended      []HookShardEnded
 	dead       []HookDeadLettered
 	reset      []HookIteratorReset
+	lease      []HookLease
 }
 
 func newConsumerHooks(hs []Hook) consumerHooks {
@@ -164,6 +191,9 @@ func newConsumerHooks(hs []Hook) consumerHooks {
 		}
 		if x, ok := h.(HookIteratorReset); ok {
 			c.reset = append(c.reset, x)
+		}
+		if x, ok := h.(HookLease); ok {
+			c.lease = append(c.lease, x)
 		}
 	}
 	return c

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"os"
 	"time"
 
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -44,6 +46,10 @@ const (
 	// DefaultShutdownTimeout bounds how long Run, once its context is done,
 	// spends writing final checkpoints.
 	DefaultShutdownTimeout = 10 * time.Second
+	// DefaultLeaseDuration is how long a lease that is not renewed stays
+	// with its worker before another worker may take it (WithLeases,
+	// WithLeaseDuration). Workers renew their leases every third of it.
+	DefaultLeaseDuration = 10 * time.Second
 )
 
 // StartPosition is where a consumer starts reading a shard that has no
@@ -97,6 +103,9 @@ type consumerConfig struct {
 	dedupeCapacity     int
 	dedupeTTL          time.Duration
 	shutdownTimeout    time.Duration
+	leases             bool
+	workerID           string
+	leaseDuration      time.Duration
 
 	byType     map[event.Type]eventHandler
 	onEvent    eventHandler
@@ -118,6 +127,7 @@ func defaultConsumerConfig() consumerConfig {
 		handlerBackoff:     DefaultHandlerBackoff,
 		maxHandlerBackoff:  DefaultMaxHandlerBackoff,
 		shutdownTimeout:    DefaultShutdownTimeout,
+		leaseDuration:      DefaultLeaseDuration,
 		byType:             map[event.Type]eventHandler{},
 	}
 }
@@ -134,6 +144,14 @@ func (c *consumerConfig) validate() error {
 	}
 	if c.store == nil {
 		c.store = NewMemoryCheckpointStore()
+	}
+	if c.leases {
+		if _, ok := c.store.(LeaseStore); !ok {
+			return fmt.Errorf("kinesis: WithLeases needs a checkpoint store that keeps leases (a LeaseStore such as DynamoDBCheckpointStore); %T does not", c.store)
+		}
+		if c.workerID == "" {
+			c.workerID = defaultWorkerID()
+		}
 	}
 	return nil
 }
@@ -301,4 +319,66 @@ func WithShutdownTimeout(d time.Duration) ConsumerOption {
 		}
 		c.shutdownTimeout = d
 	})
+}
+
+// WithLeases makes the consumer one worker of several sharing the stream:
+// each shard is read by one worker at a time, and the workers balance the
+// shards among themselves through leases kept in the checkpoint store,
+// which must be a LeaseStore (DynamoDBCheckpointStore for workers in
+// different processes; MemoryCheckpointStore for workers in one process).
+// Workers share a stream when they use the same store, table and
+// application name (WithCheckpointApplication).
+//
+// workerID names this worker in the leases; it must be unique among the
+// running workers (two live workers with one id would both read the
+// shards leased to it). Empty: the host name, the process id and a random
+// suffix. Without WithLeases a consumer reads every shard.
+//
+// How it works: every third of the lease duration (WithLeaseDuration), a
+// worker lists the leases with one query, renews its own, and takes free
+// leases, and leases whose counter has not moved for the lease duration
+// (their worker died), until it holds its share: the ready shards (not
+// ended, parents ended) divided by the live workers, rounded up. A worker
+// below its share asks the worker with the most shards to hand one over;
+// that worker stops reading the shard, lets the handler in flight finish,
+// saves the checkpoint and passes the lease on, so a handoff neither
+// overlaps nor replays records. A worker that cannot renew a lease for two
+// thirds of the lease duration stops reading that shard before another
+// worker may take it. When Run returns, the worker releases its leases
+// after its final checkpoints, so the others take them at once.
+//
+// A worker that dies (SIGKILL, a lost machine) leaves its shards unread
+// for up to the lease duration; another worker then resumes them from
+// their last checkpoint, handling the records after it again (at least
+// once). One worker's handler may still be running when its lease expires
+// only if it runs longer than a third of the lease duration past a missed
+// renewal; keep handlers shorter than that, or the lease duration longer.
+func WithLeases(workerID string) ConsumerOption {
+	return consumerOptionFunc(func(c *consumerConfig) {
+		c.leases, c.workerID = true, workerID
+	})
+}
+
+// WithLeaseDuration sets how long an unrenewed lease stays with its worker
+// (see WithLeases). Shorter moves a dead worker's shards sooner and costs
+// more lease writes (three per held shard per duration, plus one query per
+// worker every third of it). All workers of a stream should use the same
+// duration. Default: DefaultLeaseDuration.
+func WithLeaseDuration(d time.Duration) ConsumerOption {
+	return consumerOptionFunc(func(c *consumerConfig) {
+		if d < 30*time.Millisecond {
+			c.setErr(fmt.Errorf("kinesis: lease duration %v is too short (at least 30ms)", d))
+			return
+		}
+		c.leaseDuration = d
+	})
+}
+
+// defaultWorkerID is the host name, the process id and a random suffix.
+func defaultWorkerID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "worker"
+	}
+	return fmt.Sprintf("%s-%d-%08x", host, os.Getpid(), rand.Uint32())
 }

@@ -455,6 +455,13 @@ type hookFunc struct {
 	ended     func(ShardEndedMetrics)
 	started   func(ShardStartedMetrics)
 	cp        func(CheckpointMetrics)
+	lease     func(LeaseMetrics)
+}
+
+func (h hookFunc) OnLease(m LeaseMetrics) {
+	if h.lease != nil {
+		h.lease(m)
+	}
 }
 
 func (h hookFunc) OnDeadLettered(d DeadLetter) {

@@ -1,0 +1,328 @@
+package kinesis
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"slices"
+	"time"
+)
+
+// Causes of a shard reader stopped by the lease manager.
+var (
+	errLeaseLost    = errors.New("kinesis: lease lost to another worker")
+	errLeaseExpired = errors.New("kinesis: lease not renewed in time")
+	errHandoff      = errors.New("kinesis: shard handed over to another worker")
+)
+
+// heldLease is a lease this worker holds.
+type heldLease struct {
+	lease Lease // as last written by this worker
+	// renewedAt is when the last successful write of the lease started:
+	// no other worker can take it before renewedAt plus the duration.
+	renewedAt time.Time
+	// handoffTo is set once the shard is being handed over to that worker.
+	handoffTo string
+}
+
+// observedLease is a lease as this worker last saw it.
+type observedLease struct {
+	lease Lease
+	since time.Time // when this worker first saw lease.Counter
+}
+
+// leaseManager keeps this worker's leases. It is used only by the
+// consumer's coordinator goroutine, so it needs no lock.
+type leaseManager struct {
+	c     *Consumer
+	store LeaseStore
+	me    string
+	dur   time.Duration
+	held  map[string]*heldLease
+	seen  map[string]observedLease
+	// steal is the shard this worker asked another worker to hand over,
+	// stealAt when.
+	steal   string
+	stealAt time.Time
+}
+
+func newLeaseManager(c *Consumer) *leaseManager {
+	return &leaseManager{
+		c:     c,
+		store: c.cfg.store.(LeaseStore), // checked by consumerConfig.validate
+		me:    c.cfg.workerID,
+		dur:   c.cfg.leaseDuration,
+		held:  map[string]*heldLease{},
+		seen:  map[string]observedLease{},
+	}
+}
+
+// interval is how often round runs.
+func (m *leaseManager) interval() time.Duration { return m.dur / 3 }
+
+// holds reports whether this worker holds the shard's lease and may read
+// it (it is not being handed over).
+func (m *leaseManager) holds(id string) bool {
+	h := m.held[id]
+	return h != nil && h.handoffTo == ""
+}
+
+func (m *leaseManager) hook(id, action, peer string, err error) {
+	for _, h := range m.c.hooks.lease {
+		h.OnLease(LeaseMetrics{ShardID: id, Action: action, Peer: peer, Err: err})
+	}
+	switch action {
+	case "lost":
+		m.c.log.Warn("kinesis: lease lost", "stream", m.c.stream, "shard", id, "worker", m.me, "to", peer, "err", err)
+	default:
+		m.c.log.Info("kinesis: lease "+action, "stream", m.c.stream, "shard", id, "worker", m.me, "peer", peer)
+	}
+}
+
+// expired reports whether a lease seen with an owner has not changed for
+// the lease duration, by this worker's clock.
+func (m *leaseManager) expired(id string, now time.Time) bool {
+	o, ok := m.seen[id]
+	return ok && o.lease.Owner != "" && now.Sub(o.since) >= m.dur
+}
+
+// round lists the leases, renews this worker's, notes shards other workers
+// ended, takes free and expired leases up to this worker's share, and asks
+// for a handoff when the shards are unevenly spread. It returns the shards
+// whose readers must stop, with the cause: a lease lost or expiring, or a
+// handoff (errHandoff). shards is the coordinator's view of the stream.
+func (m *leaseManager) round(ctx context.Context, shards map[string]*shardInfo) map[string]error {
+	c := m.c
+	stop := map[string]error{}
+	listed, err := m.store.ListLeases(ctx, c.stream)
+	now := time.Now()
+	if err != nil {
+		c.log.Warn("kinesis: listing leases failed", "stream", c.stream, "worker", m.me, "err", err)
+		m.expireUnrenewed(now, stop, err)
+		return stop
+	}
+	byID := make(map[string]Lease, len(listed))
+	for _, l := range listed {
+		byID[l.ShardID] = l
+		if o, ok := m.seen[l.ShardID]; !ok || o.lease.Counter != l.Counter {
+			m.seen[l.ShardID] = observedLease{lease: l, since: now}
+		}
+		info := shards[l.ShardID]
+		if info == nil {
+			continue
+		}
+		if l.ShardEnded && info.state == stateWaiting {
+			// Another worker read it to its end: its children may start.
+			info.state = stateEnded
+			c.updateShard(l.ShardID, func(s *ShardStats) { s.State = "ended" })
+		}
+		c.updateShard(l.ShardID, func(s *ShardStats) { s.Owner = l.Owner })
+	}
+
+	// Leases written to this worker that it does not hold yet: handed over
+	// by another worker, or held by a previous run with the same id.
+	for _, l := range listed {
+		if l.Owner != m.me || m.held[l.ShardID] != nil || l.ShardEnded {
+			continue
+		}
+		m.held[l.ShardID] = &heldLease{lease: l}
+		if l.ShardID == m.steal {
+			m.steal = ""
+			m.hook(l.ShardID, "received", "", nil)
+		} else {
+			m.hook(l.ShardID, "taken", "", nil)
+		}
+	}
+
+	// Renew.
+	for _, id := range sortedKeys(m.held) {
+		h := m.held[id]
+		l, ok := byID[id]
+		if !ok || l.Owner != m.me {
+			delete(m.held, id)
+			stop[id] = errLeaseLost
+			m.hook(id, "lost", l.Owner, errLeaseLost)
+			continue
+		}
+		if l.ShardEnded {
+			if info := shards[id]; info == nil || info.state != stateReading {
+				m.pass(ctx, id, "", "released")
+			} // else released when its reader returns
+			continue
+		}
+		if l.HandoffTo != "" && h.handoffTo == "" {
+			h.handoffTo = l.HandoffTo
+			stop[id] = errHandoff
+		}
+		next := l
+		next.Counter++
+		next.ShardEnded = false
+		start := time.Now()
+		if err := m.store.UpdateLease(ctx, c.stream, l, next); err != nil {
+			c.log.Debug("kinesis: lease renewal failed", "shard", id, "worker", m.me, "err", err)
+			continue
+		}
+		h.lease, h.renewedAt = next, start
+		m.seen[id] = observedLease{lease: next, since: time.Now()}
+	}
+	m.expireUnrenewed(time.Now(), stop, nil)
+
+	m.balance(ctx, shards, byID, now)
+	return stop
+}
+
+// expireUnrenewed gives up the leases not renewed for two thirds of the
+// lease duration: another worker may take them a third later.
+func (m *leaseManager) expireUnrenewed(now time.Time, stop map[string]error, cause error) {
+	for _, id := range sortedKeys(m.held) {
+		h := m.held[id]
+		if now.Sub(h.renewedAt) <= 2*m.dur/3 {
+			continue
+		}
+		delete(m.held, id)
+		stop[id] = errLeaseExpired
+		m.hook(id, "lost", "", errors.Join(errLeaseExpired, cause))
+	}
+}
+
+// balance takes free and expired leases of ready shards until this worker
+// holds its share, and asks the busiest worker for a handoff if it is
+// still short.
+func (m *leaseManager) balance(ctx context.Context, shards map[string]*shardInfo, byID map[string]Lease, now time.Time) {
+	c := m.c
+	var ready []string
+	for id, info := range shards {
+		if info.state != stateEnded && !byID[id].ShardEnded && c.parentsEnded(shards, info) {
+			ready = append(ready, id)
+		}
+	}
+	if len(ready) == 0 {
+		return
+	}
+	slices.Sort(ready)
+	count := map[string]int{m.me: 0}
+	owned := map[string][]string{}
+	for _, id := range ready {
+		if h := m.held[id]; h != nil {
+			if h.handoffTo == "" {
+				count[m.me]++
+			}
+			continue
+		}
+		l := byID[id]
+		if l.Owner != "" && l.Owner != m.me && !m.expired(id, now) {
+			count[l.Owner]++
+			if l.HandoffTo == "" {
+				owned[l.Owner] = append(owned[l.Owner], id)
+			}
+		}
+	}
+	target := (len(ready) + len(count) - 1) / len(count)
+	if c.cfg.maxShards > 0 {
+		target = min(target, c.cfg.maxShards)
+	}
+	var free []string
+	for _, id := range ready {
+		l := byID[id]
+		if m.held[id] == nil && (l.Owner == "" || m.expired(id, now)) {
+			free = append(free, id)
+		}
+	}
+	rand.Shuffle(len(free), func(i, j int) { free[i], free[j] = free[j], free[i] })
+	for _, id := range free {
+		if count[m.me] >= target {
+			break
+		}
+		old := byID[id]
+		if old.ShardID == "" {
+			old.ShardID = id
+		}
+		next := Lease{ShardID: id, Owner: m.me, Counter: old.Counter + 1}
+		start := time.Now()
+		if err := m.store.UpdateLease(ctx, c.stream, old, next); err != nil {
+			c.log.Debug("kinesis: taking a lease failed", "shard", id, "worker", m.me, "err", err)
+			continue
+		}
+		m.held[id] = &heldLease{lease: next, renewedAt: start}
+		m.seen[id] = observedLease{lease: next, since: time.Now()}
+		count[m.me]++
+		m.hook(id, "taken", old.Owner, nil)
+	}
+
+	// Steal: one handoff request at a time.
+	if m.steal != "" && (m.held[m.steal] != nil || now.Sub(m.stealAt) > 2*m.dur) {
+		m.steal = ""
+	}
+	if count[m.me] >= target || m.steal != "" {
+		return
+	}
+	victim := ""
+	for _, w := range sortedKeys(owned) {
+		if victim == "" || len(owned[w]) > len(owned[victim]) {
+			victim = w
+		}
+	}
+	if victim == "" || !(count[victim] > target || count[victim] > count[m.me]+1) {
+		return
+	}
+	ids := owned[victim]
+	id := ids[rand.IntN(len(ids))]
+	old := byID[id]
+	next := old
+	next.Counter++
+	next.HandoffTo, next.ShardEnded = m.me, false
+	if err := m.store.UpdateLease(ctx, c.stream, old, next); err != nil {
+		c.log.Debug("kinesis: asking for a handoff failed", "shard", id, "worker", m.me, "err", err)
+		return
+	}
+	m.seen[id] = observedLease{lease: next, since: time.Now()}
+	m.steal, m.stealAt = id, now
+	m.hook(id, "requested", victim, nil)
+}
+
+// readerStopped is called when a shard's reader returned. It hands the
+// shard over if that was asked, and releases the lease of an ended shard.
+func (m *leaseManager) readerStopped(ctx context.Context, id string, ended bool) {
+	h := m.held[id]
+	switch {
+	case h == nil:
+	case h.handoffTo != "":
+		m.pass(ctx, id, h.handoffTo, "handed-over")
+	case ended:
+		m.pass(ctx, id, "", "released")
+	}
+}
+
+// pass writes the lease to owner ("" to release it) and forgets it.
+func (m *leaseManager) pass(ctx context.Context, id, owner, action string) {
+	h := m.held[id]
+	delete(m.held, id)
+	next := Lease{ShardID: id, Owner: owner, Counter: h.lease.Counter + 1}
+	err := m.store.UpdateLease(ctx, m.c.stream, h.lease, next)
+	if err != nil {
+		// It expires instead.
+		m.c.log.Warn("kinesis: passing a lease on failed; it will expire", "shard", id, "worker", m.me, "to", owner, "err", err)
+	}
+	m.hook(id, action, owner, err)
+}
+
+// releaseAll releases every lease held, after Run's final checkpoints.
+func (m *leaseManager) releaseAll(ctx context.Context) {
+	for _, id := range sortedKeys(m.held) {
+		h := m.held[id]
+		if h.handoffTo != "" {
+			m.pass(ctx, id, h.handoffTo, "handed-over")
+		} else {
+			m.pass(ctx, id, "", "released")
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
