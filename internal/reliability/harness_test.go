@@ -20,8 +20,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envCrashChild) == "consumer" {
+	switch os.Getenv(envCrashChild) {
+	case "consumer":
 		os.Exit(runCrashChild()) // a consumer process for TestConsumerCrashRecovery
+	case "worker":
+		os.Exit(runWorkerChild()) // a worker process for TestMultiWorker
 	}
 	goleak.VerifyTestMain(m)
 }
