@@ -83,12 +83,25 @@
 // keeps checkpoints in a DynamoDB table with conditional writes, so a stale
 // worker can never move a checkpoint backwards (ErrCheckpointBehind).
 //
+// # Several workers
+//
+// WithLeases makes consumers in several processes (or machines) share a
+// stream: each shard is read by one worker at a time, through leases kept
+// on the checkpoint records of a LeaseStore (both stores are). Workers take
+// free and expired leases up to their share, a worker that joins gets
+// shards from the busiest one by a graceful handoff (the owner finishes the
+// record in progress and saves its checkpoint before passing the lease),
+// a dead worker's shards move once their leases expire
+// (WithLeaseDuration), and a stopping worker releases its leases after
+// its final checkpoints. Parents still end before their children start,
+// whichever workers read them.
+//
 // # Observability
 //
 // WithLogger takes a *slog.Logger (nil discards). WithHooks takes values
 // implementing any of the Hook* interfaces (batch sent, retried, failed,
 // throttled, records fetched, handler done, checkpoint written, shard
-// started and ended, dead-lettered); hooks are called synchronously and
+// started and ended, dead-lettered, leases); hooks are called synchronously and
 // must be fast and safe for concurrent use. Producer.Stats and
 // Consumer.Stats return cheap snapshots, including each shard's
 // MillisBehindLatest.
