@@ -214,38 +214,57 @@ func TestLeasesShareShards(t *testing.T) {
 }
 
 // partitionedStore fails every call while cut is set, as if the worker
-// had lost its network.
+// had lost its network: at once, or, with hang, when the call's context
+// ends or the network is back.
 type partitionedStore struct {
 	*MemoryCheckpointStore
-	cut atomic.Bool
+	cut  atomic.Bool
+	hang bool
 }
 
 var errPartitioned = errors.New("test: store unreachable")
 
+func (s *partitionedStore) down(ctx context.Context) error {
+	if !s.cut.Load() {
+		return nil
+	}
+	if s.hang {
+		// Until the call gives up or the network is back.
+		for s.cut.Load() {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("%w: %w", errPartitioned, ctx.Err())
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	return errPartitioned
+}
+
 func (s *partitionedStore) Load(ctx context.Context, stream, shardID string) (Checkpoint, bool, error) {
-	if s.cut.Load() {
-		return Checkpoint{}, false, errPartitioned
+	if err := s.down(ctx); err != nil {
+		return Checkpoint{}, false, err
 	}
 	return s.MemoryCheckpointStore.Load(ctx, stream, shardID)
 }
 
 func (s *partitionedStore) Save(ctx context.Context, stream, shardID string, cp Checkpoint) error {
-	if s.cut.Load() {
-		return errPartitioned
+	if err := s.down(ctx); err != nil {
+		return err
 	}
 	return s.MemoryCheckpointStore.Save(ctx, stream, shardID, cp)
 }
 
 func (s *partitionedStore) ListLeases(ctx context.Context, stream string) ([]Lease, error) {
-	if s.cut.Load() {
-		return nil, errPartitioned
+	if err := s.down(ctx); err != nil {
+		return nil, err
 	}
 	return s.MemoryCheckpointStore.ListLeases(ctx, stream)
 }
 
 func (s *partitionedStore) UpdateLease(ctx context.Context, stream string, old, next Lease) error {
-	if s.cut.Load() {
-		return errPartitioned
+	if err := s.down(ctx); err != nil {
+		return err
 	}
 	return s.MemoryCheckpointStore.UpdateLease(ctx, stream, old, next)
 }
@@ -256,10 +275,15 @@ func (s *partitionedStore) UpdateLease(ctx context.Context, stream string, old, 
 // is back, the shards are shared again.
 func TestLeasesExpire(t *testing.T) {
 	t.Parallel()
+	t.Run("store fails", func(t *testing.T) { t.Parallel(); testLeasesExpire(t, false) })
+	t.Run("store hangs", func(t *testing.T) { t.Parallel(); testLeasesExpire(t, true) })
+}
+
+func testLeasesExpire(t *testing.T, hang bool) {
 	const stream = "s"
 	f := kinesistest.New(kinesistest.WithStream(stream, 2))
 	mem := NewMemoryCheckpointStore()
-	aStore := &partitionedStore{MemoryCheckpointStore: mem}
+	aStore := &partitionedStore{MemoryCheckpointStore: mem, hang: hang}
 	g := newShardGuard(time.Millisecond)
 	ll := &leaseLog{n: map[string]int{}}
 	var want []string

@@ -92,6 +92,10 @@ func (m *leaseManager) expired(id string, now time.Time) bool {
 // whose readers must stop, with the cause: a lease lost or expiring, or a
 // handoff (errHandoff). shards is the coordinator's view of the stream.
 func (m *leaseManager) round(ctx context.Context, shards map[string]*shardInfo) map[string]error {
+	// A round must not hang on a slow store: the readers of leases it
+	// cannot renew are stopped by the next round, in time.
+	ctx, cancel := context.WithTimeout(ctx, m.interval())
+	defer cancel()
 	c := m.c
 	stop := map[string]error{}
 	listed, err := m.store.ListLeases(ctx, c.stream)
@@ -283,6 +287,8 @@ func (m *leaseManager) balance(ctx context.Context, shards map[string]*shardInfo
 // readerStopped is called when a shard's reader returned. It hands the
 // shard over if that was asked, and releases the lease of an ended shard.
 func (m *leaseManager) readerStopped(ctx context.Context, id string, ended bool) {
+	ctx, cancel := context.WithTimeout(ctx, m.interval())
+	defer cancel()
 	h := m.held[id]
 	switch {
 	case h == nil:
@@ -308,6 +314,8 @@ func (m *leaseManager) pass(ctx context.Context, id, owner, action string) {
 
 // releaseAll releases every lease held, after Run's final checkpoints.
 func (m *leaseManager) releaseAll(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, m.interval())
+	defer cancel()
 	for _, id := range sortedKeys(m.held) {
 		h := m.held[id]
 		if h.handoffTo != "" {
