@@ -8,13 +8,15 @@
 // flags:
 //
 //	uninstall-email -stream NAME [-from trim_horizon|latest|RFC3339]
-//	    [-checkpoint-table TABLE] [-idle-exit DURATION]
+//	    [-checkpoint-table TABLE [-share [-worker-id ID]]] [-idle-exit DURATION]
 //	uninstall-email -stream NAME -create-stream [-shards N]
 //
 // Without -checkpoint-table, checkpoints live in memory and a restart reads
 // the stream from -from again. With it, checkpoints are kept in that
 // DynamoDB table (created if missing) and a restart resumes where the last
-// run stopped. -idle-exit stops the consumer once no shard has delivered a
+// run stopped. With -share as well, several instances (on one machine or
+// many) split the shards among themselves through leases in that table; an
+// instance that stops or dies leaves its shards to the others. -idle-exit stops the consumer once no shard has delivered a
 // record for that long; otherwise it runs until SIGINT or SIGTERM.
 package main
 
@@ -71,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, c *client
 	idleExit := fs.Duration("idle-exit", 0, "exit once no shard has delivered a record for this long (0: run until interrupted)")
 	create := fs.Bool("create-stream", false, "create the stream, wait until it is ACTIVE, and exit")
 	shards := fs.Int("shards", 2, "shard count for -create-stream")
+	share := fs.Bool("share", false, "share the shards with the other instances that use the same -checkpoint-table (leases)")
+	workerID := fs.String("worker-id", "", "this instance's name in the leases with -share (default: host, pid and a random suffix)")
 	verbose := fs.Bool("v", false, "debug logging")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -80,6 +84,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, c *client
 	}
 	if *stream == "" {
 		fmt.Fprintln(stderr, "uninstall-email: -stream is required")
+		return 2
+	}
+	if *share && *table == "" {
+		fmt.Fprintln(stderr, "uninstall-email: -share needs -checkpoint-table, where the instances keep their leases")
 		return 2
 	}
 	level := slog.LevelInfo
@@ -120,6 +128,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, c *client
 			return 1
 		}
 		opts = append(opts, kinesis.WithCheckpointStore(store))
+		if *share {
+			opts = append(opts, kinesis.WithLeases(*workerID))
+		}
 	}
 
 	app := &app{log: log, mailer: logMailer{log}}

@@ -84,6 +84,7 @@ func TestUninstallEmailFlags(t *testing.T) {
 		{"no stream", "the stream is required", []string{}, 2},
 		{"bad from", "-from takes trim_horizon, latest or a time", []string{"-stream", "s", "-from", "yesterday"}, 2},
 		{"help", "-h is not an error", []string{"-h"}, 0},
+		{"share without table", "leases live in the checkpoint table", []string{"-stream", "s", "-share"}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,5 +125,30 @@ func TestUninstallEmailIntegration(t *testing.T) {
 	want := "uninstalls: 0 (emails: 0, without named user: 0)\nother events: 0 ()\npoison records: 0, shards: 2\n"
 	if stdout.String() != want {
 		t.Errorf("second run summary:\n%s\nwant:\n%s", stdout.String(), want)
+	}
+}
+
+// With -share, an instance alone holds every shard's lease, handles every
+// event, and releases the leases when it exits.
+func TestUninstallEmailShared(t *testing.T) {
+	kc, _ := testenv.Kinesalite(t)
+	ddb, _ := testenv.DynamoDB(t)
+	stream, _ := testenv.CreateStream(t, kc, 2)
+	putEvents(t, kc, stream)
+	c := &clients{kinesis: kc, dynamodb: ddb}
+	table := testenv.UniqueName("uninstall-email-shared")
+	t.Cleanup(func() {
+		_, _ = ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+	})
+	var stdout, stderr bytes.Buffer
+	args := []string{"-stream", stream, "-idle-exit", "500ms", "-checkpoint-table", table, "-share", "-worker-id", "instance-1"}
+	if code := run(context.Background(), args, &stdout, &stderr, c); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if stdout.String() != wantSummary {
+		t.Errorf("summary:\n%s\nwant:\n%s", stdout.String(), wantSummary)
+	}
+	if !strings.Contains(stderr.String(), "lease taken") || !strings.Contains(stderr.String(), "lease released") {
+		t.Errorf("the log does not show the leases taken and released:\n%s", stderr.String())
 	}
 }
