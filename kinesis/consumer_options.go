@@ -331,8 +331,11 @@ func WithShutdownTimeout(d time.Duration) ConsumerOption {
 //
 // workerID names this worker in the leases; it must be unique among the
 // running workers (two live workers with one id would both read the
-// shards leased to it). Empty: the host name, the process id and a random
-// suffix. Without WithLeases a consumer reads every shard.
+// shards leased to it). A worker restarted with the id it had resumes the
+// leases still written to it at once, without waiting for them to expire:
+// give a stable id (a pod or host name) only to a worker whose previous
+// incarnation is surely gone. Empty: the host name, the process id and a
+// random suffix. Without WithLeases a consumer reads every shard.
 //
 // How it works: every third of the lease duration (WithLeaseDuration), a
 // worker lists the leases with one query, renews its own, and takes free
