@@ -113,7 +113,27 @@ func TestConsumerIntegrationReshard(t *testing.T) {
 				defer cancel()
 				_, err := testenv.WaitActive(ctx, client, stream)
 				return err
-			})
+			}, nil)
+		})
+	}
+}
+
+// Two workers with leases in DynamoDB (dynalite) share a stream that is
+// split and merged while they read it.
+func TestConsumerIntegrationReshardWithLeases(t *testing.T) {
+	for _, em := range emulators {
+		t.Run(em.name, func(t *testing.T) {
+			t.Parallel()
+			client, _ := em.client(t)
+			closeIdle(t, client)
+			stream, _ := testenv.CreateStream(t, client, 2)
+			store := newDynamoTestStore(t, dynaliteClient(t))
+			testReshardWhileConsuming(t, client, stream, func() error {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				_, err := testenv.WaitActive(ctx, client, stream)
+				return err
+			}, store)
 		})
 	}
 }

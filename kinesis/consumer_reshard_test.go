@@ -2,6 +2,7 @@ package kinesis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -56,8 +57,10 @@ func (l *lifecycle) hook() hookFunc {
 // testReshardWhileConsuming splits a shard, then merges its two children,
 // while a consumer reads, and checks that nothing is lost or repeated, that
 // every partition key's records are handled in put order, and that no
-// shard starts before its parents ended.
-func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string, waitActive func() error) {
+// shard starts before its parents ended. With a lease store, two workers
+// share the stream through leases in it, so parents and children may be
+// read by different workers.
+func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string, waitActive func() error, leases LeaseStore) {
 	ctx := context.Background()
 	const keys = 40
 	put := func(prefix string, n int) []string {
@@ -82,11 +85,16 @@ func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string
 	total := 600
 	done := make(chan struct{})
 	life := &lifecycle{start: map[string]int{}, end: map[string]int{}, parent: map[string][]string{}}
-	c, err := NewConsumer(client, stream, append(fastConsumer(), WithHooks(life.hook()),
+	opts := append(fastConsumer(), WithHooks(life.hook()),
 		OnRecord(func(ctx context.Context, r Record) error {
 			ev, err := event.Decode(r.Data)
 			if err != nil {
 				return err
+			}
+			if leases != nil {
+				// Slow enough for the second worker to get its share
+				// before the stream is read.
+				time.Sleep(2 * time.Millisecond)
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -95,11 +103,32 @@ func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string
 				close(done)
 			}
 			return nil
-		}))...)
-	if err != nil {
-		t.Fatal(err)
+		}))
+	workers := [][]ConsumerOption{opts}
+	if leases != nil {
+		workers = nil
+		for _, w := range []string{"w1", "w2"} {
+			workers = append(workers, append(slices.Clip(opts), WithCheckpointStore(leases), WithLeases(w), WithLeaseDuration(300*time.Millisecond)))
+		}
 	}
-	stop := startConsumer(t, c)
+	var all []*Consumer
+	var stops []func() error
+	for _, wopts := range workers {
+		wc, err := NewConsumer(client, stream, wopts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, wc)
+		stops = append(stops, startConsumer(t, wc))
+	}
+	c := all[0]
+	stop := func() error {
+		var errs []error
+		for _, s := range stops {
+			errs = append(errs, s())
+		}
+		return errors.Join(errs...)
+	}
 
 	shards, err := c.listShards(ctx)
 	if err != nil {
@@ -154,6 +183,17 @@ func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
+	if len(all) > 1 {
+		for _, wc := range all {
+			var n int64
+			for _, sh := range wc.Stats().Shards {
+				n += sh.Records
+			}
+			if n == 0 {
+				t.Errorf("worker %s handled no record: the shards were not shared", wc.Stats().Worker)
+			}
+		}
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	var gotIDs []string
@@ -198,7 +238,15 @@ func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string
 
 func TestConsumerReshardWhileConsuming(t *testing.T) {
 	f := kinesistest.New(kinesistest.WithStream("s", 2))
-	testReshardWhileConsuming(t, f, "s", func() error { return nil })
+	testReshardWhileConsuming(t, f, "s", func() error { return nil }, nil)
+}
+
+// Two workers share the stream through leases while it is split and
+// merged: a child starts only after its parents ended, whichever worker
+// read them.
+func TestConsumerReshardWhileConsumingWithLeases(t *testing.T) {
+	f := kinesistest.New(kinesistest.WithStream("s", 2))
+	testReshardWhileConsuming(t, f, "s", func() error { return nil }, NewMemoryCheckpointStore())
 }
 
 func TestConsumerChildWaitsForUnreadParent(t *testing.T) {
