@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -116,10 +117,16 @@ func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string
 			return nil
 		}))
 	workers := [][]ConsumerOption{opts}
+	var lost atomic.Int32 // leases lost (expired) with WithLeases
 	if leases != nil {
 		workers = nil
 		for _, w := range []string{"w1", "w2"} {
-			workers = append(workers, append(slices.Clip(opts), WithCheckpointStore(leases), WithLeases(w), WithLeaseDuration(300*time.Millisecond)))
+			workers = append(workers, append(slices.Clip(opts), WithCheckpointStore(leases), WithLeases(w), WithLeaseDuration(300*time.Millisecond),
+				WithHooks(hookFunc{lease: func(m LeaseMetrics) {
+					if m.Action == "lost" {
+						lost.Add(1)
+					}
+				}})))
 		}
 	}
 	var all []*Consumer
@@ -211,6 +218,8 @@ func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string
 		t.Logf("%d records handled again after a lease expired", replays)
 		if leases == nil {
 			t.Errorf("%d records handled twice by a single consumer", replays)
+		} else if lost.Load() == 0 {
+			t.Errorf("%d records handled twice though no lease was lost", replays)
 		}
 	}
 	var gotIDs []string
