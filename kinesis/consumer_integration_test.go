@@ -101,40 +101,32 @@ func TestConsumerIntegrationTypedDispatch(t *testing.T) {
 	}
 }
 
+// The resharding scenario on each emulator, with one consumer, and with
+// two workers sharing the stream through leases in DynamoDB (dynalite).
 func TestConsumerIntegrationReshard(t *testing.T) {
 	for _, em := range emulators {
-		t.Run(em.name, func(t *testing.T) {
-			t.Parallel()
-			client, _ := em.client(t)
-			closeIdle(t, client)
-			stream, _ := testenv.CreateStream(t, client, 2)
-			testReshardWhileConsuming(t, client, stream, func() error {
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				defer cancel()
-				_, err := testenv.WaitActive(ctx, client, stream)
-				return err
-			}, nil)
-		})
-	}
-}
-
-// Two workers with leases in DynamoDB (dynalite) share a stream that is
-// split and merged while they read it.
-func TestConsumerIntegrationReshardWithLeases(t *testing.T) {
-	for _, em := range emulators {
-		t.Run(em.name, func(t *testing.T) {
-			t.Parallel()
-			client, _ := em.client(t)
-			closeIdle(t, client)
-			stream, _ := testenv.CreateStream(t, client, 2)
-			store := newDynamoTestStore(t, dynaliteClient(t))
-			testReshardWhileConsuming(t, client, stream, func() error {
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				defer cancel()
-				_, err := testenv.WaitActive(ctx, client, stream)
-				return err
-			}, store)
-		})
+		for _, leased := range []bool{false, true} {
+			name := em.name
+			if leased {
+				name += "/leases"
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				client, _ := em.client(t)
+				closeIdle(t, client)
+				stream, _ := testenv.CreateStream(t, client, 2)
+				var store LeaseStore
+				if leased {
+					store = newDynamoTestStore(t, dynaliteClient(t))
+				}
+				testReshardWhileConsuming(t, client, stream, func() error {
+					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+					defer cancel()
+					_, err := testenv.WaitActive(ctx, client, stream)
+					return err
+				}, store)
+			})
+		}
 	}
 }
 

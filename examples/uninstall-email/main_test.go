@@ -100,15 +100,7 @@ func TestUninstallEmailFlags(t *testing.T) {
 // On kinesalite with checkpoints in dynalite, a second run resumes after
 // the first one: it sends no email twice.
 func TestUninstallEmailIntegration(t *testing.T) {
-	kc, _ := testenv.Kinesalite(t)
-	ddb, _ := testenv.DynamoDB(t)
-	stream, _ := testenv.CreateStream(t, kc, 2)
-	putEvents(t, kc, stream)
-	c := &clients{kinesis: kc, dynamodb: ddb}
-	table := testenv.UniqueName("uninstall-email")
-	t.Cleanup(func() {
-		_, _ = ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-	})
+	c, stream, table := integrationSetup(t)
 	var stdout, stderr bytes.Buffer
 	args := []string{"-stream", stream, "-idle-exit", "300ms", "-checkpoint-table", table}
 	if code := run(context.Background(), args, &stdout, &stderr, c); code != 0 {
@@ -131,15 +123,7 @@ func TestUninstallEmailIntegration(t *testing.T) {
 // With -share, an instance alone holds every shard's lease, handles every
 // event, and releases the leases when it exits.
 func TestUninstallEmailShared(t *testing.T) {
-	kc, _ := testenv.Kinesalite(t)
-	ddb, _ := testenv.DynamoDB(t)
-	stream, _ := testenv.CreateStream(t, kc, 2)
-	putEvents(t, kc, stream)
-	c := &clients{kinesis: kc, dynamodb: ddb}
-	table := testenv.UniqueName("uninstall-email-shared")
-	t.Cleanup(func() {
-		_, _ = ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-	})
+	c, stream, table := integrationSetup(t)
 	var stdout, stderr bytes.Buffer
 	args := []string{"-stream", stream, "-idle-exit", "500ms", "-checkpoint-table", table, "-share", "-worker-id", "instance-1"}
 	if code := run(context.Background(), args, &stdout, &stderr, c); code != 0 {
@@ -151,4 +135,19 @@ func TestUninstallEmailShared(t *testing.T) {
 	if !strings.Contains(stderr.String(), "lease taken") || !strings.Contains(stderr.String(), "lease released") {
 		t.Errorf("the log does not show the leases taken and released:\n%s", stderr.String())
 	}
+}
+
+// integrationSetup creates a 2-shard kinesalite stream holding the test
+// events, and names a checkpoint table in dynalite, deleted at the end.
+func integrationSetup(t *testing.T) (c *clients, stream, table string) {
+	t.Helper()
+	kc, _ := testenv.Kinesalite(t)
+	ddb, _ := testenv.DynamoDB(t)
+	stream, _ = testenv.CreateStream(t, kc, 2)
+	putEvents(t, kc, stream)
+	table = testenv.UniqueName("uninstall-email")
+	t.Cleanup(func() {
+		_, _ = ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+	})
+	return &clients{kinesis: kc, dynamodb: ddb}, stream, table
 }

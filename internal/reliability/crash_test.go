@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/rtdskit/rtds/event"
 	"github.com/rtdskit/rtds/internal/faultproxy"
@@ -38,34 +39,33 @@ const (
 // returns (so every checkpointed event is in the file). It stops cleanly
 // on SIGINT or SIGTERM.
 func runCrashChild() int {
+	return runChild(func(out *os.File) kinesis.ConsumerOption {
+		return kinesis.OnEvent(func(_ context.Context, e event.Event) error {
+			_, err := out.Write([]byte(e.Base().ID + "\n"))
+			return err
+		})
+	}, kinesis.WithCheckpointInterval(50*time.Millisecond))
+}
+
+// runChild is a child process's main: a consumer of the stream with
+// DynamoDB checkpoints, the handler that handler makes for the output
+// file, and opts, run until SIGINT or SIGTERM. It returns the exit status.
+func runChild(handler func(out *os.File) kinesis.ConsumerOption, opts ...kinesis.ConsumerOption) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	out, err := os.OpenFile(os.Getenv(envCrashOut), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	out, kc, store, err := childSetup()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
 	defer out.Close()
-	kc := testenv.KinesisClient(os.Getenv(testenv.EnvKinesalite))
-	ddb := dynamodb.NewFromConfig(testenv.Config(), func(o *dynamodb.Options) {
-		o.BaseEndpoint = aws.String(os.Getenv(testenv.EnvDynalite))
-	})
-	store, err := kinesis.NewDynamoDBCheckpointStore(ddb, os.Getenv(envCrashTable))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	c, err := kinesis.NewConsumer(kc, os.Getenv(envCrashStream),
-		kinesis.OnEvent(func(_ context.Context, e event.Event) error {
-			_, err := out.Write([]byte(e.Base().ID + "\n"))
-			return err
-		}),
+	c, err := kinesis.NewConsumer(kc, os.Getenv(envCrashStream), append([]kinesis.ConsumerOption{
+		handler(out),
 		kinesis.WithCheckpointStore(store),
-		kinesis.WithCheckpointInterval(50*time.Millisecond),
 		kinesis.WithGetRecordsLimit(200),
 		kinesis.WithGetRecordsRate(10),
-		kinesis.WithIdleWait(50*time.Millisecond),
-	)
+		kinesis.WithIdleWait(50 * time.Millisecond),
+	}, opts...)...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -75,6 +75,82 @@ func runCrashChild() int {
 		return 1
 	}
 	return 0
+}
+
+// childFixture is what the tests with child processes share: a kinesalite
+// stream, a DynamoDB checkpoint table in dynalite (deleted at the end),
+// and pass-through proxies for the children: a SIGKILL in the middle of a
+// request would otherwise crash kinesalite or dynalite, which throw on an
+// aborted request.
+type childFixture struct {
+	kc                        *sdkkinesis.Client
+	stream, table             string
+	store                     *kinesis.DynamoDBCheckpointStore
+	kinesisProxy, dynamoProxy *faultproxy.Proxy
+}
+
+func newChildFixture(t *testing.T, shards int32, tablePrefix string) *childFixture {
+	t.Helper()
+	kep := testenv.Lookup(t, testenv.EnvKinesalite)
+	hc := testenv.LoopbackHTTPClient()
+	t.Cleanup(hc.CloseIdleConnections)
+	ddbCfg := testenv.Config()
+	ddbCfg.HTTPClient = hc
+	ddbEndpoint := testenv.Lookup(t, testenv.EnvDynalite)
+	ddb := dynamodb.NewFromConfig(ddbCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ddbEndpoint) })
+	fx := &childFixture{kc: client(t, kep, 3), table: testenv.UniqueName(tablePrefix)}
+	fx.stream, _ = testenv.CreateStream(t, fx.kc, shards)
+	var err error
+	if fx.store, err = kinesis.NewDynamoDBCheckpointStore(ddb, fx.table); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := fx.store.EnsureTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(fx.table)})
+	})
+	fx.kinesisProxy = startProxy(t, kep, 1, faultproxy.Config{})
+	fx.dynamoProxy = startProxy(t, ddbEndpoint, 1, faultproxy.Config{})
+	return fx
+}
+
+// start runs this test binary as a child of kind (see TestMain) writing to
+// out, with the extra environment variables env.
+func (fx *childFixture) start(t *testing.T, kind, out string, env ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(),
+		envCrashChild+"="+kind, envCrashStream+"="+fx.stream, envCrashTable+"="+fx.table, envCrashOut+"="+out,
+		testenv.EnvKinesalite+"="+fx.kinesisProxy.URL(), testenv.EnvDynalite+"="+fx.dynamoProxy.URL())
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// childSetup opens a child's output file (envCrashOut) for appending and
+// makes its Kinesis client and DynamoDB checkpoint store from the
+// environment.
+func childSetup() (*os.File, *sdkkinesis.Client, *kinesis.DynamoDBCheckpointStore, error) {
+	out, err := os.OpenFile(os.Getenv(envCrashOut), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	kc := testenv.KinesisClient(os.Getenv(testenv.EnvKinesalite))
+	ddb := dynamodb.NewFromConfig(testenv.Config(), func(o *dynamodb.Options) {
+		o.BaseEndpoint = aws.String(os.Getenv(testenv.EnvDynalite))
+	})
+	store, err := kinesis.NewDynamoDBCheckpointStore(ddb, os.Getenv(envCrashTable))
+	if err != nil {
+		out.Close()
+		return nil, nil, nil, err
+	}
+	return out, kc, store, nil
 }
 
 // handledIDs reads the ids the children wrote.
@@ -111,49 +187,16 @@ func TestConsumerCrashRecovery(t *testing.T) {
 		n     = 20000
 		kills = 5
 	)
-	kep := testenv.Lookup(t, testenv.EnvKinesalite)
-	hc := testenv.LoopbackHTTPClient()
-	t.Cleanup(hc.CloseIdleConnections)
-	ddbCfg := testenv.Config()
-	ddbCfg.HTTPClient = hc
-	ddbEndpoint := testenv.Lookup(t, testenv.EnvDynalite)
-	ddb := dynamodb.NewFromConfig(ddbCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ddbEndpoint) })
-	kc := client(t, kep, 3)
-	stream, _ := testenv.CreateStream(t, kc, 4)
+	fx := newChildFixture(t, 4, "rtds-crash")
+	kc, stream := fx.kc, fx.stream
 	ctx, cancel := context.WithTimeout(context.Background(), scenarioTimeout)
 	defer cancel()
 	events := makeEvents("s3", n)
 	if _, err := putAtLeastOnce(ctx, kc, stream, events, 500); err != nil {
 		t.Fatal(err)
 	}
-	table := testenv.UniqueName("rtds-crash")
-	store, err := kinesis.NewDynamoDBCheckpointStore(ddb, table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.EnsureTable(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-	})
-	// The children reach the emulators through pass-through proxies: a
-	// SIGKILL in the middle of a request would otherwise crash kinesalite
-	// or dynalite, which throw on an aborted request.
-	kinesisProxy := startProxy(t, kep, 1, faultproxy.Config{})
-	dynamoProxy := startProxy(t, ddbEndpoint, 1, faultproxy.Config{})
 	outPath := filepath.Join(t.TempDir(), "handled.txt")
-	start := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(),
-			envCrashChild+"=consumer", envCrashStream+"="+stream, envCrashTable+"="+table, envCrashOut+"="+outPath,
-			testenv.EnvKinesalite+"="+kinesisProxy.URL(), testenv.EnvDynalite+"="+dynamoProxy.URL())
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd
-	}
+	start := func() *exec.Cmd { return fx.start(t, "consumer", outPath) }
 	// waitFor polls the output until cond holds or the deadline passes.
 	waitFor := func(cmd *exec.Cmd, what string, cond func(lines, unique int) bool) {
 		t.Helper()

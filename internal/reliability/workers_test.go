@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -17,12 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/rtdskit/rtds/event"
-	"github.com/rtdskit/rtds/internal/faultproxy"
-	"github.com/rtdskit/rtds/internal/testenv"
 	"github.com/rtdskit/rtds/kinesis"
 )
 
@@ -41,25 +35,8 @@ const (
 // in Unix nanoseconds, written before the handler returns. It stops
 // cleanly on SIGINT or SIGTERM.
 func runWorkerChild() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	out, err := os.OpenFile(os.Getenv(envCrashOut), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	defer out.Close()
-	kc := testenv.KinesisClient(os.Getenv(testenv.EnvKinesalite))
-	ddb := dynamodb.NewFromConfig(testenv.Config(), func(o *dynamodb.Options) {
-		o.BaseEndpoint = aws.String(os.Getenv(testenv.EnvDynalite))
-	})
-	store, err := kinesis.NewDynamoDBCheckpointStore(ddb, os.Getenv(envCrashTable))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	c, err := kinesis.NewConsumer(kc, os.Getenv(envCrashStream),
-		kinesis.OnRecord(func(_ context.Context, r kinesis.Record) error {
+	return runChild(func(out *os.File) kinesis.ConsumerOption {
+		return kinesis.OnRecord(func(_ context.Context, r kinesis.Record) error {
 			start := time.Now()
 			e, err := event.Decode(r.Data)
 			if err != nil {
@@ -68,25 +45,13 @@ func runWorkerChild() int {
 			time.Sleep(200 * time.Microsecond) // a handler that takes time, so overlaps would show
 			_, err = fmt.Fprintf(out, "%s %s %s %d %d\n", e.Base().ID, r.ShardID, r.SequenceNumber, start.UnixNano(), time.Now().UnixNano())
 			return err
-		}),
-		kinesis.WithCheckpointStore(store),
+		})
+	},
 		kinesis.WithLeases(os.Getenv(envWorkerID)),
 		kinesis.WithLeaseDuration(workerLeaseDuration),
 		kinesis.WithCheckpointInterval(100*time.Millisecond),
-		kinesis.WithGetRecordsLimit(200),
-		kinesis.WithGetRecordsRate(10),
-		kinesis.WithIdleWait(50*time.Millisecond),
 		kinesis.WithShardSyncInterval(time.Second),
 	)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	if err := c.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintln(os.Stderr, "run:", err)
-		return 1
-	}
-	return 0
 }
 
 // handling is one handler call of a worker.
@@ -162,32 +127,10 @@ func TestMultiWorker(t *testing.T) {
 		phases = 4
 		n      = phase * phases
 	)
-	kep := testenv.Lookup(t, testenv.EnvKinesalite)
-	hc := testenv.LoopbackHTTPClient()
-	t.Cleanup(hc.CloseIdleConnections)
-	ddbCfg := testenv.Config()
-	ddbCfg.HTTPClient = hc
-	ddbEndpoint := testenv.Lookup(t, testenv.EnvDynalite)
-	ddb := dynamodb.NewFromConfig(ddbCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ddbEndpoint) })
-	kc := client(t, kep, 3)
-	stream, _ := testenv.CreateStream(t, kc, shards)
+	fx := newChildFixture(t, shards, "rtds-workers")
+	kc, stream, store := fx.kc, fx.stream, fx.store
 	ctx, cancel := context.WithTimeout(context.Background(), scenarioTimeout)
 	defer cancel()
-	table := testenv.UniqueName("rtds-workers")
-	store, err := kinesis.NewDynamoDBCheckpointStore(ddb, table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.EnsureTable(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-	})
-	// Pass-through proxies: a SIGKILL in the middle of a request would
-	// otherwise crash kinesalite or dynalite.
-	kinesisProxy := startProxy(t, kep, 6, faultproxy.Config{})
-	dynamoProxy := startProxy(t, ddbEndpoint, 6, faultproxy.Config{})
 	dir := t.TempDir()
 	events := makeEvents("s6", n)
 	put := func(p int) {
@@ -200,16 +143,7 @@ func TestMultiWorker(t *testing.T) {
 	procs := map[string]*exec.Cmd{}
 	var names []string
 	start := func(w string) {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(),
-			envCrashChild+"=worker", envWorkerID+"="+w, envCrashStream+"="+stream, envCrashTable+"="+table,
-			envCrashOut+"="+filepath.Join(dir, w+".txt"),
-			testenv.EnvKinesalite+"="+kinesisProxy.URL(), testenv.EnvDynalite+"="+dynamoProxy.URL())
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		procs[w] = cmd
+		procs[w] = fx.start(t, "worker", filepath.Join(dir, w+".txt"), envWorkerID+"="+w)
 		names = append(names, w)
 	}
 	t.Cleanup(func() {
