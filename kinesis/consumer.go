@@ -148,7 +148,8 @@ func NewConsumer(client ConsumerAPI, stream string, opts ...ConsumerOption) (*Co
 type ShardStats struct {
 	ShardID string
 	Parents []string
-	// State is "waiting" (for its parents to end, or for a free slot),
+	// State is "waiting" (for its parents to end, for a free slot, or,
+	// with WithLeases, for this worker to hold its lease: see Owner),
 	// "reading", "ended" (read to its end after a split or merge), or
 	// "stopped" (Run returned while it was being read).
 	State string
