@@ -19,9 +19,11 @@ demo:
 fuzz:
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
-## bench: every benchmark with allocations (compare runs with benchstat)
+## bench: every benchmark with allocations (compare runs with benchstat),
+## then bench/: rtds side by side with other Kinesis libraries
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+	cd bench && $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
 ## generate: regenerate event types, CSV layouts and handler registrations
 generate:
