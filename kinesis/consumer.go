@@ -404,6 +404,9 @@ func (c *Consumer) coordinate(runCtx, drainCtx context.Context, cancel context.C
 						continue
 					}
 				}
+				if !lm.holds(id) {
+					continue // the load outlasted the renewal: next round
+				}
 			}
 			r := c.newShardReader(info)
 			readCtx, stop := context.WithCancelCause(runCtx)
@@ -444,6 +447,9 @@ func (c *Consumer) coordinate(runCtx, drainCtx context.Context, cancel context.C
 				info.state, info.stop = stateWaiting, nil
 				c.updateShard(id, func(s *ShardStats) { s.State = "waiting" })
 				return
+			}
+			if lm != nil {
+				lm.watch(id, stop)
 			}
 		}
 	}

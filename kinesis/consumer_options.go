@@ -346,9 +346,10 @@ func WithShutdownTimeout(d time.Duration) ConsumerOption {
 // that worker stops reading the shard, lets the handler in flight finish,
 // saves the checkpoint and passes the lease on, so a handoff neither
 // overlaps nor replays records. A worker that cannot renew a lease for two
-// thirds of the lease duration stops reading that shard before another
-// worker may take it. When Run returns, the worker releases its leases
-// after its final checkpoints, so the others take them at once.
+// thirds of the lease duration stops reading that shard (on a timer of its
+// own, however busy the worker) before another worker may take it. When
+// Run returns, the worker releases its leases after its final checkpoints,
+// so the others take them at once.
 //
 // A worker that dies (SIGKILL, a lost machine) leaves its shards unread
 // for up to the lease duration; another worker then resumes them from

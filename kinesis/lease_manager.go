@@ -23,6 +23,11 @@ type heldLease struct {
 	renewedAt time.Time
 	// handoffTo is set once the shard is being handed over to that worker.
 	handoffTo string
+	// watch stops the shard's reader once the lease went unrenewed for two
+	// thirds of the lease duration. It is a timer, not a check in the
+	// rounds: it fires on time even when the rounds are late or the
+	// coordinator is busy (a slow store, ListShards retried).
+	watch *time.Timer
 }
 
 // observedLease is a lease as this worker last saw it.
@@ -61,10 +66,38 @@ func newLeaseManager(c *Consumer) *leaseManager {
 func (m *leaseManager) interval() time.Duration { return m.dur / 3 }
 
 // holds reports whether this worker holds the shard's lease and may read
-// it (it is not being handed over).
+// it: it is not being handed over, and was renewed in time.
 func (m *leaseManager) holds(id string) bool {
 	h := m.held[id]
-	return h != nil && h.handoffTo == ""
+	return h != nil && h.handoffTo == "" && time.Since(h.renewedAt) < m.readFor()
+}
+
+// readFor is how long after a lease's last renewal its shard may be read:
+// another worker may take it a third of the duration later.
+func (m *leaseManager) readFor() time.Duration { return 2 * m.dur / 3 }
+
+// watch arms the timer that stops the shard's reader, just started with
+// stop, when its lease goes unrenewed for too long.
+func (m *leaseManager) watch(id string, stop context.CancelCauseFunc) {
+	h := m.held[id]
+	if h.watch != nil {
+		h.watch.Stop()
+	}
+	h.watch = time.AfterFunc(time.Until(h.renewedAt.Add(m.readFor())), func() { stop(errLeaseExpired) })
+}
+
+// unwatch disarms the timer of a shard whose reader stopped.
+func (m *leaseManager) unwatch(id string) {
+	if h := m.held[id]; h != nil && h.watch != nil {
+		h.watch.Stop()
+		h.watch = nil
+	}
+}
+
+// drop forgets a lease.
+func (m *leaseManager) drop(id string) {
+	m.unwatch(id)
+	delete(m.held, id)
 }
 
 func (m *leaseManager) hook(id, action, peer string, err error) {
@@ -143,7 +176,7 @@ func (m *leaseManager) round(ctx context.Context, shards map[string]*shardInfo) 
 		h := m.held[id]
 		l, ok := byID[id]
 		if !ok || l.Owner != m.me {
-			delete(m.held, id)
+			m.drop(id)
 			stop[id] = errLeaseLost
 			m.hook(id, "lost", l.Owner, errLeaseLost)
 			continue
@@ -167,6 +200,9 @@ func (m *leaseManager) round(ctx context.Context, shards map[string]*shardInfo) 
 			continue
 		}
 		h.lease, h.renewedAt = next, start
+		if h.watch != nil {
+			h.watch.Reset(time.Until(start.Add(m.readFor())))
+		}
 		m.seen[id] = observedLease{lease: next, since: time.Now()}
 	}
 	m.expireUnrenewed(time.Now(), stop, nil)
@@ -180,10 +216,10 @@ func (m *leaseManager) round(ctx context.Context, shards map[string]*shardInfo) 
 func (m *leaseManager) expireUnrenewed(now time.Time, stop map[string]error, cause error) {
 	for _, id := range sortedKeys(m.held) {
 		h := m.held[id]
-		if now.Sub(h.renewedAt) <= 2*m.dur/3 {
+		if now.Sub(h.renewedAt) < m.readFor() {
 			continue
 		}
-		delete(m.held, id)
+		m.drop(id)
 		stop[id] = errLeaseExpired
 		m.hook(id, "lost", "", errors.Join(errLeaseExpired, cause))
 	}
@@ -289,6 +325,7 @@ func (m *leaseManager) balance(ctx context.Context, shards map[string]*shardInfo
 func (m *leaseManager) readerStopped(ctx context.Context, id string, ended bool) {
 	ctx, cancel := context.WithTimeout(ctx, m.interval())
 	defer cancel()
+	m.unwatch(id)
 	h := m.held[id]
 	switch {
 	case h == nil:
@@ -302,7 +339,7 @@ func (m *leaseManager) readerStopped(ctx context.Context, id string, ended bool)
 // pass writes the lease to owner ("" to release it) and forgets it.
 func (m *leaseManager) pass(ctx context.Context, id, owner, action string) {
 	h := m.held[id]
-	delete(m.held, id)
+	m.drop(id)
 	next := Lease{ShardID: id, Owner: owner, Counter: h.lease.Counter + 1}
 	err := m.store.UpdateLease(ctx, m.c.stream, h.lease, next)
 	if err != nil {
