@@ -259,7 +259,8 @@ func WithShardSyncInterval(d time.Duration) ConsumerOption {
 // DefaultMaxShards (no limit). Shards beyond the limit wait until a running
 // one ends, so with fewer slots than open shards some shards are not read:
 // use it to bound a consumer of a stream that resharded, not to share
-// open shards between workers.
+// open shards between workers. With WithLeases, the worker holds at most n
+// leases, and the other workers read the shards beyond them.
 func WithMaxShards(n int) ConsumerOption {
 	return consumerOptionFunc(func(c *consumerConfig) {
 		if n < 0 {
@@ -341,15 +342,17 @@ func WithShutdownTimeout(d time.Duration) ConsumerOption {
 // worker lists the leases with one query, renews its own, and takes free
 // leases, and leases whose counter has not moved for the lease duration
 // (their worker died), until it holds its share: the ready shards (not
-// ended, parents ended) divided by the live workers, rounded up. A worker
-// below its share asks the worker with the most shards to hand one over;
-// that worker stops reading the shard, lets the handler in flight finish,
-// saves the checkpoint and passes the lease on, so a handoff neither
-// overlaps nor replays records. A worker that cannot renew a lease for two
-// thirds of the lease duration stops reading that shard (on a timer of its
-// own, however busy the worker) before another worker may take it. When
-// Run returns, the worker releases its leases after its final checkpoints,
-// so the others take them at once.
+// ended, parents ended) divided by the live workers, rounded up (at most
+// WithMaxShards). Beyond its share, it takes only leases that no worker
+// took for two lease durations (the others are at their WithMaxShards
+// cap). A worker below its share asks the worker with the most shards to
+// hand one over; that worker stops reading the shard, lets the handler in
+// flight finish, saves the checkpoint and passes the lease on, so a
+// handoff neither overlaps nor replays records. A worker that cannot renew
+// a lease for two thirds of the lease duration stops reading that shard
+// (on a timer of its own, however busy the worker) before another worker
+// may take it. When Run returns, the worker releases its leases after its
+// final checkpoints, so the others take them at once.
 //
 // A worker that dies (SIGKILL, a lost machine) leaves its shards unread
 // for up to the lease duration; another worker then resumes them from

@@ -258,8 +258,32 @@ func (m *leaseManager) balance(ctx context.Context, shards map[string]*shardInfo
 		}
 	}
 	target := (len(ready) + len(count) - 1) / len(count)
+	limit := len(ready) // the most this worker may hold
 	if c.cfg.maxShards > 0 {
 		target = min(target, c.cfg.maxShards)
+		limit = c.cfg.maxShards
+	}
+	// Above its cap (a handoff asked for arrived late, or a previous run
+	// with this id held more), the worker cannot read every shard it
+	// holds: it releases the leases of shards it does not read.
+	for _, id := range ready {
+		if count[m.me] <= limit {
+			break
+		}
+		if h := m.held[id]; h != nil && h.handoffTo == "" && shards[id].state != stateReading {
+			m.pass(ctx, id, "", "released")
+			count[m.me]--
+		}
+	}
+
+	if m.steal != "" && (m.held[m.steal] != nil || now.Sub(m.stealAt) > 2*m.dur) {
+		m.steal = ""
+	}
+	// A handoff asked for counts as held, so that it does not arrive on
+	// top of a free lease taken meanwhile.
+	have := count[m.me]
+	if m.steal != "" {
+		have++
 	}
 	var free []string
 	for _, id := range ready {
@@ -267,11 +291,20 @@ func (m *leaseManager) balance(ctx context.Context, shards map[string]*shardInfo
 		if m.held[id] == nil && (l.Owner == "" || m.expired(id, now)) {
 			free = append(free, id)
 		}
+		if _, ok := m.seen[id]; !ok {
+			m.seen[id] = observedLease{lease: Lease{ShardID: id}, since: now}
+		}
 	}
 	rand.Shuffle(len(free), func(i, j int) { free[i], free[j] = free[j], free[i] })
 	for _, id := range free {
-		if count[m.me] >= target {
+		if have >= limit {
 			break
+		}
+		// Beyond its share, a worker takes only a lease no other worker
+		// took for two lease durations: the others are at their share or
+		// at their WithMaxShards cap.
+		if have >= target && now.Sub(m.seen[id].since) < 2*m.dur {
+			continue
 		}
 		old := byID[id]
 		if old.ShardID == "" {
@@ -286,13 +319,11 @@ func (m *leaseManager) balance(ctx context.Context, shards map[string]*shardInfo
 		m.held[id] = &heldLease{lease: next, renewedAt: start}
 		m.seen[id] = observedLease{lease: next, since: time.Now()}
 		count[m.me]++
+		have++
 		m.hook(id, "taken", old.Owner, nil)
 	}
 
 	// Steal: one handoff request at a time.
-	if m.steal != "" && (m.held[m.steal] != nil || now.Sub(m.stealAt) > 2*m.dur) {
-		m.steal = ""
-	}
 	if count[m.me] >= target || m.steal != "" {
 		return
 	}
