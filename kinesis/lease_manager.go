@@ -384,6 +384,25 @@ func (m *leaseManager) pass(ctx context.Context, id, owner, action string) {
 func (m *leaseManager) releaseAll(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, m.interval())
 	defer cancel()
+	// The leases as stored: since the last round, another worker may have
+	// asked for one (its counter moved) or handed one over to this worker.
+	if listed, err := m.store.ListLeases(ctx, m.c.stream); err == nil {
+		for _, l := range listed {
+			h := m.held[l.ShardID]
+			switch {
+			case l.Owner == m.me && h == nil:
+				m.held[l.ShardID] = &heldLease{lease: l, handoffTo: l.HandoffTo}
+			case l.Owner == m.me:
+				h.lease = l
+				if l.HandoffTo != "" {
+					h.handoffTo = l.HandoffTo
+				}
+			case h != nil: // lost since the last round
+				m.drop(l.ShardID)
+				m.hook(l.ShardID, "lost", l.Owner, errLeaseLost)
+			}
+		}
+	}
 	for _, id := range sortedKeys(m.held) {
 		h := m.held[id]
 		if h.handoffTo != "" {
