@@ -360,6 +360,11 @@ func WithShutdownTimeout(d time.Duration) ConsumerOption {
 // once). One worker's handler may still be running when its lease expires
 // only if it runs longer than a third of the lease duration past a missed
 // renewal; keep handlers shorter than that, or the lease duration longer.
+//
+// With StartLatest, a shard that changes hands before its first record was
+// processed has no checkpoint, so its new owner starts at LATEST too and
+// the records put in between are not read (the KCL behaves the same). Use
+// StartTrimHorizon or StartAtTimestamp with leases when that matters.
 func WithLeases(workerID string) ConsumerOption {
 	return consumerOptionFunc(func(c *consumerConfig) {
 		c.leases, c.workerID = true, workerID
