@@ -2,13 +2,12 @@ package batch
 
 import (
 	"crypto/md5"
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"math/bits"
 	"unicode/utf8"
-	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -92,118 +91,97 @@ func newAggConfig(opts []AggregatorOption) (aggConfig, error) {
 }
 
 // keyTable is a deduplicated key table of an aggregate, encoded as it
-// grows. Tables of up to cacheAbove keys are searched linearly. Larger ones
-// have a direct-mapped cache that answers most lookups with one string
-// comparison, and misses search linearly or, from mapAbove keys, on a map.
+// grows. Tables of up to indexAbove keys are searched linearly; larger ones
+// through an open-addressing hash index of the keys.
 type keyTable struct {
 	field protowire.Number
 	keys  []string
-	idx   map[string]uint64
-	buf   []byte                 // encoded table entries
-	cache *[cacheSize]cacheEntry // allocated once the table has cacheAbove keys
+	// index holds, once the table has more than indexAbove keys, 1 + the
+	// index in keys of each key, at its hash's slot or the next free one
+	// (0 is free). Its length is a power of two, at least twice len(keys).
+	index []uint32
+	seed  maphash.Seed
+	buf   []byte // encoded table entries
 }
 
-type cacheEntry struct {
-	key string
-	i   uint64
-	ok  bool
+const indexAbove = 8
+
+// keyRef is the result of looking a key up in a keyTable: its index, or
+// for a new key the index it will get and, once the table is indexed, the
+// free slot of the index where add will put it.
+type keyRef struct {
+	i     uint64
+	isNew bool
+	slot  int
 }
 
-const (
-	cacheAbove = 8
-	mapAbove   = 16
-	cacheBits  = 8
-	cacheSize  = 1 << cacheBits
-)
-
-// cacheSlot picks a cache slot from a key's length and its first and last
-// 8 bytes, where keys such as channel IDs or counters differ.
-func cacheSlot(k string) int {
-	n := len(k)
-	var first, last uint64
-	if n >= 8 {
-		first = binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(k), n)[:8])
-		last = binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(k), n)[n-8:])
-	} else {
-		for i := 0; i < n; i++ {
-			last = last<<8 | uint64(k[i])
-		}
-	}
-	h := (last ^ bits.RotateLeft64(first, 29) ^ uint64(n)) * 0x9E3779B97F4A7C15
-	return int(h >> (64 - cacheBits))
-}
-
-func (t *keyTable) find(k string) (uint64, bool) {
-	if len(t.keys) <= cacheAbove {
+func (t *keyTable) find(k string) keyRef {
+	if len(t.keys) <= indexAbove {
 		for j, s := range t.keys {
 			if s == k {
-				return uint64(j), true
+				return keyRef{i: uint64(j)}
 			}
 		}
-		return 0, false
+		return keyRef{i: uint64(len(t.keys)), isNew: true, slot: -1}
 	}
-	e := &t.cache[cacheSlot(k)]
-	if e.ok && e.key == k {
-		return e.i, true
-	}
-	var i uint64
-	var ok bool
-	if len(t.keys) > mapAbove {
-		i, ok = t.idx[k]
-	} else {
-		for j, s := range t.keys {
-			if s == k {
-				i, ok = uint64(j), true
-				break
-			}
+	mask := len(t.index) - 1
+	for i := int(maphash.String(t.seed, k)) & mask; ; i = (i + 1) & mask {
+		j := t.index[i]
+		if j == 0 {
+			return keyRef{i: uint64(len(t.keys)), isNew: true, slot: i}
+		}
+		if t.keys[j-1] == k {
+			return keyRef{i: uint64(j - 1)}
 		}
 	}
-	if ok {
-		*e = cacheEntry{key: k, i: i, ok: true}
+}
+
+// insert adds keys[j] to the index.
+func (t *keyTable) insert(j int) {
+	mask := len(t.index) - 1
+	i := int(maphash.String(t.seed, t.keys[j])) & mask
+	for t.index[i] != 0 {
+		i = (i + 1) & mask
 	}
-	return i, ok
+	t.index[i] = uint32(j + 1)
 }
 
 // entrySize is the encoded size of a table entry for k.
 func entrySize(k string) int { return 1 + protowire.SizeBytes(len(k)) }
 
-func (t *keyTable) add(k string) uint64 {
-	i := uint64(len(t.keys))
+// add appends k, which ref (from find, with the table unchanged since)
+// says is new.
+func (t *keyTable) add(k string, ref keyRef) {
 	t.keys = append(t.keys, k)
-	switch {
-	case len(t.keys) == mapAbove+1:
-		if t.idx == nil {
-			t.idx = make(map[string]uint64, 2*mapAbove)
-		}
-		for j, s := range t.keys {
-			t.idx[s] = uint64(j)
-		}
-	case len(t.keys) > mapAbove+1:
-		t.idx[k] = i
-	}
 	t.buf = protowire.AppendTag(t.buf, t.field, protowire.BytesType)
 	t.buf = protowire.AppendString(t.buf, k)
-	switch {
-	case len(t.keys) == cacheAbove+1:
-		if t.cache == nil {
-			t.cache = new([cacheSize]cacheEntry)
+	switch n := len(t.keys); {
+	case n <= indexAbove:
+	case 2*n > len(t.index):
+		// (Re)build the index at 4 slots a key.
+		if t.index == nil {
+			t.seed = maphash.MakeSeed()
 		}
-		for j, s := range t.keys {
-			t.cache[cacheSlot(s)] = cacheEntry{key: s, i: uint64(j), ok: true}
+		t.index = make([]uint32, max(64, 1<<bits.Len(uint(4*n-1))))
+		for j := range t.keys {
+			t.insert(j)
 		}
-	case len(t.keys) > cacheAbove+1:
-		t.cache[cacheSlot(k)] = cacheEntry{key: k, i: i, ok: true}
+	case n == indexAbove+1:
+		// The index, cleared by reset, is large enough: fill it.
+		for j := range t.keys {
+			t.insert(j)
+		}
+	default:
+		t.index[ref.slot] = uint32(n)
 	}
-	return i
 }
 
 func (t *keyTable) reset() {
-	if len(t.keys) > cacheAbove {
-		clear(t.cache[:])
+	if len(t.keys) > indexAbove {
+		clear(t.index)
 	}
 	clear(t.keys)
 	t.keys = t.keys[:0]
-	clear(t.idx)
 	t.buf = t.buf[:0]
 }
 
@@ -291,28 +269,26 @@ func (a *Aggregator) SetExplicitHashKey(ehk string) error {
 	return nil
 }
 
-// growth returns the size r would add to the aggregate and the indexes of
-// its keys (with whether each is new).
-func (a *Aggregator) growth(r Record) (n int, pki uint64, newPK bool, ehki uint64, newEHK bool) {
-	pki, found := a.pks.find(r.PartitionKey)
-	if !found {
-		pki, newPK = uint64(len(a.pks.keys)), true
+// growth returns the size r would add to the aggregate and where its keys
+// are (or go) in the tables.
+func (a *Aggregator) growth(r Record) (n int, pk, ehk keyRef) {
+	pk = a.pks.find(r.PartitionKey)
+	if pk.isNew {
 		n += entrySize(r.PartitionKey)
 	}
-	inner := 1 + protowire.SizeVarint(pki) + 1 + protowire.SizeBytes(len(r.Data))
+	inner := 1 + protowire.SizeVarint(pk.i) + 1 + protowire.SizeBytes(len(r.Data))
 	if r.ExplicitHashKey != "" {
-		ehki, found = a.ehks.find(r.ExplicitHashKey)
-		if !found {
-			ehki, newEHK = uint64(len(a.ehks.keys)), true
+		ehk = a.ehks.find(r.ExplicitHashKey)
+		if ehk.isNew {
 			n += entrySize(r.ExplicitHashKey)
 		}
-		inner += 1 + protowire.SizeVarint(ehki)
+		inner += 1 + protowire.SizeVarint(ehk.i)
 	}
 	n += 1 + protowire.SizeBytes(inner)
 	if a.n == 0 {
 		n += aggOverhead + len(r.PartitionKey)
 	}
-	return n, pki, newPK, ehki, newEHK
+	return n, pk, ehk
 }
 
 // WouldFit reports whether r fits in the aggregate under its size and count
@@ -322,7 +298,7 @@ func (a *Aggregator) WouldFit(r Record) bool {
 	if a.n >= a.cfg.maxRecords {
 		return false
 	}
-	n, _, _, _, _ := a.growth(r)
+	n, _, _ := a.growth(r)
 	return a.Size()+n <= a.cfg.maxBytes
 }
 
@@ -343,8 +319,8 @@ func (a *Aggregator) Add(r Record) error {
 // add adds r if it fits. With validate, it first validates keys that are
 // not in the tables yet (those in them were validated when added).
 func (a *Aggregator) add(r Record, validate bool) (bool, error) {
-	n, pki, newPK, ehki, newEHK := a.growth(r)
-	if validate && (newPK || newEHK) {
+	n, pk, ehk := a.growth(r)
+	if validate && (pk.isNew || ehk.isNew) {
 		if err := validateKeys(r); err != nil {
 			return false, err
 		}
@@ -352,13 +328,14 @@ func (a *Aggregator) add(r Record, validate bool) (bool, error) {
 	if a.n >= a.cfg.maxRecords || a.Size()+n > a.cfg.maxBytes {
 		return false, nil
 	}
-	if newPK {
-		a.pks.add(r.PartitionKey)
+	if pk.isNew {
+		a.pks.add(r.PartitionKey, pk)
 	}
+	pki, ehki := pk.i, ehk.i
 	inner := 1 + protowire.SizeVarint(pki) + 1 + protowire.SizeBytes(len(r.Data))
 	if r.ExplicitHashKey != "" {
-		if newEHK {
-			a.ehks.add(r.ExplicitHashKey)
+		if ehk.isNew {
+			a.ehks.add(r.ExplicitHashKey, ehk)
 		}
 		inner += 1 + protowire.SizeVarint(ehki)
 	}

@@ -203,7 +203,7 @@ func TestAggregatorRejectsInvalidKeys(t *testing.T) {
 }
 
 // TestAggregateRoundTrip aggregates random records, with many distinct
-// keys so the key tables switch to maps, and checks that every record
+// keys so the key tables switch to hash indexes, and checks that every record
 // comes back with its own keys and data, in order.
 func TestAggregateRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -228,6 +228,35 @@ func TestAggregateRoundTrip(t *testing.T) {
 			t.Fatal("AppendTo and Build differ")
 		}
 		got, err := Deaggregate(KinesisRecord{SequenceNumber: strconv.Itoa(round), PartitionKey: k.PartitionKey, ExplicitHashKey: k.ExplicitHashKey, Data: k.Data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkUserRecords(t, got, recs, strconv.Itoa(round))
+	}
+}
+
+// TestAggregatorKeyTableSizes reuses one Aggregator for key tables of
+// sizes around the switch from linear search to the hash index and across
+// the index's growth, up and down, and checks that every record keeps its
+// own keys.
+func TestAggregatorKeyTableSizes(t *testing.T) {
+	a := mustAggregator(t, WithMaxAggregateBytes(1<<20))
+	for round, keys := range []int{1, 8, 9, 10, 3, 16, 17, 31, 32, 33, 9, 8, 500, 2, 2000, 9, 100} {
+		a.Reset()
+		var recs []Record
+		for i := range 2*keys + 3 {
+			k := (i * 7) % keys
+			r := Record{PartitionKey: "pk-" + strconv.Itoa(k), Data: []byte(strconv.Itoa(i))}
+			if i%3 == 0 {
+				r.ExplicitHashKey = strconv.Itoa(k % (keys/2 + 1))
+			}
+			if err := a.Add(r); err != nil {
+				t.Fatal(err)
+			}
+			recs = append(recs, r)
+		}
+		k := a.Build()
+		got, err := Deaggregate(KinesisRecord{SequenceNumber: strconv.Itoa(round), PartitionKey: k.PartitionKey, Data: k.Data})
 		if err != nil {
 			t.Fatal(err)
 		}

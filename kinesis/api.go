@@ -31,7 +31,9 @@ type GetShardIteratorAPI interface {
 }
 
 // ProducerAPI is what a Producer calls: PutRecords, and ListShards to
-// predict each record's shard.
+// predict each record's shard. With aggregation, the producer reuses the
+// memory of an entry's Data once the PutRecords call carrying it has
+// returned: an implementation that keeps the data must copy it.
 type ProducerAPI interface {
 	PutRecordsAPI
 	ListShardsAPI

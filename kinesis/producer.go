@@ -142,6 +142,7 @@ type Producer struct {
 	urgent      int
 	keys        map[string]struct{}
 	reqPool     []*request
+	aggBufs     *aggBufPool // with aggregation: buffers for encoded aggregates
 
 	epoch   uint64
 	cur     int
@@ -194,6 +195,9 @@ func NewProducer(client ProducerAPI, stream string, opts ...ProducerOption) (*Pr
 		p.name = aws.String(stream)
 	}
 	p.all = []*shardQ{p.unmapped}
+	if cfg.aggregate {
+		p.aggBufs = newAggBufPool(cfg.maxAggBytes)
+	}
 	// Send once a request's worth is buffered, but cap it: a few smaller
 	// requests in flight keep Put, encoding and the network overlapped.
 	p.fullBytes = min(cfg.maxBatchBytes, fullRequestBytes)
@@ -449,7 +453,7 @@ func (p *Producer) abort(cause error) int {
 		clear(sh.retry)
 		sh.retry = sh.retry[:0]
 		for _, r := range sh.recs.drain() {
-			units = append(units, unit{sh: sh, pk: r.pk, data: r.data, one: r, born: r.at})
+			units = append(units, unit{sh: sh, pk: r.pk, one: r, born: r.at})
 		}
 	}
 	p.freshRecs, p.freshBytes = 0, 0

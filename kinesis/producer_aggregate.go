@@ -2,6 +2,8 @@ package kinesis
 
 import (
 	"fmt"
+	"math/bits"
+	"sync"
 
 	"github.com/rtdskit/rtds/batch"
 )
@@ -15,22 +17,86 @@ const aggRecordOverhead = 24
 // its partition key: batch.Magic and the MD5 trailer.
 const aggHeader = 4 + 16 + 48
 
-// encodeAggregate appends u's records to dst as one KPL aggregated record
-// built by a (the request's batch.Aggregator, reused). The user records
-// carry no explicit hash key: the Kinesis record's own explicit hash key
-// routes the aggregate to the shard its records' keys hash to.
+// encodeAggregate encodes u's records as one KPL aggregated record built by
+// a (the request's batch.Aggregator, reused), into a buffer from pool, and
+// returns that buffer. The user records carry no explicit hash key: the
+// Kinesis record's own explicit hash key routes the aggregate to the shard
+// its records' keys hash to.
 //
 // The dispatcher bounds each aggregate's size from above before taking its
 // records, and Put validated their keys with the same rules, so Add cannot
 // fail; if it ever did, the unit's records are failed with the error rather
 // than sent incomplete.
-func encodeAggregate(a *batch.Aggregator, dst []byte, u *unit) ([]byte, error) {
+func encodeAggregate(a *batch.Aggregator, pool *aggBufPool, u *unit) (*aggBuf, error) {
 	a.Reset()
 	for i := range u.recs {
 		r := &u.recs[i]
 		if err := a.Add(batch.Record{PartitionKey: r.pk, Data: r.data}); err != nil {
-			return dst, fmt.Errorf("kinesis: aggregating record %d of %d: %w", i, len(u.recs), err)
+			return nil, fmt.Errorf("kinesis: aggregating record %d of %d: %w", i, len(u.recs), err)
 		}
 	}
-	return a.AppendTo(dst), nil
+	b := pool.get(a.Size()) // Size counts the data and the partition key
+	b.b = a.AppendTo(b.b[:0])
+	return b, nil
+}
+
+// aggBuf holds one encoded aggregate: a unit's data, from its encoding
+// until its records are reported delivered or failed (a retried unit keeps
+// it through its retries).
+type aggBuf struct {
+	b     []byte
+	class int // index of its aggBufPool class
+}
+
+// minAggBuf is the smallest aggBufPool class.
+const minAggBuf = 1 << 10
+
+// aggBufPool recycles aggregate buffers, so that encoding an aggregate
+// neither allocates nor grows a buffer. Its classes hold buffers of
+// minAggBuf, 2*minAggBuf, ... bytes, the last exactly the aggregate size
+// limit, so a small aggregate does not pin a buffer of the limit's size.
+type aggBufPool struct {
+	sizes   []int
+	classes []sync.Pool
+}
+
+func newAggBufPool(maxBytes int) *aggBufPool {
+	p := &aggBufPool{}
+	for n := minAggBuf; ; n *= 2 {
+		if n >= maxBytes {
+			p.sizes = append(p.sizes, maxBytes)
+			break
+		}
+		p.sizes = append(p.sizes, n)
+	}
+	p.classes = make([]sync.Pool, len(p.sizes))
+	return p
+}
+
+// get returns an empty buffer of at least n bytes' capacity.
+func (p *aggBufPool) get(n int) *aggBuf {
+	c := 0
+	if n > minAggBuf {
+		c = bits.Len(uint(n-1)) - bits.Len(minAggBuf-1)
+	}
+	c = min(c, len(p.sizes)-1)
+	if n > p.sizes[c] {
+		// Over the limit (the dispatcher's bounds rule this out): a
+		// buffer the pool will not keep.
+		return &aggBuf{b: make([]byte, 0, n), class: -1}
+	}
+	if b, ok := p.classes[c].Get().(*aggBuf); ok {
+		return b
+	}
+	return &aggBuf{b: make([]byte, 0, p.sizes[c]), class: c}
+}
+
+// put recycles b. The caller must hold no reference to b's bytes: its
+// PutRecords call has returned and it is not kept for a retry.
+func (p *aggBufPool) put(b *aggBuf) {
+	if b.class < 0 || cap(b.b) != p.sizes[b.class] {
+		return // not the pool's size: let it go
+	}
+	b.b = b.b[:0]
+	p.classes[b.class].Put(b)
 }

@@ -1,7 +1,6 @@
 package kinesis
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"slices"
@@ -38,8 +37,8 @@ const (
 type unit struct {
 	sh       *shardQ
 	pk, ehk  string
-	data     []byte
-	recs     []rec // aggregated records; nil for a single record (one)
+	buf      *aggBuf // an aggregate's encoding, once sent (recycled when the unit is done)
+	recs     []rec   // aggregated records; nil for a single record (one)
 	one      rec
 	size     int           // bytes counted against request limits
 	born     time.Duration // oldest record's Put time
@@ -59,6 +58,18 @@ func (u *unit) count() int {
 	return 1
 }
 
+// data is the unit's Kinesis record data: its record's, or its encoded
+// aggregate (nil until encoded).
+func (u *unit) data() []byte {
+	if u.recs == nil {
+		return u.one.data
+	}
+	if u.buf == nil {
+		return nil
+	}
+	return u.buf.b
+}
+
 func (u *unit) rec(i int) *rec {
 	if u.recs != nil {
 		return &u.recs[i]
@@ -73,7 +84,6 @@ type request struct {
 	shards  []*shardQ
 	seqs    []uint64 // per shard: its request number (shardQ.sent)
 	recBuf  []rec
-	aggBuf  []byte
 	agg     *batch.Aggregator // encodes the request's aggregates
 	sent    []int             // indexes of the units sent, when some could not be encoded
 	sentAt  time.Time
@@ -204,7 +214,6 @@ func (p *Producer) freeRequest(r *request) {
 	r.seqs = r.seqs[:0]
 	clear(r.recBuf)
 	r.recBuf = r.recBuf[:0]
-	r.aggBuf = r.aggBuf[:0]
 	r.sent = r.sent[:0]
 	r.bytes, r.records = 0, 0
 	p.reqPool = append(p.reqPool, r)
@@ -291,7 +300,7 @@ func (p *Producer) buildLocked(now time.Time, due bool) (req *request, wake time
 			for taken < sh.recs.len() {
 				r := sh.recs.at(taken)
 				if sinceT0-r.at > ttl {
-					expired = append(expired, unit{sh: sh, pk: r.pk, data: r.data, one: *r, born: r.at,
+					expired = append(expired, unit{sh: sh, pk: r.pk, one: *r, born: r.at,
 						state: stateFailed, err: &RecordError{ShardID: sh.id, Err: fmt.Errorf("%w: expired in the buffer", ErrRecordExpired)}})
 					p.freshRecs--
 					p.freshBytes -= len(r.pk) + len(r.data)
@@ -324,7 +333,7 @@ func (p *Producer) buildLocked(now time.Time, due bool) (req *request, wake time
 					}
 					p.keys[r.pk] = struct{}{}
 				}
-				req.units = append(req.units, unit{sh: sh, pk: r.pk, data: r.data, one: *r, size: size, born: r.at})
+				req.units = append(req.units, unit{sh: sh, pk: r.pk, one: *r, size: size, born: r.at})
 				req.bytes += size
 				req.records++
 				p.freshRecs--
@@ -403,25 +412,23 @@ func (p *Producer) send(req *request) {
 	unsent := 0
 	for i := range req.units {
 		u := &req.units[i]
-		if u.recs != nil && u.data == nil {
+		if u.recs != nil && u.buf == nil {
 			var err error
 			if req.agg == nil {
 				req.agg, err = p.cfg.newAggregator() // checked by NewProducer: does not fail
 			}
-			start := len(req.aggBuf)
-			buf := req.aggBuf
+			var buf *aggBuf
 			if err == nil {
-				buf, err = encodeAggregate(req.agg, req.aggBuf, u)
+				buf, err = encodeAggregate(req.agg, p.aggBufs, u)
 			}
 			if err != nil {
 				u.state, u.err = stateFailed, &RecordError{ShardID: u.sh.id, Err: err}
 				unsent++
 				continue
 			}
-			req.aggBuf = buf
-			u.data = req.aggBuf[start:len(req.aggBuf):len(req.aggBuf)]
+			u.buf = buf
 		}
-		e := sdktypes.PutRecordsRequestEntry{Data: u.data, PartitionKey: &u.pk}
+		e := sdktypes.PutRecordsRequestEntry{Data: u.data(), PartitionKey: &u.pk}
 		if u.ehk != "" {
 			e.ExplicitHashKey = &u.ehk
 		}
@@ -517,10 +524,12 @@ func (p *Producer) complete(req *request, out *sdkkinesis.PutRecordsOutput, err 
 		var run []unit
 		for k := i; k < j; k++ {
 			if u := &req.units[k]; u.state == stateRetry {
+				// The retry takes over u's aggregate buffer, if any
+				// (finish leaves it alone), but not its records, which
+				// are in req's buffer.
 				c := *u
 				if c.recs != nil {
 					c.recs = slices.Clone(c.recs)
-					c.data = bytes.Clone(c.data)
 				}
 				run = p.regroupLocked(run, &c)
 			}
@@ -622,6 +631,12 @@ func (p *Producer) finish(units []unit, req *request) {
 				}
 				p.cfg.onResult(res)
 			}
+		}
+		// Results carry the caller's data, never the aggregate's, and a
+		// done unit's PutRecords calls have all returned.
+		if u.buf != nil {
+			p.aggBufs.put(u.buf)
+			u.buf = nil
 		}
 	}
 	p.mu.Lock()

@@ -51,14 +51,15 @@ func TestProducerAggregatesReadByNodeKPL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pool := newAggBufPool(1 << 20)
 	var in []string
 	for _, recs := range aggregates {
 		u := unit{ehk: "0", recs: recs}
-		data, err := encodeAggregate(a, nil, &u)
+		buf, err := encodeAggregate(a, pool, &u)
 		if err != nil {
 			t.Fatal(err)
 		}
-		in = append(in, base64.StdEncoding.EncodeToString(data))
+		in = append(in, base64.StdEncoding.EncodeToString(buf.b))
 	}
 	js, _ := json.Marshal(in)
 	cmd := exec.Command(node, "-e", nodeDeaggregate, filepath.Clean(modules))

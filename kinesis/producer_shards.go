@@ -298,7 +298,8 @@ func (p *Producer) applyMapLocked(ranges []shardRange) {
 // belong to: the closed shard's explicit hash key would send it whole to
 // one child, with records of its sibling's keys. The parts keep u's place
 // in its queue, its attempts and its backoff (shared, under Producer.mu),
-// and are encoded again when sent.
+// and are encoded again when sent (u's encoding is left to the garbage
+// collector).
 func (p *Producer) regroupLocked(dst []unit, u *unit) []unit {
 	if u.recs == nil || u.sh.open || len(p.shards) == 0 {
 		return append(dst, *u)
@@ -316,7 +317,7 @@ func (p *Producer) regroupLocked(dst []unit, u *unit) []unit {
 	n := len(dst)
 	for _, q := range ts {
 		part := *u
-		part.recs, part.data = nil, nil
+		part.recs, part.buf = nil, nil
 		if q != nil {
 			part.ehk = q.ehk
 		}
