@@ -566,7 +566,7 @@ func (c *Consumer) listShards(ctx context.Context) ([]sdktypes.Shard, error) {
 // retryCall runs f until it succeeds, ctx is done, or it fails with an
 // error retrying cannot fix. Throttling is reported to the hooks.
 func retryCall(ctx context.Context, c *Consumer, shardID, op string, f func() error) error {
-	b := newBackoff(100*time.Millisecond, 5*time.Second)
+	policy := DefaultCallRetry.start()
 	for {
 		err := f()
 		if err == nil {
@@ -582,7 +582,7 @@ func retryCall(ctx context.Context, c *Consumer, shardID, op string, f func() er
 		if !retry {
 			return err
 		}
-		d := b.next()
+		d, _ := policy.next()
 		if throttle {
 			for _, h := range c.hooks.throttled {
 				h.OnThrottled(ThrottledMetrics{ShardID: shardID, Op: op, Delay: d, Err: err})

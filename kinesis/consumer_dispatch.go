@@ -73,7 +73,7 @@ func (c *Consumer) handlerFor(t event.Type) eventHandler {
 // callWithRetry calls fn under the retry policy; a record whose attempts
 // are exhausted, or that failed permanently, is dead-lettered.
 func (c *Consumer) callWithRetry(runCtx, drainCtx context.Context, rec Record, t event.Type, fn func(context.Context) error) bool {
-	b := newBackoff(c.cfg.handlerBackoff, c.cfg.maxHandlerBackoff)
+	retry := c.cfg.handlerRetry.start()
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
 		err := fn(drainCtx)
@@ -87,10 +87,10 @@ func (c *Consumer) callWithRetry(runCtx, drainCtx context.Context, rec Record, t
 		if drainCtx.Err() != nil {
 			return false // the shutdown timeout cancelled the handler
 		}
-		if isPermanent(err) || (c.cfg.handlerAttempts > 0 && attempt >= c.cfg.handlerAttempts) {
+		d, again := retry.next()
+		if isPermanent(err) || !again {
 			return c.deadLetterRecord(runCtx, drainCtx, DeadLetter{Record: rec, Type: t, Attempts: attempt, Err: err})
 		}
-		d := b.next()
 		c.log.Warn("kinesis: handler failed, retrying", "shard", rec.ShardID, "seq", rec.SequenceNumber,
 			"subseq", rec.SubSequenceNumber, "type", t, "attempt", attempt, "delay", d, "err", err)
 		if !sleepCtx(runCtx, d) {
@@ -113,7 +113,7 @@ func (c *Consumer) deadLetterRecord(runCtx, drainCtx context.Context, d DeadLett
 			"attempts", d.Attempts, "err", d.Err)
 		return true
 	}
-	b := newBackoff(c.cfg.handlerBackoff, c.cfg.maxHandlerBackoff)
+	retry := DefaultCallRetry.start()
 	for {
 		err := c.cfg.deadLetter(drainCtx, d)
 		if err == nil {
@@ -123,7 +123,7 @@ func (c *Consumer) deadLetterRecord(runCtx, drainCtx context.Context, d DeadLett
 		if errors.Is(err, context.Canceled) && drainCtx.Err() != nil {
 			return false
 		}
-		delay := b.next()
+		delay, _ := retry.next()
 		c.log.Error("kinesis: dead-letter handler failed, retrying", "shard", d.ShardID, "seq", d.SequenceNumber,
 			"subseq", d.SubSequenceNumber, "delay", delay, "err", err)
 		if !sleepCtx(runCtx, delay) {

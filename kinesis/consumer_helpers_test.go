@@ -28,7 +28,7 @@ func fastConsumer() []ConsumerOption {
 		WithIdleWait(5 * time.Millisecond),
 		WithGetRecordsRate(200),
 		WithShardSyncInterval(50 * time.Millisecond),
-		WithHandlerRetry(3, time.Millisecond, 5*time.Millisecond),
+		WithHandlerRetry(Retry{MaxAttempts: 3, InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, Multiplier: 2, Jitter: 0.5}),
 		WithCheckpointInterval(0),
 	}
 }

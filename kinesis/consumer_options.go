@@ -31,15 +31,6 @@ const (
 	// DefaultShardSyncInterval is how often ListShards looks for new shards
 	// (WithShardSyncInterval).
 	DefaultShardSyncInterval = 10 * time.Second
-	// DefaultHandlerAttempts is how many times a failing handler is called
-	// for one record before the record is dead-lettered
-	// (WithHandlerRetry).
-	DefaultHandlerAttempts = 3
-	// DefaultHandlerBackoff is the pause before the first handler retry; it
-	// doubles with every retry up to DefaultMaxHandlerBackoff.
-	DefaultHandlerBackoff = 100 * time.Millisecond
-	// DefaultMaxHandlerBackoff caps the pause between handler retries.
-	DefaultMaxHandlerBackoff = 5 * time.Second
 	// DefaultMaxShards is the number of shards read at once
 	// (WithMaxShards); 0 means no limit.
 	DefaultMaxShards = 0
@@ -97,9 +88,7 @@ type consumerConfig struct {
 	idleWait           time.Duration
 	shardSync          time.Duration
 	maxShards          int
-	handlerAttempts    int
-	handlerBackoff     time.Duration
-	maxHandlerBackoff  time.Duration
+	handlerRetry Retry
 	dedupeCapacity     int
 	dedupeTTL          time.Duration
 	shutdownTimeout    time.Duration
@@ -123,9 +112,7 @@ func defaultConsumerConfig() consumerConfig {
 		idleWait:           DefaultIdleWait,
 		shardSync:          DefaultShardSyncInterval,
 		maxShards:          DefaultMaxShards,
-		handlerAttempts:    DefaultHandlerAttempts,
-		handlerBackoff:     DefaultHandlerBackoff,
-		maxHandlerBackoff:  DefaultMaxHandlerBackoff,
+		handlerRetry: DefaultHandlerRetry,
 		shutdownTimeout:    DefaultShutdownTimeout,
 		leaseDuration:      DefaultLeaseDuration,
 		byType:             map[event.Type]eventHandler{},
@@ -272,20 +259,19 @@ func WithMaxShards(n int) ConsumerOption {
 }
 
 // WithHandlerRetry sets the retry policy for a handler that returns an
-// error: it is called up to attempts times for the same record, waiting
-// backoff before the first retry and doubling the wait up to maxBackoff.
-// After the last attempt the record is dead-lettered (WithDeadLetter) and
-// the shard moves on. attempts 0 retries forever (the shard stops until the
-// handler succeeds). An error wrapped with Permanent is dead-lettered
-// without retries. Default: DefaultHandlerAttempts, DefaultHandlerBackoff,
-// DefaultMaxHandlerBackoff.
-func WithHandlerRetry(attempts int, backoff, maxBackoff time.Duration) ConsumerOption {
+// error: it is called up to r.MaxAttempts times for the same record, with
+// r's backoff between attempts. After the last attempt the record is
+// dead-lettered (WithDeadLetter) and the shard moves on. MaxAttempts 0
+// retries until the handler succeeds (the shard waits). An error wrapped
+// with Permanent is dead-lettered without retries. Default:
+// DefaultHandlerRetry.
+func WithHandlerRetry(r Retry) ConsumerOption {
 	return consumerOptionFunc(func(c *consumerConfig) {
-		if attempts < 0 || backoff < 0 || maxBackoff < backoff {
-			c.setErr(fmt.Errorf("kinesis: invalid handler retry (%d, %v, %v)", attempts, backoff, maxBackoff))
+		if err := r.validate("WithHandlerRetry"); err != nil {
+			c.setErr(err)
 			return
 		}
-		c.handlerAttempts, c.handlerBackoff, c.maxHandlerBackoff = attempts, backoff, maxBackoff
+		c.handlerRetry = r
 	})
 }
 

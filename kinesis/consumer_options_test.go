@@ -36,7 +36,7 @@ func TestNewConsumerValidation(t *testing.T) {
 		{"limit", "GetRecords takes 1 to 10000", f, "s", []ConsumerOption{h, WithGetRecordsLimit(10001)}, "limit"},
 		{"rate", "the rate must be positive", f, "s", []ConsumerOption{h, WithGetRecordsRate(0)}, "rate"},
 		{"start", "AT_TIMESTAMP needs a time", f, "s", []ConsumerOption{h, WithStartPosition(StartAtTimestamp(time.Time{}))}, "needs a time"},
-		{"retry", "the backoff cap is at least the backoff", f, "s", []ConsumerOption{h, WithHandlerRetry(3, time.Second, time.Millisecond)}, "invalid handler retry"},
+		{"retry", "the backoff cap is at least the backoff", f, "s", []ConsumerOption{h, WithHandlerRetry(Retry{MaxAttempts: 3, InitialInterval: time.Second, MaxInterval: time.Millisecond, Multiplier: 2})}, "MaxInterval 1ms is below InitialInterval"},
 		{"dedupe", "the window holds at least one id", f, "s", []ConsumerOption{h, WithDeduplication(0, 0)}, "deduplication"},
 		{"store", "a nil store is a bug", f, "s", []ConsumerOption{h, WithCheckpointStore(nil)}, "nil checkpoint store"},
 		{"hook", "a hook must implement a Hook interface", f, "s", []ConsumerOption{h, WithHooks(struct{}{})}, "implements no Hook"},

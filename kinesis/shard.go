@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
+
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -79,7 +79,7 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 		}
 		return res, &ShardError{ShardID: r.id, Err: err}
 	}
-	b := newBackoff(200*time.Millisecond, 10*time.Second)
+	policy := DefaultCallRetry.start()
 	for runCtx.Err() == nil {
 		if err := r.limiter.Wait(runCtx); err != nil {
 			break
@@ -112,7 +112,7 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 			if !retry {
 				return res, &ShardError{ShardID: r.id, Err: fmt.Errorf("get records: %w", err)}
 			}
-			d := b.next()
+			d, _ := policy.next()
 			if throttle {
 				for _, h := range c.hooks.throttled {
 					h.OnThrottled(ThrottledMetrics{ShardID: r.id, Op: "GetRecords", Delay: d, Err: err})
@@ -124,7 +124,7 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 			sleepCtx(runCtx, d)
 			continue
 		}
-		b.reset()
+		policy.reset()
 		if runCtx.Err() != nil {
 			break // stopping: the records fetched are read again later
 		}
@@ -346,37 +346,4 @@ func (r *shardReader) process(runCtx, drainCtx context.Context, recs []sdktypes.
 func (r *shardReader) advance(pos Checkpoint) {
 	r.pos, r.processed = pos, true
 	r.count++
-}
-
-// retryDelay is an exponential backoff with full jitter.
-type retryDelay struct {
-	base, max, cur time.Duration
-}
-
-func newBackoff(base, max time.Duration) *retryDelay { return &retryDelay{base: base, max: max} }
-
-func (b *retryDelay) next() time.Duration {
-	if b.cur == 0 {
-		b.cur = b.base
-	} else {
-		b.cur = min(2*b.cur, b.max)
-	}
-	return b.cur/2 + rand.N(b.cur/2+1)
-}
-
-func (b *retryDelay) reset() { b.cur = 0 }
-
-// sleepCtx waits d or until ctx is done; it reports whether d elapsed.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
