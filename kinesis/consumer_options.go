@@ -88,7 +88,7 @@ type consumerConfig struct {
 	idleWait           time.Duration
 	shardSync          time.Duration
 	maxShards          int
-	handlerRetry Retry
+	handlerRetry       Retry
 	dedupeCapacity     int
 	dedupeTTL          time.Duration
 	shutdownTimeout    time.Duration
@@ -112,7 +112,7 @@ func defaultConsumerConfig() consumerConfig {
 		idleWait:           DefaultIdleWait,
 		shardSync:          DefaultShardSyncInterval,
 		maxShards:          DefaultMaxShards,
-		handlerRetry: DefaultHandlerRetry,
+		handlerRetry:       DefaultHandlerRetry,
 		shutdownTimeout:    DefaultShutdownTimeout,
 		leaseDuration:      DefaultLeaseDuration,
 		byType:             map[event.Type]eventHandler{},
