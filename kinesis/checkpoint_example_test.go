@@ -14,9 +14,9 @@ import (
 
 // A checkpoint store only moves forward: a stale writer is refused and the
 // stored checkpoint is kept.
-func ExampleNewMemoryCheckpointStore() {
+func ExampleNewMemoryStore() {
 	ctx := context.Background()
-	store := kinesis.NewMemoryCheckpointStore()
+	store := kinesis.NewMemoryStore()
 
 	const stream, shard = "rtds-events", "shardId-000000000000"
 	if _, ok, _ := store.Load(ctx, stream, shard); !ok {

@@ -110,7 +110,7 @@ func TestConsumerHooks(t *testing.T) {
 func TestConsumerShutdownTimeoutCancelsHandler(t *testing.T) {
 	f := kinesistest.New(kinesistest.WithStream("s", 1))
 	putEntries(t, f, "s", []entry{{"k", testEvent("stuck", event.TypeOpen, "")}})
-	store := NewMemoryCheckpointStore()
+	store := NewMemoryStore()
 	inHandler := make(chan struct{})
 	var handlerErr error
 	c, err := NewConsumer(f, "s", append(fastConsumer(), WithCheckpointStore(store), WithShutdownTimeout(20*time.Millisecond),

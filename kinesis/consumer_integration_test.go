@@ -60,7 +60,7 @@ func TestConsumerIntegrationShardOrder(t *testing.T) {
 			}
 			putEntries(t, client, stream, put)
 			rec := newRecorder(len(es))
-			store := NewMemoryCheckpointStore()
+			store := NewMemoryStore()
 			c, err := NewConsumer(client, stream, append(fastConsumer(), OnRecord(rec.record), WithCheckpointStore(store), WithGetRecordsLimit(50))...)
 			if err != nil {
 				t.Fatal(err)
@@ -540,7 +540,7 @@ func TestConsumerIntegrationTrimmedCheckpoint(t *testing.T) {
 			shard := *shards.Shards[0].ShardId
 			// A sequence number below the first record's: no such record.
 			gone := seqs[0][:len(seqs[0])-6] + "000000"
-			store := NewMemoryCheckpointStore()
+			store := NewMemoryStore()
 			if err := store.Save(context.Background(), stream, shard, Checkpoint{SequenceNumber: gone}); err != nil {
 				t.Fatal(err)
 			}

@@ -139,7 +139,7 @@ func TestLeasesShareShards(t *testing.T) {
 	t.Parallel()
 	const stream = "s"
 	f := kinesistest.New(kinesistest.WithStream(stream, 4))
-	store := NewMemoryCheckpointStore()
+	store := NewMemoryStore()
 	g := newShardGuard(200 * time.Microsecond)
 	ll := &leaseLog{n: map[string]int{}}
 
@@ -217,7 +217,7 @@ func TestLeasesShareShards(t *testing.T) {
 // had lost its network: at once, or, with hang, when the call's context
 // ends or the network is back.
 type partitionedStore struct {
-	*MemoryCheckpointStore
+	*MemoryStore
 	cut  atomic.Bool
 	hang bool
 }
@@ -245,28 +245,28 @@ func (s *partitionedStore) Load(ctx context.Context, stream, shardID string) (Ch
 	if err := s.down(ctx); err != nil {
 		return Checkpoint{}, false, err
 	}
-	return s.MemoryCheckpointStore.Load(ctx, stream, shardID)
+	return s.MemoryStore.Load(ctx, stream, shardID)
 }
 
 func (s *partitionedStore) Save(ctx context.Context, stream, shardID string, cp Checkpoint) error {
 	if err := s.down(ctx); err != nil {
 		return err
 	}
-	return s.MemoryCheckpointStore.Save(ctx, stream, shardID, cp)
+	return s.MemoryStore.Save(ctx, stream, shardID, cp)
 }
 
 func (s *partitionedStore) ListLeases(ctx context.Context, stream string) ([]Lease, error) {
 	if err := s.down(ctx); err != nil {
 		return nil, err
 	}
-	return s.MemoryCheckpointStore.ListLeases(ctx, stream)
+	return s.MemoryStore.ListLeases(ctx, stream)
 }
 
 func (s *partitionedStore) UpdateLease(ctx context.Context, stream string, old, next Lease) error {
 	if err := s.down(ctx); err != nil {
 		return err
 	}
-	return s.MemoryCheckpointStore.UpdateLease(ctx, stream, old, next)
+	return s.MemoryStore.UpdateLease(ctx, stream, old, next)
 }
 
 // TestLeasesExpire: a worker that cannot reach the lease store stops
@@ -282,8 +282,8 @@ func TestLeasesExpire(t *testing.T) {
 func testLeasesExpire(t *testing.T, hang bool) {
 	const stream = "s"
 	f := kinesistest.New(kinesistest.WithStream(stream, 2))
-	mem := NewMemoryCheckpointStore()
-	aStore := &partitionedStore{MemoryCheckpointStore: mem, hang: hang}
+	mem := NewMemoryStore()
+	aStore := &partitionedStore{MemoryStore: mem, hang: hang}
 	g := newShardGuard(time.Millisecond)
 	ll := &leaseLog{n: map[string]int{}}
 	var want []string
@@ -338,7 +338,7 @@ func TestWithLeasesNeedsLeaseStore(t *testing.T) {
 	t.Parallel()
 	f := kinesistest.New(kinesistest.WithStream("s", 1))
 	_, err := NewConsumer(f, "s", OnRecord(func(context.Context, Record) error { return nil }),
-		WithCheckpointStore(checkpointOnly{NewMemoryCheckpointStore()}), WithLeases("w"))
+		WithCheckpointStore(checkpointOnly{NewMemoryStore()}), WithLeases("w"))
 	if err == nil {
 		t.Fatal("NewConsumer accepted WithLeases with a store that keeps no leases")
 	}
@@ -355,7 +355,7 @@ func TestWithLeasesNeedsLeaseStore(t *testing.T) {
 }
 
 // checkpointOnly hides the lease methods of a store.
-type checkpointOnly struct{ s *MemoryCheckpointStore }
+type checkpointOnly struct{ s *MemoryStore }
 
 func (c checkpointOnly) Load(ctx context.Context, stream, shardID string) (Checkpoint, bool, error) {
 	return c.s.Load(ctx, stream, shardID)

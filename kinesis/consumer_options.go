@@ -130,7 +130,7 @@ func (c *consumerConfig) validate() error {
 		return errors.New("kinesis: no handler: register OnRecord, OnEvent, OnUnknown, Handle or an On<Type> handler")
 	}
 	if c.store == nil {
-		c.store = NewMemoryCheckpointStore()
+		c.store = NewMemoryStore()
 	}
 	if c.leases {
 		if _, ok := c.store.(LeaseStore); !ok {
@@ -144,7 +144,7 @@ func (c *consumerConfig) validate() error {
 }
 
 // WithCheckpointStore sets where checkpoints are kept. Default: a new
-// in-memory store (NewMemoryCheckpointStore), which does not survive the
+// in-memory store (NewMemoryStore), which does not survive the
 // process: use NewDynamoDBCheckpointStore in production.
 func WithCheckpointStore(s CheckpointStore) ConsumerOption {
 	return consumerOptionFunc(func(c *consumerConfig) {
@@ -312,7 +312,7 @@ func WithShutdownTimeout(d time.Duration) ConsumerOption {
 // each shard is read by one worker at a time, and the workers balance the
 // shards among themselves through leases kept in the checkpoint store,
 // which must be a LeaseStore (DynamoDBCheckpointStore for workers in
-// different processes; MemoryCheckpointStore for workers in one process).
+// different processes; MemoryStore for workers in one process).
 // Workers share a stream when they use the same store, table and
 // application name (WithCheckpointApplication).
 //

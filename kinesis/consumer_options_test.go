@@ -74,7 +74,7 @@ func TestConsumerRunFatalErrors(t *testing.T) {
 	t.Run("checkpoint moved ahead by another worker", func(t *testing.T) {
 		f := kinesistest.New(kinesistest.WithStream("s", 1))
 		seqs := putEntries(t, f, "s", []entry{{"k", testEvent("a", event.TypeOpen, "")}, {"k", testEvent("b", event.TypeOpen, "")}})
-		store := NewMemoryCheckpointStore()
+		store := NewMemoryStore()
 		shard := f.Records("s")[0].ShardID
 		c, err := NewConsumer(f, "s", append(fastConsumer(), WithCheckpointStore(store),
 			OnEvent(func(ctx context.Context, e event.Event) error {

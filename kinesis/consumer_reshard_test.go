@@ -272,7 +272,7 @@ func TestConsumerReshardWhileConsuming(t *testing.T) {
 // read them.
 func TestConsumerReshardWhileConsumingWithLeases(t *testing.T) {
 	f := kinesistest.New(kinesistest.WithStream("s", 2))
-	testReshardWhileConsuming(t, f, "s", func() error { return nil }, NewMemoryCheckpointStore())
+	testReshardWhileConsuming(t, f, "s", func() error { return nil }, NewMemoryStore())
 }
 
 func TestConsumerChildWaitsForUnreadParent(t *testing.T) {

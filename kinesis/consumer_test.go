@@ -28,7 +28,7 @@ func TestConsumerShardOrderAndCheckpoints(t *testing.T) {
 	es, want := eventEntries("e", 400, 37)
 	putEntries(t, f, "s", es)
 	rec := newRecorder(len(es))
-	store := NewMemoryCheckpointStore()
+	store := NewMemoryStore()
 	c, err := NewConsumer(f, "s", append(fastConsumer(), OnRecord(rec.record), WithCheckpointStore(store))...)
 	if err != nil {
 		t.Fatal(err)
@@ -277,7 +277,7 @@ func TestConsumerAggregatesResumeInside(t *testing.T) {
 		{"p", kplAggregate([]string{"k1", "k2"}, datas)},
 		{"p", testEvent("after", event.TypeOpen, "")},
 	})
-	store := NewMemoryCheckpointStore()
+	store := NewMemoryStore()
 
 	// The first consumer stops after the aggregate's third user record.
 	first := newRecorder(4)
@@ -524,7 +524,7 @@ func TestConsumerDefaultDeadLetterLogsAndCounts(t *testing.T) {
 
 func TestConsumerResumeAfterRestart(t *testing.T) {
 	f := kinesistest.New(kinesistest.WithStream("s", 3))
-	store := NewMemoryCheckpointStore()
+	store := NewMemoryStore()
 	es1, want1 := eventEntries("one", 90, 11)
 	putEntries(t, f, "s", es1)
 	r1 := newRecorder(len(es1))
@@ -663,7 +663,7 @@ func (c trimmingClient) GetShardIterator(ctx context.Context, in *sdkkinesis.Get
 func TestConsumerTrimmedCheckpointRestartsAtTrimHorizon(t *testing.T) {
 	f := kinesistest.New(kinesistest.WithStream("s", 1))
 	putEntries(t, f, "s", []entry{{"k", testEvent("a", event.TypeOpen, "")}, {"k", testEvent("b", event.TypeOpen, "")}})
-	store := NewMemoryCheckpointStore()
+	store := NewMemoryStore()
 	shard := f.Records("s")[0].ShardID
 	if err := store.Save(context.Background(), "s", shard, Checkpoint{SequenceNumber: "1"}); err != nil {
 		t.Fatal(err)
@@ -731,7 +731,7 @@ func TestConsumerThrottling(t *testing.T) {
 func TestConsumerGracefulShutdownFinishesHandler(t *testing.T) {
 	f := kinesistest.New(kinesistest.WithStream("s", 1))
 	seqs := putEntries(t, f, "s", []entry{{"k", testEvent("a", event.TypeOpen, "")}, {"k", testEvent("b", event.TypeOpen, "")}})
-	store := NewMemoryCheckpointStore()
+	store := NewMemoryStore()
 	inHandler := make(chan struct{})
 	release := make(chan struct{})
 	var handledIDs []string

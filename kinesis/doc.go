@@ -79,7 +79,7 @@
 // # Checkpoints
 //
 // A CheckpointStore keeps one Checkpoint per stream and shard.
-// NewMemoryCheckpointStore is for tests and demos; NewDynamoDBCheckpointStore
+// NewMemoryStore is for tests and demos; NewDynamoDBCheckpointStore
 // keeps checkpoints in a DynamoDB table with conditional writes, so a stale
 // worker can never move a checkpoint backwards (ErrCheckpointBehind).
 //

@@ -76,7 +76,7 @@ func Example_uninstallHandler() {
 // consumer with the same checkpoint store resumes after them.
 func ExampleConsumer_Run() {
 	f := kinesistest.New(kinesistest.WithStream("rtds-events", 1))
-	store := kinesis.NewMemoryCheckpointStore()
+	store := kinesis.NewMemoryStore()
 	putExampleEvents(f, "rtds-events",
 		`{"id":"a","type":"OPEN","occurred":"2024-05-01T12:00:00Z"}`,
 		`{"id":"b","type":"CLOSE","occurred":"2024-05-01T12:00:01Z"}`,

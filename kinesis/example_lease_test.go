@@ -15,7 +15,7 @@ import (
 // joins gets its share from the others by graceful handoffs.
 func ExampleWithLeases() {
 	f := kinesistest.New(kinesistest.WithStream("rtds-events", 4))
-	store := kinesis.NewMemoryCheckpointStore() // a LeaseStore, like the DynamoDB store
+	store := kinesis.NewMemoryStore() // a LeaseStore, like the DynamoDB store
 
 	startWorker := func(id string) (stop func()) {
 		c, err := kinesis.NewConsumer(f, "rtds-events",

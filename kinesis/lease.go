@@ -55,7 +55,7 @@ func (l Lease) String() string {
 var ErrLeaseChanged = errors.New("kinesis: lease changed since it was read")
 
 // LeaseStore is a CheckpointStore that also keeps shard leases, in the same
-// records as the checkpoints. MemoryCheckpointStore (workers in one
+// records as the checkpoints. MemoryStore (workers in one
 // process, tests) and DynamoDBCheckpointStore (workers anywhere)
 // implement it.
 type LeaseStore interface {
@@ -95,7 +95,7 @@ func leaseChangedError(stream string, old Lease, err error) error {
 
 // ListLeases returns the lease of every shard of stream that has a lease
 // or a checkpoint, sorted by shard id. It fails only when ctx is done.
-func (s *MemoryCheckpointStore) ListLeases(ctx context.Context, stream string) ([]Lease, error) {
+func (s *MemoryStore) ListLeases(ctx context.Context, stream string) ([]Lease, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("kinesis: list leases of stream %s: %w", stream, err)
 	}
@@ -128,7 +128,7 @@ func (s *MemoryCheckpointStore) ListLeases(ctx context.Context, stream string) (
 
 // UpdateLease replaces a shard's lease with next if the stored one still
 // has old's Counter; see LeaseStore.
-func (s *MemoryCheckpointStore) UpdateLease(ctx context.Context, stream string, old, next Lease) error {
+func (s *MemoryStore) UpdateLease(ctx context.Context, stream string, old, next Lease) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("kinesis: update lease of shard %s: %w", old.ShardID, err)
 	}
@@ -146,4 +146,4 @@ func (s *MemoryCheckpointStore) UpdateLease(ctx context.Context, stream string, 
 	return nil
 }
 
-var _ LeaseStore = (*MemoryCheckpointStore)(nil)
+var _ LeaseStore = (*MemoryStore)(nil)

@@ -189,7 +189,7 @@ func TestLeaseReviewStalledCoordinator(t *testing.T) {
 	const stream = "s"
 	const dur = 600 * time.Millisecond
 	f := kinesistest.New(kinesistest.WithStream(stream, 2))
-	store := NewMemoryCheckpointStore()
+	store := NewMemoryStore()
 	g := newShardGuard(2 * time.Millisecond)
 	ll := newLeaseLog()
 	p := newFeed(t, f, stream)
@@ -217,7 +217,7 @@ func TestLeaseReviewStalledCoordinator(t *testing.T) {
 // and fails every call at once while cut, as a refused connection does. It
 // notes when its worker's last successful lease write started.
 type slowListStore struct {
-	*MemoryCheckpointStore
+	*MemoryStore
 	cut       atomic.Bool
 	mu        sync.Mutex
 	lastWrite time.Time
@@ -227,14 +227,14 @@ func (s *slowListStore) Load(ctx context.Context, stream, shardID string) (Check
 	if s.cut.Load() {
 		return Checkpoint{}, false, errPartitioned
 	}
-	return s.MemoryCheckpointStore.Load(ctx, stream, shardID)
+	return s.MemoryStore.Load(ctx, stream, shardID)
 }
 
 func (s *slowListStore) Save(ctx context.Context, stream, shardID string, cp Checkpoint) error {
 	if s.cut.Load() {
 		return errPartitioned
 	}
-	return s.MemoryCheckpointStore.Save(ctx, stream, shardID, cp)
+	return s.MemoryStore.Save(ctx, stream, shardID, cp)
 }
 
 func (s *slowListStore) ListLeases(ctx context.Context, stream string) ([]Lease, error) {
@@ -242,7 +242,7 @@ func (s *slowListStore) ListLeases(ctx context.Context, stream string) ([]Lease,
 		return nil, errPartitioned
 	}
 	time.Sleep(40 * time.Millisecond)
-	return s.MemoryCheckpointStore.ListLeases(ctx, stream)
+	return s.MemoryStore.ListLeases(ctx, stream)
 }
 
 func (s *slowListStore) UpdateLease(ctx context.Context, stream string, old, next Lease) error {
@@ -250,7 +250,7 @@ func (s *slowListStore) UpdateLease(ctx context.Context, stream string, old, nex
 		return errPartitioned
 	}
 	start := time.Now()
-	err := s.MemoryCheckpointStore.UpdateLease(ctx, stream, old, next)
+	err := s.MemoryStore.UpdateLease(ctx, stream, old, next)
 	if err == nil {
 		s.mu.Lock()
 		s.lastWrite = start
@@ -269,7 +269,7 @@ func TestLeaseReviewStopsWithinTwoThirds(t *testing.T) {
 	const stream = "s"
 	const dur = 1200 * time.Millisecond
 	f := kinesistest.New(kinesistest.WithStream(stream, 1))
-	store := &slowListStore{MemoryCheckpointStore: NewMemoryCheckpointStore()}
+	store := &slowListStore{MemoryStore: NewMemoryStore()}
 	p := newFeed(t, f, stream)
 	var mu sync.Mutex
 	var starts []time.Time
@@ -344,7 +344,7 @@ func TestLeaseReviewBalanceStable(t *testing.T) {
 			t.Parallel()
 			const stream = "s"
 			f := kinesistest.New(kinesistest.WithStream(stream, tt.shards))
-			store := NewMemoryCheckpointStore()
+			store := NewMemoryStore()
 			g := newShardGuard(0)
 			ll := newLeaseLog()
 			p := newFeed(t, f, stream)
@@ -415,7 +415,7 @@ func TestLeaseReviewMaxShards(t *testing.T) {
 	t.Run("the rest read by others", func(t *testing.T) {
 		t.Parallel()
 		f := kinesistest.New(kinesistest.WithStream(stream, 4))
-		store := NewMemoryCheckpointStore()
+		store := NewMemoryStore()
 		g := newShardGuard(0)
 		ll := newLeaseLog()
 		p := newFeed(t, f, stream)
@@ -436,7 +436,7 @@ func TestLeaseReviewMaxShards(t *testing.T) {
 		t.Parallel()
 		// A previous run of a, without a cap, held all three shards.
 		f := kinesistest.New(kinesistest.WithStream(stream, 3))
-		store := NewMemoryCheckpointStore()
+		store := NewMemoryStore()
 		out, err := f.ListShards(context.Background(), &sdkkinesis.ListShardsInput{StreamName: aws.String(stream)})
 		if err != nil {
 			t.Fatal(err)
@@ -470,7 +470,7 @@ func TestLeaseReviewStealOvershoot(t *testing.T) {
 	t.Parallel()
 	const stream = "s"
 	ctx := context.Background()
-	store := NewMemoryCheckpointStore()
+	store := NewMemoryStore()
 	f := kinesistest.New(kinesistest.WithStream(stream, 3))
 	c, err := NewConsumer(f, stream, OnRecord(func(context.Context, Record) error { return nil }),
 		WithCheckpointStore(store), WithLeases("a"), WithMaxShards(1), WithLeaseDuration(time.Minute))
@@ -537,7 +537,7 @@ func TestLeaseReviewStopDuringHandoff(t *testing.T) {
 	t.Run("owner stops", func(t *testing.T) {
 		t.Parallel()
 		f := kinesistest.New(kinesistest.WithStream(stream, 2))
-		store := NewMemoryCheckpointStore()
+		store := NewMemoryStore()
 		g := newShardGuard(time.Millisecond)
 		ll := newLeaseLog()
 		p := newFeed(t, f, stream)
@@ -566,7 +566,7 @@ func TestLeaseReviewStopDuringHandoff(t *testing.T) {
 	t.Run("asker stops", func(t *testing.T) {
 		t.Parallel()
 		f := kinesistest.New(kinesistest.WithStream(stream, 2))
-		store := NewMemoryCheckpointStore()
+		store := NewMemoryStore()
 		g := newShardGuard(time.Millisecond)
 		ll := newLeaseLog()
 		p := newFeed(t, f, stream)
@@ -601,8 +601,8 @@ func TestLeaseReviewRestartSameID(t *testing.T) {
 	const stream = "s"
 	const dur = 600 * time.Millisecond
 	f := kinesistest.New(kinesistest.WithStream(stream, 2))
-	mem := NewMemoryCheckpointStore()
-	cut := &partitionedStore{MemoryCheckpointStore: mem}
+	mem := NewMemoryStore()
+	cut := &partitionedStore{MemoryStore: mem}
 	g := newShardGuard(time.Millisecond)
 	ll := newLeaseLog()
 	p := newFeed(t, f, stream)
@@ -647,7 +647,7 @@ func TestLeaseReviewHandoffToDeadWorker(t *testing.T) {
 	const dur = 300 * time.Millisecond
 	ctx := context.Background()
 	f := kinesistest.New(kinesistest.WithStream(stream, 2))
-	store := NewMemoryCheckpointStore()
+	store := NewMemoryStore()
 	g := newShardGuard(time.Millisecond)
 	ll := newLeaseLog()
 	p := newFeed(t, f, stream)

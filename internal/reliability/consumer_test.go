@@ -88,7 +88,7 @@ func TestReshardingUnderLoad(t *testing.T) {
 	log := newHandledLog(n)
 	cons, err := kinesis.NewConsumer(c, stream,
 		kinesis.OnEvent(log.handle),
-		kinesis.WithCheckpointStore(kinesis.NewMemoryCheckpointStore()),
+		kinesis.WithCheckpointStore(kinesis.NewMemoryStore()),
 		kinesis.WithShardSyncInterval(200*time.Millisecond),
 		kinesis.WithIdleWait(50*time.Millisecond),
 		kinesis.WithGetRecordsRate(50),

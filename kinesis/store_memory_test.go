@@ -5,16 +5,16 @@ import (
 	"testing"
 )
 
-func TestMemoryCheckpointStoreConformance(t *testing.T) {
+func TestMemoryStoreConformance(t *testing.T) {
 	t.Parallel()
 	runCheckpointStoreConformance(t, func(t *testing.T) CheckpointStore {
-		return NewMemoryCheckpointStore()
+		return NewMemoryStore()
 	})
 }
 
-func TestMemoryCheckpointStoreBehindMessage(t *testing.T) {
+func TestMemoryStoreBehindMessage(t *testing.T) {
 	t.Parallel()
-	s := NewMemoryCheckpointStore()
+	s := NewMemoryStore()
 	ctx := context.Background()
 	if err := s.Save(ctx, "orders", "shardId-000000000003", Checkpoint{SequenceNumber: "200", SubSequenceNumber: 1}); err != nil {
 		t.Fatal(err)

@@ -6,7 +6,7 @@ import (
 	"sync"
 )
 
-// MemoryCheckpointStore is a CheckpointStore and LeaseStore that keeps
+// MemoryStore is a CheckpointStore and LeaseStore that keeps
 // checkpoints and leases in memory: for tests, demos, consumers that may
 // reprocess a stream from its start position after every restart, and
 // several workers in one process sharing a stream (WithLeases). Checkpoints are lost when the process
@@ -17,9 +17,9 @@ import (
 // error wrapping ErrCheckpointBehind, saving the stored position again
 // succeeds, and an ended shard is past every other position.
 //
-// A MemoryCheckpointStore is safe for concurrent use. The zero value is not
-// usable; call NewMemoryCheckpointStore.
-type MemoryCheckpointStore struct {
+// A MemoryStore is safe for concurrent use. The zero value is not
+// usable; call NewMemoryStore.
+type MemoryStore struct {
 	mu     sync.RWMutex
 	cps    map[shardKey]Checkpoint
 	leases map[shardKey]Lease
@@ -27,16 +27,16 @@ type MemoryCheckpointStore struct {
 
 type shardKey struct{ stream, shardID string }
 
-var _ CheckpointStore = (*MemoryCheckpointStore)(nil)
+var _ CheckpointStore = (*MemoryStore)(nil)
 
-// NewMemoryCheckpointStore returns an empty in-memory checkpoint store.
-func NewMemoryCheckpointStore() *MemoryCheckpointStore {
-	return &MemoryCheckpointStore{cps: make(map[shardKey]Checkpoint), leases: make(map[shardKey]Lease)}
+// NewMemoryStore returns an empty in-memory checkpoint store.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{cps: make(map[shardKey]Checkpoint), leases: make(map[shardKey]Lease)}
 }
 
 // Load returns the checkpoint of a shard; ok is false when the shard has
 // none. It fails only when ctx is already done.
-func (s *MemoryCheckpointStore) Load(ctx context.Context, stream, shardID string) (Checkpoint, bool, error) {
+func (s *MemoryStore) Load(ctx context.Context, stream, shardID string) (Checkpoint, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return Checkpoint{}, false, fmt.Errorf("kinesis: load checkpoint of shard %s: %w", shardID, err)
 	}
@@ -51,7 +51,7 @@ func (s *MemoryCheckpointStore) Load(ctx context.Context, stream, shardID string
 // the shard and both positions, and keeps the stored checkpoint. Saving
 // the stored position again succeeds. A cp without a valid sequence number
 // (only an ended shard may have none) is refused.
-func (s *MemoryCheckpointStore) Save(ctx context.Context, stream, shardID string, cp Checkpoint) error {
+func (s *MemoryStore) Save(ctx context.Context, stream, shardID string, cp Checkpoint) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("kinesis: save checkpoint of shard %s: %w", shardID, err)
 	}
