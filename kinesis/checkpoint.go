@@ -23,7 +23,28 @@ type Checkpoint struct {
 }
 
 // CheckpointStore keeps checkpoints per stream and shard. Implementations
-// must be safe for concurrent use.
+// must be safe for concurrent use. MemoryStore keeps them in memory;
+// package kinesis/dynamodbstore keeps them in a DynamoDB table.
+//
+// # Writing a store
+//
+// Any storage that can write on a condition (a SQL transaction or
+// conditional UPDATE, a Redis script, a compare-and-swap) can be a store.
+// Save must:
+//
+//   - refuse an invalid checkpoint with the error of Checkpoint.Validate,
+//     before storing anything;
+//   - refuse a checkpoint cp that is behind the stored one
+//     (cp.Compare(stored) < 0) with an error wrapping ErrCheckpointBehind
+//     that names the shard and both positions (Checkpoint.String), keeping
+//     the stored checkpoint, and decide this atomically with the write, so
+//     two racing writers can never move a checkpoint backwards;
+//   - accept the stored position again, and anything ahead of it.
+//
+// Both methods return ctx's error when ctx is done before they store or
+// read anything. To share a stream between workers, implement LeaseStore
+// too (see ValidateLeaseUpdate). Package kinesis/storetest checks all of
+// this: call storetest.Run from a test of your store.
 type CheckpointStore interface {
 	// Load returns the checkpoint of a shard; ok is false when the shard has
 	// none yet.

@@ -102,7 +102,7 @@ func runCheckpointStoreConformance(t *testing.T, newStore func(t *testing.T) Che
 				t.Errorf("%s: Save(stale) = %v, want ErrCheckpointBehind (%s)", tt.name, err, tt.reason)
 			} else {
 				msg := err.Error()
-				for _, want := range []string{shardID, formatPosition(tt.stale), formatPosition(tt.stored)} {
+				for _, want := range []string{shardID, tt.stale.String(), tt.stored.String()} {
 					if !strings.Contains(msg, want) {
 						t.Errorf("%s: error %q does not mention %q", tt.name, msg, want)
 					}
@@ -206,7 +206,7 @@ func testConcurrentWriters(t *testing.T, s CheckpointStore, stream, shard string
 			}
 			if ok {
 				if seen && comparePosition(cp, last) < 0 {
-					readErr <- errors.New("checkpoint moved backwards from " + formatPosition(last) + " to " + formatPosition(cp))
+					readErr <- errors.New("checkpoint moved backwards from " + last.String() + " to " + cp.String())
 					return
 				}
 				last, seen = cp, true
@@ -237,7 +237,7 @@ func testConcurrentWriters(t *testing.T, s CheckpointStore, stream, shard string
 					// What we just wrote (or something ahead) must be visible.
 					got, ok, lerr := s.Load(ctx, stream, shard)
 					if lerr != nil || !ok || comparePosition(got, cp) < 0 {
-						t.Errorf("after Save(%s), Load = %+v, %v, %v", formatPosition(cp), got, ok, lerr)
+						t.Errorf("after Save(%s), Load = %+v, %v, %v", cp.String(), got, ok, lerr)
 					}
 				case errors.Is(err, ErrCheckpointBehind):
 				default:
@@ -253,6 +253,6 @@ func testConcurrentWriters(t *testing.T, s CheckpointStore, stream, shard string
 	}
 	got, ok, err := s.Load(ctx, stream, shard)
 	if err != nil || !ok || comparePosition(got, max) != 0 {
-		t.Fatalf("final Load = %+v, %v, %v; want the largest saved position %s", got, ok, err, formatPosition(max))
+		t.Fatalf("final Load = %+v, %v, %v; want the largest saved position %s", got, ok, err, max.String())
 	}
 }

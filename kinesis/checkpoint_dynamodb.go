@@ -245,7 +245,7 @@ func (s *DynamoDBCheckpointStore) Save(ctx context.Context, stream, shardID stri
 	if err := checkKey(stream, shardID); err != nil {
 		return err
 	}
-	if err := validateCheckpoint(cp); err != nil {
+	if err := cp.Validate(); err != nil {
 		return fmt.Errorf("kinesis: save checkpoint of stream %s shard %s: %w", stream, shardID, err)
 	}
 	names := map[string]string{
@@ -282,10 +282,10 @@ func (s *DynamoDBCheckpointStore) Save(ctx context.Context, stream, shardID stri
 		// Best effort, for the message only: dynalite (and older
 		// setups) do not return the old item with the failure.
 		if old, ok, lerr := s.Load(ctx, stream, shardID); lerr == nil && ok {
-			stored = formatPosition(old)
+			stored = old.String()
 		}
 		return fmt.Errorf("%w: stream %s shard %s: saving %s, stored %s: %w",
-			ErrCheckpointBehind, stream, shardID, formatPosition(cp), stored, err)
+			ErrCheckpointBehind, stream, shardID, cp.String(), stored, err)
 	}
 	return fmt.Errorf("kinesis: save checkpoint of stream %s shard %s to table %s: %w", stream, shardID, s.table, err)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -55,9 +54,15 @@ func (l Lease) String() string {
 var ErrLeaseChanged = errors.New("kinesis: lease changed since it was read")
 
 // LeaseStore is a CheckpointStore that also keeps shard leases, in the same
-// records as the checkpoints. MemoryStore (workers in one
-// process, tests) and DynamoDBCheckpointStore (workers anywhere)
-// implement it.
+// records as the checkpoints. MemoryStore (workers in one process, tests)
+// and dynamodbstore.Store (workers anywhere) implement it.
+//
+// A store author's UpdateLease first checks its arguments with
+// ValidateLeaseUpdate, then writes next only if the stored Counter is still
+// old.Counter, atomically (compare and swap): of several workers racing to
+// update the same lease, exactly one wins. A lease write never changes the
+// shard's checkpoint, nor a checkpoint write the lease. Package
+// kinesis/storetest checks these rules.
 type LeaseStore interface {
 	CheckpointStore
 	// ListLeases returns the lease of every shard of stream that has a
@@ -72,8 +77,12 @@ type LeaseStore interface {
 	UpdateLease(ctx context.Context, stream string, old, next Lease) error
 }
 
-// validateLeaseUpdate checks the arguments of UpdateLease.
-func validateLeaseUpdate(stream string, old, next Lease) error {
+// ValidateLeaseUpdate checks the arguments of LeaseStore.UpdateLease: a
+// non-empty stream and shard id, next for the same shard as old, and
+// next.Counter == old.Counter+1 (old.Counter >= 0). A LeaseStore calls it
+// first and refuses an update it rejects, without writing anything; such an
+// error does not wrap ErrLeaseChanged.
+func ValidateLeaseUpdate(stream string, old, next Lease) error {
 	switch {
 	case stream == "" || old.ShardID == "":
 		return errors.New("kinesis: update lease: empty stream or shard id")
@@ -84,66 +93,3 @@ func validateLeaseUpdate(stream string, old, next Lease) error {
 	}
 	return nil
 }
-
-// leaseChangedError is the error of an UpdateLease whose condition failed.
-func leaseChangedError(stream string, old Lease, err error) error {
-	if err != nil {
-		return fmt.Errorf("%w: stream %s shard %s (read counter %d): %w", ErrLeaseChanged, stream, old.ShardID, old.Counter, err)
-	}
-	return fmt.Errorf("%w: stream %s shard %s (read counter %d)", ErrLeaseChanged, stream, old.ShardID, old.Counter)
-}
-
-// ListLeases returns the lease of every shard of stream that has a lease
-// or a checkpoint, sorted by shard id. It fails only when ctx is done.
-func (s *MemoryStore) ListLeases(ctx context.Context, stream string) ([]Lease, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("kinesis: list leases of stream %s: %w", stream, err)
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	byShard := map[string]Lease{}
-	for k, l := range s.leases {
-		if k.stream == stream {
-			byShard[k.shardID] = l
-		}
-	}
-	for k, cp := range s.cps {
-		if k.stream != stream {
-			continue
-		}
-		l, ok := byShard[k.shardID]
-		if !ok {
-			l.ShardID = k.shardID
-		}
-		l.ShardEnded = cp.ShardEnded
-		byShard[k.shardID] = l
-	}
-	out := make([]Lease, 0, len(byShard))
-	for _, l := range byShard {
-		out = append(out, l)
-	}
-	slices.SortFunc(out, func(a, b Lease) int { return strings.Compare(a.ShardID, b.ShardID) })
-	return out, nil
-}
-
-// UpdateLease replaces a shard's lease with next if the stored one still
-// has old's Counter; see LeaseStore.
-func (s *MemoryStore) UpdateLease(ctx context.Context, stream string, old, next Lease) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("kinesis: update lease of shard %s: %w", old.ShardID, err)
-	}
-	if err := validateLeaseUpdate(stream, old, next); err != nil {
-		return err
-	}
-	k := shardKey{stream, old.ShardID}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.leases[k].Counter != old.Counter {
-		return leaseChangedError(stream, old, nil)
-	}
-	next.ShardEnded = false
-	s.leases[k] = next
-	return nil
-}
-
-var _ LeaseStore = (*MemoryStore)(nil)

@@ -99,7 +99,7 @@ func decodeLeaseItem(item map[string]ddbtypes.AttributeValue) (Lease, error) {
 // *types.ConditionalCheckFailedException. The checkpoint attributes of the
 // item are left alone.
 func (s *DynamoDBCheckpointStore) UpdateLease(ctx context.Context, stream string, old, next Lease) error {
-	if err := validateLeaseUpdate(stream, old, next); err != nil {
+	if err := ValidateLeaseUpdate(stream, old, next); err != nil {
 		return err
 	}
 	names := map[string]string{"#cnt": ddbAttrCounter, "#own": ddbAttrOwner, "#hand": ddbAttrHandoff}
@@ -139,7 +139,7 @@ func (s *DynamoDBCheckpointStore) UpdateLease(ctx context.Context, stream string
 	case err == nil:
 		return nil
 	case errors.As(err, &ccf):
-		return leaseChangedError(stream, old, err)
+		return fmt.Errorf("%w: stream %s shard %s (read counter %d): %w", ErrLeaseChanged, stream, old.ShardID, old.Counter, err)
 	default:
 		return fmt.Errorf("kinesis: update lease of stream %s shard %s in table %s: %w", stream, old.ShardID, s.table, err)
 	}

@@ -21,7 +21,7 @@ import (
 // allows.
 const maxSequenceNumberDigits = 129
 
-// errInvalidCheckpoint is wrapped by validateCheckpoint's errors.
+// errInvalidCheckpoint is wrapped by the errors of Checkpoint.Validate.
 var errInvalidCheckpoint = errors.New("kinesis: invalid checkpoint")
 
 // compareSequenceNumbers compares two canonical decimal sequence numbers
@@ -38,31 +38,40 @@ func compareSequenceNumbers(a, b string) int {
 	return strings.Compare(a, b)
 }
 
-// comparePosition orders two checkpoints of the same shard and returns -1 if
-// a is behind b, 0 if they are the same position and +1 if a is ahead of b.
-// Order: sequence number (numerically), then sub-sequence number; a
-// checkpoint with ShardEnded is ahead of every other, and two ended
-// checkpoints are equal whatever their sequence numbers.
-func comparePosition(a, b Checkpoint) int {
+// Compare orders two checkpoints of the same shard: it returns -1 if c is
+// behind o, 0 if they are the same position and +1 if c is ahead of o.
+// Positions are ordered by sequence number (numerically: sequence numbers
+// have up to 129 digits, so they are compared as decimal strings, the
+// longer one being the larger), then by sub-sequence number. A checkpoint
+// with ShardEnded is ahead of every other, and two ended checkpoints are
+// equal whatever their sequence numbers.
+//
+// A CheckpointStore refuses to Save a checkpoint c when
+// c.Compare(stored) < 0, and accepts it otherwise (saving the stored
+// position again succeeds). Both checkpoints must be valid (see Validate).
+func (c Checkpoint) Compare(o Checkpoint) int {
 	switch {
-	case a.ShardEnded && b.ShardEnded:
+	case c.ShardEnded && o.ShardEnded:
 		return 0
-	case a.ShardEnded:
+	case c.ShardEnded:
 		return 1
-	case b.ShardEnded:
+	case o.ShardEnded:
 		return -1
 	}
-	if c := compareSequenceNumbers(a.SequenceNumber, b.SequenceNumber); c != 0 {
-		return c
+	if r := compareSequenceNumbers(c.SequenceNumber, o.SequenceNumber); r != 0 {
+		return r
 	}
 	switch {
-	case a.SubSequenceNumber < b.SubSequenceNumber:
+	case c.SubSequenceNumber < o.SubSequenceNumber:
 		return -1
-	case a.SubSequenceNumber > b.SubSequenceNumber:
+	case c.SubSequenceNumber > o.SubSequenceNumber:
 		return 1
 	}
 	return 0
 }
+
+// comparePosition is a.Compare(b).
+func comparePosition(a, b Checkpoint) int { return a.Compare(b) }
 
 // validSequenceNumber reports whether s is a canonical decimal sequence
 // number as Kinesis returns them.
@@ -81,39 +90,45 @@ func validSequenceNumber(s string) bool {
 	return true
 }
 
-// validateCheckpoint checks what a store is asked to save: a canonical
-// sequence number, or, for an ended shard, a canonical sequence number or
-// none (a shard can end without ever holding a record).
-func validateCheckpoint(cp Checkpoint) error {
-	if cp.ShardEnded && cp.SequenceNumber == "" {
-		if cp.SubSequenceNumber != 0 {
-			return fmt.Errorf("%w: sub-sequence number %d without a sequence number", errInvalidCheckpoint, cp.SubSequenceNumber)
+// Validate reports whether c may be saved: its SequenceNumber is a
+// canonical decimal as Kinesis returns them (1 to 129 digits, no sign, no
+// leading zeros but for "0" itself), or, for an ended shard, either that or
+// empty (a shard can end without ever holding a record; then
+// SubSequenceNumber must be 0). A CheckpointStore's Save refuses an invalid
+// checkpoint with this error before storing anything, and Compare is only
+// meaningful between valid checkpoints.
+func (c Checkpoint) Validate() error {
+	if c.ShardEnded && c.SequenceNumber == "" {
+		if c.SubSequenceNumber != 0 {
+			return fmt.Errorf("%w: sub-sequence number %d without a sequence number", errInvalidCheckpoint, c.SubSequenceNumber)
 		}
 		return nil
 	}
-	if !validSequenceNumber(cp.SequenceNumber) {
+	if !validSequenceNumber(c.SequenceNumber) {
 		return fmt.Errorf("%w: sequence number %q is not a decimal of 1 to %d digits without leading zeros",
-			errInvalidCheckpoint, cp.SequenceNumber, maxSequenceNumberDigits)
+			errInvalidCheckpoint, c.SequenceNumber, maxSequenceNumberDigits)
 	}
 	return nil
 }
 
-// formatPosition renders a checkpoint for error messages and logs, for
-// example "49590338271490256608559692538361571095921575989136588898/3" or
-// "shard end (after 4959.../0)".
-func formatPosition(cp Checkpoint) string {
-	pos := cp.SequenceNumber + "/" + strconv.FormatUint(cp.SubSequenceNumber, 10)
-	if !cp.ShardEnded {
+// String renders the position for logs and errors, for example
+// "49590338271490256608559692538361571095921575989136588898/3" (sequence
+// number/sub-sequence number), "shard end (after 4959.../0)" or
+// "shard end". A store names both positions this way when it refuses a
+// checkpoint behind the stored one (see ErrCheckpointBehind).
+func (c Checkpoint) String() string {
+	pos := c.SequenceNumber + "/" + strconv.FormatUint(c.SubSequenceNumber, 10)
+	if !c.ShardEnded {
 		return pos
 	}
-	if cp.SequenceNumber == "" {
+	if c.SequenceNumber == "" {
 		return "shard end"
 	}
 	return "shard end (after " + pos + ")"
 }
 
 // sortablePosition encodes a valid checkpoint as a string whose byte order
-// is the order of comparePosition, so a store can compare positions
+// is the order of Checkpoint.Compare, so a store can compare positions
 // server-side (DynamoDB's "pos <= :pos" condition):
 //
 //	"1" + 3-digit length of the sequence number + the sequence number + 20-digit sub-sequence number

@@ -15,7 +15,7 @@ const (
 	seqC = "49590338271490256608559692540361571095921575989136588898"
 )
 
-func TestComparePosition(t *testing.T) {
+func TestCheckpointCompareOrdersPositions(t *testing.T) {
 	t.Parallel()
 	max129 := strings.Repeat("9", 129)
 	tests := []struct {
@@ -52,11 +52,11 @@ func TestComparePosition(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := comparePosition(tt.a, tt.b); got != tt.want {
-				t.Errorf("comparePosition(%v, %v) = %d, want %d (%s)", tt.a, tt.b, got, tt.want, tt.reason)
+			if got := tt.a.Compare(tt.b); got != tt.want {
+				t.Errorf("%v.Compare(%v) = %d, want %d (%s)", tt.a, tt.b, got, tt.want, tt.reason)
 			}
-			if got := comparePosition(tt.b, tt.a); got != -tt.want {
-				t.Errorf("comparePosition(%v, %v) = %d, want %d (antisymmetry; %s)", tt.b, tt.a, got, -tt.want, tt.reason)
+			if got := tt.b.Compare(tt.a); got != -tt.want {
+				t.Errorf("%v.Compare(%v) = %d, want %d (antisymmetry; %s)", tt.b, tt.a, got, -tt.want, tt.reason)
 			}
 			if got := strings.Compare(sortablePosition(tt.a), sortablePosition(tt.b)); got != tt.want {
 				t.Errorf("sortablePosition order = %d, want %d (%s): %q vs %q", got, tt.want, tt.reason, sortablePosition(tt.a), sortablePosition(tt.b))
@@ -65,7 +65,7 @@ func TestComparePosition(t *testing.T) {
 	}
 }
 
-func TestValidateCheckpoint(t *testing.T) {
+func TestCheckpointValidate(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
@@ -89,15 +89,15 @@ func TestValidateCheckpoint(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := validateCheckpoint(tt.cp)
+			err := tt.cp.Validate()
 			if (err == nil) != tt.ok {
-				t.Errorf("validateCheckpoint(%+v) = %v, want ok=%v (%s)", tt.cp, err, tt.ok, tt.reason)
+				t.Errorf("Validate(%+v) = %v, want ok=%v (%s)", tt.cp, err, tt.ok, tt.reason)
 			}
 		})
 	}
 }
 
-func TestFormatPosition(t *testing.T) {
+func TestCheckpointStringNamesThePosition(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
@@ -110,8 +110,8 @@ func TestFormatPosition(t *testing.T) {
 		{"ended empty", Checkpoint{ShardEnded: true}, "shard end"},
 	}
 	for _, tt := range tests {
-		if got := formatPosition(tt.cp); got != tt.want {
-			t.Errorf("%s: formatPosition = %q, want %q", tt.name, got, tt.want)
+		if got := tt.cp.String(); got != tt.want {
+			t.Errorf("%s: String = %q, want %q", tt.name, got, tt.want)
 		}
 	}
 }
@@ -134,16 +134,16 @@ func randomCheckpoint(r *rand.Rand) Checkpoint {
 	return Checkpoint{SequenceNumber: seq, SubSequenceNumber: uint64(r.IntN(3))}
 }
 
-// TestComparePositionMatchesBigInt checks comparePosition and
+// TestCheckpointCompareMatchesBigInt checks Checkpoint.Compare and
 // sortablePosition against an independent model: math/big numbers.
-func TestComparePositionMatchesBigInt(t *testing.T) {
+func TestCheckpointCompareMatchesBigInt(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 20000 {
 		a, b := randomCheckpoint(r), randomCheckpoint(r)
 		want := modelCompare(t, a, b)
-		if got := comparePosition(a, b); got != want {
-			t.Fatalf("comparePosition(%+v, %+v) = %d, model says %d", a, b, got, want)
+		if got := a.Compare(b); got != want {
+			t.Fatalf("%+v.Compare(%+v) = %d, model says %d", a, b, got, want)
 		}
 		if got := strings.Compare(sortablePosition(a), sortablePosition(b)); got != want {
 			t.Fatalf("sortablePosition order of %+v, %+v = %d, model says %d", a, b, got, want)
@@ -191,15 +191,15 @@ func FuzzSortablePosition(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s1 []byte, sub1 uint64, s2 []byte, sub2 uint64, ended bool) {
 		a := Checkpoint{SequenceNumber: fuzzDecimal(s1), SubSequenceNumber: sub1}
 		b := Checkpoint{SequenceNumber: fuzzDecimal(s2), SubSequenceNumber: sub2, ShardEnded: ended}
-		if err := validateCheckpoint(a); err != nil {
+		if err := a.Validate(); err != nil {
 			t.Fatalf("fuzzDecimal made an invalid checkpoint: %v", err)
 		}
-		if err := validateCheckpoint(b); err != nil {
+		if err := b.Validate(); err != nil {
 			t.Fatalf("fuzzDecimal made an invalid checkpoint: %v", err)
 		}
 		want := modelCompare(t, a, b)
-		if got := comparePosition(a, b); got != want {
-			t.Fatalf("comparePosition(%+v, %+v) = %d, model %d", a, b, got, want)
+		if got := a.Compare(b); got != want {
+			t.Fatalf("%+v.Compare(%+v) = %d, model %d", a, b, got, want)
 		}
 		if got := strings.Compare(sortablePosition(a), sortablePosition(b)); got != want {
 			t.Fatalf("sortablePosition order of %+v, %+v = %d, model %d", a, b, got, want)

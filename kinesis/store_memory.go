@@ -3,22 +3,25 @@ package kinesis
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 )
 
-// MemoryStore is a CheckpointStore and LeaseStore that keeps
-// checkpoints and leases in memory: for tests, demos, consumers that may
-// reprocess a stream from its start position after every restart, and
-// several workers in one process sharing a stream (WithLeases). Checkpoints are lost when the process
-// exits; use DynamoDBCheckpointStore to resume after a restart.
+// MemoryStore is a CheckpointStore and LeaseStore that keeps checkpoints
+// and leases in memory: for tests, demos, consumers that may reprocess a
+// stream from its start position after every restart, and several workers
+// in one process sharing a stream (WithLeases). Checkpoints are lost when
+// the process exits; use a durable store such as kinesis/dynamodbstore to
+// resume after a restart.
 //
-// It follows the same rules as the DynamoDB store (a shared conformance test
-// runs against both): a checkpoint behind the stored one is refused with an
-// error wrapping ErrCheckpointBehind, saving the stored position again
-// succeeds, and an ended shard is past every other position.
+// It follows the same rules as every store (it passes kinesis/storetest):
+// a checkpoint behind the stored one is refused with an error wrapping
+// ErrCheckpointBehind, saving the stored position again succeeds, and an
+// ended shard is past every other position.
 //
-// A MemoryStore is safe for concurrent use. The zero value is not
-// usable; call NewMemoryStore.
+// A MemoryStore is safe for concurrent use. The zero value is not usable;
+// call NewMemoryStore.
 type MemoryStore struct {
 	mu     sync.RWMutex
 	cps    map[shardKey]Checkpoint
@@ -27,9 +30,9 @@ type MemoryStore struct {
 
 type shardKey struct{ stream, shardID string }
 
-var _ CheckpointStore = (*MemoryStore)(nil)
+var _ LeaseStore = (*MemoryStore)(nil)
 
-// NewMemoryStore returns an empty in-memory checkpoint store.
+// NewMemoryStore returns an empty in-memory checkpoint and lease store.
 func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{cps: make(map[shardKey]Checkpoint), leases: make(map[shardKey]Lease)}
 }
@@ -55,13 +58,13 @@ func (s *MemoryStore) Save(ctx context.Context, stream, shardID string, cp Check
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("kinesis: save checkpoint of shard %s: %w", shardID, err)
 	}
-	if err := validateCheckpoint(cp); err != nil {
+	if err := cp.Validate(); err != nil {
 		return fmt.Errorf("kinesis: save checkpoint of shard %s: %w", shardID, err)
 	}
 	k := shardKey{stream, shardID}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old, ok := s.cps[k]; ok && comparePosition(cp, old) < 0 {
+	if old, ok := s.cps[k]; ok && cp.Compare(old) < 0 {
 		return behindError(stream, shardID, cp, old)
 	}
 	s.cps[k] = cp
@@ -72,5 +75,58 @@ func (s *MemoryStore) Save(ctx context.Context, stream, shardID string, cp Check
 // is known.
 func behindError(stream, shardID string, cp, stored Checkpoint) error {
 	return fmt.Errorf("%w: stream %s shard %s: saving %s, stored %s",
-		ErrCheckpointBehind, stream, shardID, formatPosition(cp), formatPosition(stored))
+		ErrCheckpointBehind, stream, shardID, cp.String(), stored.String())
+}
+
+// ListLeases returns the lease of every shard of stream that has a lease
+// or a checkpoint, sorted by shard id. It fails only when ctx is done.
+func (s *MemoryStore) ListLeases(ctx context.Context, stream string) ([]Lease, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("kinesis: list leases of stream %s: %w", stream, err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	byShard := map[string]Lease{}
+	for k, l := range s.leases {
+		if k.stream == stream {
+			byShard[k.shardID] = l
+		}
+	}
+	for k, cp := range s.cps {
+		if k.stream != stream {
+			continue
+		}
+		l, ok := byShard[k.shardID]
+		if !ok {
+			l.ShardID = k.shardID
+		}
+		l.ShardEnded = cp.ShardEnded
+		byShard[k.shardID] = l
+	}
+	out := make([]Lease, 0, len(byShard))
+	for _, l := range byShard {
+		out = append(out, l)
+	}
+	slices.SortFunc(out, func(a, b Lease) int { return strings.Compare(a.ShardID, b.ShardID) })
+	return out, nil
+}
+
+// UpdateLease replaces a shard's lease with next if the stored one still
+// has old's Counter; see LeaseStore.
+func (s *MemoryStore) UpdateLease(ctx context.Context, stream string, old, next Lease) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("kinesis: update lease of shard %s: %w", old.ShardID, err)
+	}
+	if err := ValidateLeaseUpdate(stream, old, next); err != nil {
+		return err
+	}
+	k := shardKey{stream, old.ShardID}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.leases[k].Counter != old.Counter {
+		return fmt.Errorf("%w: stream %s shard %s (read counter %d)", ErrLeaseChanged, stream, old.ShardID, old.Counter)
+	}
+	next.ShardEnded = false
+	s.leases[k] = next
+	return nil
 }
