@@ -178,11 +178,6 @@ func runLeaseStoreConformance(t *testing.T, newStore func(t *testing.T) LeaseSto
 	})
 }
 
-func TestMemoryLeaseStoreConformance(t *testing.T) {
-	t.Parallel()
-	runLeaseStoreConformance(t, func(t *testing.T) LeaseStore { return NewMemoryStore() })
-}
-
 func TestDynamoDBLeaseStoreConformance(t *testing.T) {
 	t.Parallel()
 	client := dynaliteClient(t)

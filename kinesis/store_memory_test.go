@@ -5,13 +5,6 @@ import (
 	"testing"
 )
 
-func TestMemoryStoreConformance(t *testing.T) {
-	t.Parallel()
-	runCheckpointStoreConformance(t, func(t *testing.T) CheckpointStore {
-		return NewMemoryStore()
-	})
-}
-
 func TestMemoryStoreBehindMessage(t *testing.T) {
 	t.Parallel()
 	s := NewMemoryStore()
