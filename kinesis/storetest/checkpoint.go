@@ -23,10 +23,13 @@ const (
 // big129 is a sequence number of the most digits Kinesis allows.
 var big129 = "9" + strings.Repeat("8", 128)
 
-var checkpointTests = []struct {
+// behaviour is one subtest of Run: a rule that store S must follow.
+type behaviour[S any] struct {
 	name string
-	run  func(t *testing.T, s kinesis.CheckpointStore)
-}{
+	run  func(t *testing.T, s S)
+}
+
+var checkpointTests = []behaviour[kinesis.CheckpointStore]{
 	{"LoadOfNewShardFindsNothing", testLoadOfNewShard},
 	{"SavedCheckpointLoadsUnchanged", testRoundTrip},
 	{"SaveMovesForwardAndRepeats", testMovesForward},

@@ -3,7 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
-	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,10 +13,7 @@ import (
 
 const leaseStream = "storetest-leases"
 
-var leaseTests = []struct {
-	name string
-	run  func(t *testing.T, s kinesis.LeaseStore)
-}{
+var leaseTests = []behaviour[kinesis.LeaseStore]{
 	{"NewStreamHasNoLeases", testNoLeases},
 	{"TakeRenewHandoffAndReleaseSwapOnTheCounter", testLeaseLifecycle},
 	{"LeasesAndCheckpointsShareTheShardRecord", testLeaseAndCheckpoint},
@@ -165,7 +162,7 @@ func testOneWinner(t *testing.T, s kinesis.LeaseStore) {
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Go(func() {
-			next := kinesis.Lease{ShardID: shard, Owner: fmt.Sprint("w", w), Counter: 1}
+			next := kinesis.Lease{ShardID: shard, Owner: "w" + strconv.Itoa(w), Counter: 1}
 			err := s.UpdateLease(context.Background(), leaseStream, kinesis.Lease{ShardID: shard}, next)
 			switch {
 			case err == nil:

@@ -2,6 +2,7 @@ package storetest_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -17,21 +18,19 @@ func TestRunAcceptsACheckpointOnlyStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) kinesis.CheckpointStore { return newMapStore() })
 }
 
-// forgetfulStore accepts every valid Save, also one behind the stored
-// checkpoint.
+// forgetfulStore is mapStore but for one rule: it stores a checkpoint
+// behind the stored one instead of refusing it.
 type forgetfulStore struct{ *mapStore }
 
 func (s forgetfulStore) Save(ctx context.Context, stream, shardID string, cp kinesis.Checkpoint) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	err := s.mapStore.Save(ctx, stream, shardID, cp)
+	if errors.Is(err, kinesis.ErrCheckpointBehind) {
+		s.mu.Lock()
+		s.cps[[2]string{stream, shardID}] = cp
+		s.mu.Unlock()
+		return nil
 	}
-	if err := cp.Validate(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.cps[[2]string{stream, shardID}] = cp
-	return nil
+	return err
 }
 
 const envForgetful = "RTDS_STORETEST_FORGETFUL"
