@@ -286,7 +286,7 @@ func TestHelperConsumerProcess(t *testing.T) {
 	}
 	client, _ := testenv.Kinesalite(t)
 	ddb, _ := testenv.DynamoDB(t)
-	store, err := NewDynamoDBCheckpointStore(ddb, os.Getenv(envCrashTable))
+	store, err := openDynamoTestStore(ddb, os.Getenv(envCrashTable))
 	if err != nil {
 		t.Fatal(err)
 	}

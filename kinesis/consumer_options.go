@@ -134,7 +134,7 @@ func (c *consumerConfig) validate() error {
 	}
 	if c.leases {
 		if _, ok := c.store.(LeaseStore); !ok {
-			return fmt.Errorf("kinesis: WithLeases needs a checkpoint store that keeps leases (a LeaseStore such as DynamoDBCheckpointStore); %T does not", c.store)
+			return fmt.Errorf("kinesis: WithLeases needs a checkpoint store that keeps leases (a LeaseStore such as dynamodbstore.Store); %T does not", c.store)
 		}
 		if c.workerID == "" {
 			c.workerID = defaultWorkerID()
@@ -145,7 +145,7 @@ func (c *consumerConfig) validate() error {
 
 // WithCheckpointStore sets where checkpoints are kept. Default: a new
 // in-memory store (NewMemoryStore), which does not survive the
-// process: use NewDynamoDBCheckpointStore in production.
+// process: use a durable store such as dynamodbstore.New in production.
 func WithCheckpointStore(s CheckpointStore) ConsumerOption {
 	return consumerOptionFunc(func(c *consumerConfig) {
 		if s == nil {
@@ -311,10 +311,10 @@ func WithShutdownTimeout(d time.Duration) ConsumerOption {
 // WithLeases makes the consumer one worker of several sharing the stream:
 // each shard is read by one worker at a time, and the workers balance the
 // shards among themselves through leases kept in the checkpoint store,
-// which must be a LeaseStore (DynamoDBCheckpointStore for workers in
+// which must be a LeaseStore (dynamodbstore.Store for workers in
 // different processes; MemoryStore for workers in one process).
 // Workers share a stream when they use the same store, table and
-// application name (WithCheckpointApplication).
+// application name (dynamodbstore.WithApplication).
 //
 // workerID names this worker in the leases; it must be unique among the
 // running workers (two live workers with one id would both read the

@@ -79,9 +79,14 @@
 // # Checkpoints
 //
 // A CheckpointStore keeps one Checkpoint per stream and shard.
-// NewMemoryStore is for tests and demos; NewDynamoDBCheckpointStore
+// NewMemoryStore is for tests and demos; package kinesis/dynamodbstore
 // keeps checkpoints in a DynamoDB table with conditional writes, so a stale
-// worker can never move a checkpoint backwards (ErrCheckpointBehind).
+// worker can never move a checkpoint backwards (ErrCheckpointBehind). It is
+// a package of its own, so a program that does not use it does not link
+// the DynamoDB SDK. A store of your own (Postgres, Redis, ...) follows the
+// rules on CheckpointStore, with the help of Checkpoint.Compare,
+// Checkpoint.Validate and ValidateLeaseUpdate, and checks them with
+// package kinesis/storetest.
 //
 // # Several workers
 //

@@ -10,7 +10,7 @@ import (
 )
 
 // Workers that use the same lease store (in production, one
-// DynamoDBCheckpointStore table and application name) share a stream's
+// dynamodbstore table and application name) share a stream's
 // shards: each shard is read by one worker at a time, and a worker that
 // joins gets its share from the others by graceful handoffs.
 func ExampleWithLeases() {

@@ -58,9 +58,6 @@ func TestCheckpointCompareOrdersPositions(t *testing.T) {
 			if got := tt.b.Compare(tt.a); got != -tt.want {
 				t.Errorf("%v.Compare(%v) = %d, want %d (antisymmetry; %s)", tt.b, tt.a, got, -tt.want, tt.reason)
 			}
-			if got := strings.Compare(sortablePosition(tt.a), sortablePosition(tt.b)); got != tt.want {
-				t.Errorf("sortablePosition order = %d, want %d (%s): %q vs %q", got, tt.want, tt.reason, sortablePosition(tt.a), sortablePosition(tt.b))
-			}
 		})
 	}
 }
@@ -134,8 +131,8 @@ func randomCheckpoint(r *rand.Rand) Checkpoint {
 	return Checkpoint{SequenceNumber: seq, SubSequenceNumber: uint64(r.IntN(3))}
 }
 
-// TestCheckpointCompareMatchesBigInt checks Checkpoint.Compare and
-// sortablePosition against an independent model: math/big numbers.
+// TestCheckpointCompareMatchesBigInt checks Checkpoint.Compare against an
+// independent model: math/big numbers.
 func TestCheckpointCompareMatchesBigInt(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(1, 2))
@@ -144,9 +141,6 @@ func TestCheckpointCompareMatchesBigInt(t *testing.T) {
 		want := modelCompare(t, a, b)
 		if got := a.Compare(b); got != want {
 			t.Fatalf("%+v.Compare(%+v) = %d, model says %d", a, b, got, want)
-		}
-		if got := strings.Compare(sortablePosition(a), sortablePosition(b)); got != want {
-			t.Fatalf("sortablePosition order of %+v, %+v = %d, model says %d", a, b, got, want)
 		}
 	}
 }
@@ -178,48 +172,4 @@ func modelCompare(t testing.TB, a, b Checkpoint) int {
 		return 1
 	}
 	return 0
-}
-
-// FuzzSortablePosition checks that the byte order of sortablePosition (what
-// DynamoDB compares) agrees with numeric order for any two valid positions.
-// The fuzzer's bytes are turned into canonical decimal numbers, so every
-// input is a valid position.
-func FuzzSortablePosition(f *testing.F) {
-	f.Add([]byte(seqA), uint64(0), []byte(seqB), uint64(1), false)
-	f.Add([]byte("9"), uint64(5), []byte("10"), uint64(0), false)
-	f.Add([]byte("0"), uint64(0), []byte("0"), uint64(0), true)
-	f.Fuzz(func(t *testing.T, s1 []byte, sub1 uint64, s2 []byte, sub2 uint64, ended bool) {
-		a := Checkpoint{SequenceNumber: fuzzDecimal(s1), SubSequenceNumber: sub1}
-		b := Checkpoint{SequenceNumber: fuzzDecimal(s2), SubSequenceNumber: sub2, ShardEnded: ended}
-		if err := a.Validate(); err != nil {
-			t.Fatalf("fuzzDecimal made an invalid checkpoint: %v", err)
-		}
-		if err := b.Validate(); err != nil {
-			t.Fatalf("fuzzDecimal made an invalid checkpoint: %v", err)
-		}
-		want := modelCompare(t, a, b)
-		if got := a.Compare(b); got != want {
-			t.Fatalf("%+v.Compare(%+v) = %d, model %d", a, b, got, want)
-		}
-		if got := strings.Compare(sortablePosition(a), sortablePosition(b)); got != want {
-			t.Fatalf("sortablePosition order of %+v, %+v = %d, model %d", a, b, got, want)
-		}
-	})
-}
-
-// fuzzDecimal maps arbitrary bytes to a canonical decimal of 1 to 129
-// digits.
-func fuzzDecimal(b []byte) string {
-	d := make([]byte, 0, len(b))
-	for _, c := range b {
-		d = append(d, '0'+c%10)
-	}
-	s := strings.TrimLeft(string(d), "0")
-	if s == "" {
-		return "0"
-	}
-	if len(s) > maxSequenceNumberDigits {
-		s = s[:maxSequenceNumberDigits]
-	}
-	return s
 }

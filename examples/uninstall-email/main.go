@@ -44,6 +44,7 @@ import (
 
 	"github.com/rtdskit/rtds/event"
 	"github.com/rtdskit/rtds/kinesis"
+	"github.com/rtdskit/rtds/kinesis/dynamodbstore"
 )
 
 func main() {
@@ -59,7 +60,7 @@ type clients struct {
 		CreateStream(context.Context, *sdkkinesis.CreateStreamInput, ...func(*sdkkinesis.Options)) (*sdkkinesis.CreateStreamOutput, error)
 		DescribeStreamSummary(context.Context, *sdkkinesis.DescribeStreamSummaryInput, ...func(*sdkkinesis.Options)) (*sdkkinesis.DescribeStreamSummaryOutput, error)
 	}
-	dynamodb kinesis.DynamoDBAPI
+	dynamodb dynamodbstore.API
 }
 
 // run is the program; it returns the exit status. A nil c loads the AWS
@@ -119,7 +120,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, c *client
 	}
 	opts := []kinesis.ConsumerOption{kinesis.WithLogger(log), kinesis.WithStartPosition(start)}
 	if *table != "" {
-		store, err := kinesis.NewDynamoDBCheckpointStore(c.dynamodb, *table)
+		store, err := dynamodbstore.New(c.dynamodb, *table)
 		if err == nil {
 			err = store.EnsureTable(ctx)
 		}

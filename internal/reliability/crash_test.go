@@ -23,6 +23,7 @@ import (
 	"github.com/rtdskit/rtds/internal/faultproxy"
 	"github.com/rtdskit/rtds/internal/testenv"
 	"github.com/rtdskit/rtds/kinesis"
+	"github.com/rtdskit/rtds/kinesis/dynamodbstore"
 )
 
 // Environment of a crash-test child process (see TestMain).
@@ -85,7 +86,7 @@ func runChild(handler func(out *os.File) kinesis.ConsumerOption, opts ...kinesis
 type childFixture struct {
 	kc                        *sdkkinesis.Client
 	stream, table             string
-	store                     *kinesis.DynamoDBCheckpointStore
+	store                     *dynamodbstore.Store
 	kinesisProxy, dynamoProxy *faultproxy.Proxy
 }
 
@@ -101,7 +102,7 @@ func newChildFixture(t *testing.T, shards int32, tablePrefix string) *childFixtu
 	fx := &childFixture{kc: client(t, kep, 3), table: testenv.UniqueName(tablePrefix)}
 	fx.stream, _ = testenv.CreateStream(t, fx.kc, shards)
 	var err error
-	if fx.store, err = kinesis.NewDynamoDBCheckpointStore(ddb, fx.table); err != nil {
+	if fx.store, err = dynamodbstore.New(ddb, fx.table); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -136,7 +137,7 @@ func (fx *childFixture) start(t *testing.T, kind, out string, env ...string) *ex
 // childSetup opens a child's output file (envCrashOut) for appending and
 // makes its Kinesis client and DynamoDB checkpoint store from the
 // environment.
-func childSetup() (*os.File, *sdkkinesis.Client, *kinesis.DynamoDBCheckpointStore, error) {
+func childSetup() (*os.File, *sdkkinesis.Client, *dynamodbstore.Store, error) {
 	out, err := os.OpenFile(os.Getenv(envCrashOut), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, nil, nil, err
@@ -145,7 +146,7 @@ func childSetup() (*os.File, *sdkkinesis.Client, *kinesis.DynamoDBCheckpointStor
 	ddb := dynamodb.NewFromConfig(testenv.Config(), func(o *dynamodb.Options) {
 		o.BaseEndpoint = aws.String(os.Getenv(testenv.EnvDynalite))
 	})
-	store, err := kinesis.NewDynamoDBCheckpointStore(ddb, os.Getenv(envCrashTable))
+	store, err := dynamodbstore.New(ddb, os.Getenv(envCrashTable))
 	if err != nil {
 		out.Close()
 		return nil, nil, nil, err

@@ -115,11 +115,15 @@ func Kinesalite(t testing.TB) (*sdkkinesis.Client, string) {
 	return KinesisClient(ep), ep
 }
 
-// DynamoDB returns a client for dynalite and its endpoint.
+// DynamoDB returns a client for dynalite and its endpoint. The client's idle
+// connections are closed when the test ends (the kinesis tests check for
+// leaked goroutines).
 func DynamoDB(t testing.TB) (*dynamodb.Client, string) {
 	t.Helper()
 	ep := Lookup(t, EnvDynalite)
-	return dynamodb.NewFromConfig(Config(), func(o *dynamodb.Options) {
+	cfg := Config()
+	t.Cleanup(cfg.HTTPClient.(*http.Client).CloseIdleConnections)
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		o.BaseEndpoint = aws.String(ep)
 	}), ep
 }

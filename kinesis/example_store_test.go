@@ -4,10 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
-
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/rtdskit/rtds/kinesis"
 )
@@ -41,29 +37,4 @@ func ExampleNewMemoryStore() {
 	// no checkpoint yet: start at the configured position
 	// stale writer refused: true
 	// resume after 49590338271490256608559692538361571095921575989136588898 sub 2
-}
-
-// Checkpoints in DynamoDB survive restarts. Several applications can share
-// one table: each reads the stream independently under its own name.
-func ExampleNewDynamoDBCheckpointStore() {
-	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		log.Fatal(err)
-	}
-	store, err := kinesis.NewDynamoDBCheckpointStore(dynamodb.NewFromConfig(cfg), "rtds-checkpoints",
-		kinesis.WithCheckpointApplication("uninstall-emailer"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	// Create the table (on-demand billing) unless it exists; wait until ACTIVE.
-	if err := store.EnsureTable(ctx); err != nil {
-		log.Fatal(err)
-	}
-	// Pass store to the consumer; it calls Load and Save.
-	cp, ok, err := store.Load(ctx, "rtds-events", "shardId-000000000000")
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(ok, cp.SequenceNumber)
 }

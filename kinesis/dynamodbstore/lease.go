@@ -1,4 +1,4 @@
-package kinesis
+package dynamodbstore
 
 import (
 	"context"
@@ -9,14 +9,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/rtdskit/rtds/kinesis"
 )
 
 // ListLeases returns the lease of every shard of stream that has a lease or
 // a checkpoint in the table, sorted by shard id, with one strongly
 // consistent Query (paginated).
-func (s *DynamoDBCheckpointStore) ListLeases(ctx context.Context, stream string) ([]Lease, error) {
+func (s *Store) ListLeases(ctx context.Context, stream string) ([]kinesis.Lease, error) {
 	if stream == "" {
-		return nil, errors.New("kinesis: list leases: empty stream")
+		return nil, errors.New("dynamodbstore: list leases: empty stream")
 	}
 	in := &dynamodb.QueryInput{
 		TableName:              aws.String(s.table),
@@ -31,16 +33,16 @@ func (s *DynamoDBCheckpointStore) ListLeases(ctx context.Context, stream string)
 			":k": &ddbtypes.AttributeValueMemberS{Value: s.app + "#" + stream},
 		},
 	}
-	var out []Lease
+	var out []kinesis.Lease
 	for {
 		page, err := s.client.Query(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("kinesis: list leases of stream %s in table %s: %w", stream, s.table, err)
+			return nil, fmt.Errorf("dynamodbstore: list leases of stream %s in table %s: %w", stream, s.table, err)
 		}
 		for _, item := range page.Items {
 			l, err := decodeLeaseItem(item)
 			if err != nil {
-				return nil, fmt.Errorf("kinesis: list leases of stream %s in table %s: %w", stream, s.table, err)
+				return nil, fmt.Errorf("dynamodbstore: list leases of stream %s in table %s: %w", stream, s.table, err)
 			}
 			out = append(out, l)
 		}
@@ -51,8 +53,8 @@ func (s *DynamoDBCheckpointStore) ListLeases(ctx context.Context, stream string)
 	}
 }
 
-func decodeLeaseItem(item map[string]ddbtypes.AttributeValue) (Lease, error) {
-	var l Lease
+func decodeLeaseItem(item map[string]ddbtypes.AttributeValue) (kinesis.Lease, error) {
+	var l kinesis.Lease
 	str := func(name string) (string, error) {
 		v, ok := item[name]
 		if !ok {
@@ -95,11 +97,11 @@ func decodeLeaseItem(item map[string]ddbtypes.AttributeValue) (Lease, error) {
 
 // UpdateLease replaces a shard's lease with next, on condition that the
 // stored lease_counter is old.Counter (absent when old.Counter is 0). A
-// failed condition returns an error wrapping ErrLeaseChanged and the SDK's
+// failed condition returns an error wrapping kinesis.ErrLeaseChanged and the SDK's
 // *types.ConditionalCheckFailedException. The checkpoint attributes of the
 // item are left alone.
-func (s *DynamoDBCheckpointStore) UpdateLease(ctx context.Context, stream string, old, next Lease) error {
-	if err := ValidateLeaseUpdate(stream, old, next); err != nil {
+func (s *Store) UpdateLease(ctx context.Context, stream string, old, next kinesis.Lease) error {
+	if err := kinesis.ValidateLeaseUpdate(stream, old, next); err != nil {
 		return err
 	}
 	names := map[string]string{"#cnt": ddbAttrCounter, "#own": ddbAttrOwner, "#hand": ddbAttrHandoff}
@@ -139,8 +141,8 @@ func (s *DynamoDBCheckpointStore) UpdateLease(ctx context.Context, stream string
 	case err == nil:
 		return nil
 	case errors.As(err, &ccf):
-		return fmt.Errorf("%w: stream %s shard %s (read counter %d): %w", ErrLeaseChanged, stream, old.ShardID, old.Counter, err)
+		return fmt.Errorf("%w: stream %s shard %s (read counter %d): %w", kinesis.ErrLeaseChanged, stream, old.ShardID, old.Counter, err)
 	default:
-		return fmt.Errorf("kinesis: update lease of stream %s shard %s in table %s: %w", stream, old.ShardID, s.table, err)
+		return fmt.Errorf("dynamodbstore: update lease of stream %s shard %s in table %s: %w", stream, old.ShardID, s.table, err)
 	}
 }

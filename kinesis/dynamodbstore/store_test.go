@@ -1,4 +1,4 @@
-package kinesis
+package dynamodbstore_test
 
 import (
 	"context"
@@ -11,102 +11,73 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/rtdskit/rtds/internal/dynamodbtest"
 	"github.com/rtdskit/rtds/internal/testenv"
+	"github.com/rtdskit/rtds/kinesis"
+	"github.com/rtdskit/rtds/kinesis/dynamodbstore"
+	"github.com/rtdskit/rtds/kinesis/storetest"
 )
 
-// dynaliteClient returns a client for dynalite whose idle connections are
-// closed when the test ends (goleak checks the package for leftovers).
 func dynaliteClient(t *testing.T) *dynamodb.Client {
 	t.Helper()
 	client, _ := testenv.DynamoDB(t)
-	t.Cleanup(func() {
-		if c, ok := client.Options().HTTPClient.(interface{ CloseIdleConnections() }); ok {
-			c.CloseIdleConnections()
-		}
-	})
 	return client
 }
 
-// newDynamoTestStore creates a store on a fresh table (deleted when the test
-// ends) and ensures the table.
-func newDynamoTestStore(t *testing.T, client *dynamodb.Client, opts ...CheckpointStoreOption) *DynamoDBCheckpointStore {
-	t.Helper()
-	table := testenv.UniqueName("rtds-checkpoints")
-	s, err := NewDynamoDBCheckpointStore(client, table, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := s.EnsureTable(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)}); err != nil {
-			t.Logf("delete table %s: %v", table, err)
-		}
-	})
-	return s
-}
-
-func TestDynamoDBCheckpointStoreConformance(t *testing.T) {
+func TestStoreConformance(t *testing.T) {
 	t.Parallel()
 	client := dynaliteClient(t)
-	runCheckpointStoreConformance(t, func(t *testing.T) CheckpointStore {
-		return newDynamoTestStore(t, client)
-	})
+	storetest.Run(t, func(t *testing.T) kinesis.CheckpointStore { return dynamodbtest.NewStore(t, client) })
 }
 
-func TestDynamoDBCheckpointStoreStaleWriterKeepsSDKError(t *testing.T) {
+func TestStaleWriterErrorWrapsTheSDKError(t *testing.T) {
 	t.Parallel()
-	s := newDynamoTestStore(t, dynaliteClient(t))
+	s := dynamodbtest.NewStore(t, dynaliteClient(t))
 	ctx := context.Background()
-	if err := s.Save(ctx, "s", "shardId-1", Checkpoint{SequenceNumber: seqB}); err != nil {
+	if err := s.Save(ctx, "s", "shardId-1", kinesis.Checkpoint{SequenceNumber: "200"}); err != nil {
 		t.Fatal(err)
 	}
-	err := s.Save(ctx, "s", "shardId-1", Checkpoint{SequenceNumber: seqA})
-	if !errors.Is(err, ErrCheckpointBehind) {
-		t.Fatalf("err = %v, want ErrCheckpointBehind", err)
+	err := s.Save(ctx, "s", "shardId-1", kinesis.Checkpoint{SequenceNumber: "100"})
+	if !errors.Is(err, kinesis.ErrCheckpointBehind) {
+		t.Fatalf("err = %v, want kinesis.ErrCheckpointBehind", err)
 	}
 	var ccf *ddbtypes.ConditionalCheckFailedException
 	if !errors.As(err, &ccf) {
 		t.Fatalf("errors.As(%v, *ConditionalCheckFailedException) = false; the SDK error must stay reachable", err)
 	}
-	if !strings.Contains(err.Error(), "stored "+seqB+"/0") {
+	if !strings.Contains(err.Error(), "stored "+"200"+"/0") {
 		t.Errorf("error %q does not name the stored position", err)
 	}
 }
 
-func TestDynamoDBCheckpointStoreNamespaces(t *testing.T) {
+func TestApplicationsHaveTheirOwnCheckpoints(t *testing.T) {
 	t.Parallel()
 	client := dynaliteClient(t)
-	a := newDynamoTestStore(t, client, WithCheckpointApplication("uninstall-emailer"))
-	b, err := NewDynamoDBCheckpointStore(client, a.Table(), WithCheckpointApplication("archiver"))
+	a := dynamodbtest.NewStore(t, client, dynamodbstore.WithApplication("uninstall-emailer"))
+	b, err := dynamodbstore.New(client, a.Table(), dynamodbstore.WithApplication("archiver"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	def, err := NewDynamoDBCheckpointStore(client, a.Table())
+	def, err := dynamodbstore.New(client, a.Table())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if def.Application() != DefaultCheckpointApplication {
-		t.Errorf("default application = %q, want %q", def.Application(), DefaultCheckpointApplication)
+	if def.Application() != dynamodbstore.DefaultApplication {
+		t.Errorf("default application = %q, want %q", def.Application(), dynamodbstore.DefaultApplication)
 	}
 	ctx := context.Background()
-	if err := a.Save(ctx, "events", "shardId-0", Checkpoint{SequenceNumber: "500"}); err != nil {
+	if err := a.Save(ctx, "events", "shardId-0", kinesis.Checkpoint{SequenceNumber: "500"}); err != nil {
 		t.Fatal(err)
 	}
 	// Another application starts behind: its checkpoints are its own.
 	if _, ok, err := b.Load(ctx, "events", "shardId-0"); ok || err != nil {
 		t.Fatalf("other application sees a checkpoint: ok=%v err=%v", ok, err)
 	}
-	if err := b.Save(ctx, "events", "shardId-0", Checkpoint{SequenceNumber: "3"}); err != nil {
+	if err := b.Save(ctx, "events", "shardId-0", kinesis.Checkpoint{SequenceNumber: "3"}); err != nil {
 		t.Fatalf("other application's Save behind the first one's checkpoint: %v", err)
 	}
 	for _, tc := range []struct {
-		s    *DynamoDBCheckpointStore
+		s    *dynamodbstore.Store
 		want string
 	}{{a, "500"}, {b, "3"}} {
 		got, ok, err := tc.s.Load(ctx, "events", "shardId-0")
@@ -119,13 +90,13 @@ func TestDynamoDBCheckpointStoreNamespaces(t *testing.T) {
 	}
 }
 
-// TestDynamoDBCheckpointStoreItemLayout pins the documented item layout
+// TestItemLayoutIsTheDocumentedOne pins the documented item layout
 // (other tools and the lease code read it) and checks that Save leaves
 // other attributes of the item alone.
-func TestDynamoDBCheckpointStoreItemLayout(t *testing.T) {
+func TestItemLayoutIsTheDocumentedOne(t *testing.T) {
 	t.Parallel()
 	client := dynaliteClient(t)
-	s := newDynamoTestStore(t, client, WithCheckpointApplication("app"))
+	s := dynamodbtest.NewStore(t, client, dynamodbstore.WithApplication("app"))
 	ctx := context.Background()
 	key := map[string]ddbtypes.AttributeValue{
 		"app_stream": &ddbtypes.AttributeValueMemberS{Value: "app#events"},
@@ -143,7 +114,7 @@ func TestDynamoDBCheckpointStoreItemLayout(t *testing.T) {
 	if _, ok, err := s.Load(ctx, "events", "shardId-000000000007"); ok || err != nil {
 		t.Fatalf("an item without a checkpoint loads as ok=%v err=%v, want none", ok, err)
 	}
-	if err := s.Save(ctx, "events", "shardId-000000000007", Checkpoint{SequenceNumber: "12345", SubSequenceNumber: 7}); err != nil {
+	if err := s.Save(ctx, "events", "shardId-000000000007", kinesis.Checkpoint{SequenceNumber: "12345", SubSequenceNumber: 7}); err != nil {
 		t.Fatal(err)
 	}
 	out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table()), Key: key, ConsistentRead: aws.Bool(true)})
@@ -177,19 +148,19 @@ func TestDynamoDBCheckpointStoreItemLayout(t *testing.T) {
 		t.Errorf("checkpoint_updated %q: %v", u.Value, err)
 	}
 	// Ending a shard without a sequence number removes checkpoint_seq.
-	if err := s.Save(ctx, "events", "shardId-000000000007", Checkpoint{ShardEnded: true}); err != nil {
+	if err := s.Save(ctx, "events", "shardId-000000000007", kinesis.Checkpoint{ShardEnded: true}); err != nil {
 		t.Fatal(err)
 	}
 	got, ok, err := s.Load(ctx, "events", "shardId-000000000007")
-	if err != nil || !ok || got != (Checkpoint{ShardEnded: true}) {
+	if err != nil || !ok || got != (kinesis.Checkpoint{ShardEnded: true}) {
 		t.Errorf("Load after end = %+v, %v, %v", got, ok, err)
 	}
 }
 
-func TestDynamoDBCheckpointStoreEnsureTable(t *testing.T) {
+func TestEnsureTableCreatesOnDemandAndRefusesOtherKeys(t *testing.T) {
 	t.Parallel()
 	client := dynaliteClient(t)
-	s := newDynamoTestStore(t, client)
+	s := dynamodbtest.NewStore(t, client)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// Idempotent on an existing table.
@@ -220,7 +191,7 @@ func TestDynamoDBCheckpointStoreEnsureTable(t *testing.T) {
 	t.Cleanup(func() {
 		_, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(other)})
 	})
-	bad, err := NewDynamoDBCheckpointStore(client, other)
+	bad, err := dynamodbstore.New(client, other)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +200,7 @@ func TestDynamoDBCheckpointStoreEnsureTable(t *testing.T) {
 	}
 }
 
-func TestDynamoDBCheckpointStoreEnsureTableConcurrent(t *testing.T) {
+func TestEnsureTableFromSeveralProcessesAtOnce(t *testing.T) {
 	t.Parallel()
 	client := dynaliteClient(t)
 	table := testenv.UniqueName("rtds-race")
@@ -241,7 +212,7 @@ func TestDynamoDBCheckpointStoreEnsureTableConcurrent(t *testing.T) {
 	errs := make(chan error, 4)
 	for range 4 {
 		go func() {
-			s, err := NewDynamoDBCheckpointStore(client, table)
+			s, err := dynamodbstore.New(client, table)
 			if err == nil {
 				err = s.EnsureTable(ctx)
 			}
@@ -255,10 +226,10 @@ func TestDynamoDBCheckpointStoreEnsureTableConcurrent(t *testing.T) {
 	}
 }
 
-func TestDynamoDBCheckpointStoreEnsureTableCancelled(t *testing.T) {
+func TestEnsureTableHonoursCancellation(t *testing.T) {
 	t.Parallel()
 	client := dynaliteClient(t)
-	s, err := NewDynamoDBCheckpointStore(client, testenv.UniqueName("rtds-cancel"))
+	s, err := dynamodbstore.New(client, testenv.UniqueName("rtds-cancel"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,46 +240,46 @@ func TestDynamoDBCheckpointStoreEnsureTableCancelled(t *testing.T) {
 	}
 }
 
-func TestNewDynamoDBCheckpointStoreValidation(t *testing.T) {
+func TestNewValidatesItsArguments(t *testing.T) {
 	t.Parallel()
 	client := dynamodb.New(dynamodb.Options{Region: testenv.Region})
 	tests := []struct {
 		name   string
 		reason string
-		client DynamoDBAPI
+		client dynamodbstore.API
 		table  string
-		opts   []CheckpointStoreOption
+		opts   []dynamodbstore.Option
 		ok     bool
 	}{
 		{"valid", "defaults", client, "checkpoints", nil, true},
 		{"nil client", "nothing to call", nil, "checkpoints", nil, false},
 		{"short table", "DynamoDB needs 3+ characters", client, "ab", nil, false},
 		{"bad table", "spaces are not allowed in table names", client, "my table", nil, false},
-		{"empty app", "the namespace must not be empty", client, "checkpoints", []CheckpointStoreOption{WithCheckpointApplication("")}, false},
-		{"hash in app", "'#' separates application and stream in the key", client, "checkpoints", []CheckpointStoreOption{WithCheckpointApplication("a#b")}, false},
-		{"app", "a normal application name", client, "checkpoints", []CheckpointStoreOption{WithCheckpointApplication("billing-v2")}, true},
+		{"empty app", "the namespace must not be empty", client, "checkpoints", []dynamodbstore.Option{dynamodbstore.WithApplication("")}, false},
+		{"hash in app", "'#' separates application and stream in the key", client, "checkpoints", []dynamodbstore.Option{dynamodbstore.WithApplication("a#b")}, false},
+		{"app", "a normal application name", client, "checkpoints", []dynamodbstore.Option{dynamodbstore.WithApplication("billing-v2")}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := NewDynamoDBCheckpointStore(tt.client, tt.table, tt.opts...)
+			_, err := dynamodbstore.New(tt.client, tt.table, tt.opts...)
 			if (err == nil) != tt.ok {
 				t.Errorf("err = %v, want ok=%v (%s)", err, tt.ok, tt.reason)
 			}
-			if err != nil && !strings.HasPrefix(err.Error(), "kinesis: ") {
+			if err != nil && !strings.HasPrefix(err.Error(), "dynamodbstore: ") {
 				t.Errorf("error %q lacks the package prefix", err)
 			}
 		})
 	}
 }
 
-func TestDynamoDBCheckpointStoreEmptyKey(t *testing.T) {
+func TestEmptyStreamOrShardIsRefused(t *testing.T) {
 	t.Parallel()
-	s, err := NewDynamoDBCheckpointStore(dynamodb.New(dynamodb.Options{Region: testenv.Region}), "checkpoints")
+	s, err := dynamodbstore.New(dynamodb.New(dynamodb.Options{Region: testenv.Region}), "checkpoints")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Save(context.Background(), "", "shardId-0", Checkpoint{SequenceNumber: "1"}); err == nil {
+	if err := s.Save(context.Background(), "", "shardId-0", kinesis.Checkpoint{SequenceNumber: "1"}); err == nil {
 		t.Error("Save with an empty stream succeeded")
 	}
 	if _, _, err := s.Load(context.Background(), "s", ""); err == nil {
@@ -316,17 +287,17 @@ func TestDynamoDBCheckpointStoreEmptyKey(t *testing.T) {
 	}
 }
 
-func TestDynamoDBCheckpointStoreMissingTable(t *testing.T) {
+func TestMissingTableIsNotBehind(t *testing.T) {
 	t.Parallel()
-	s, err := NewDynamoDBCheckpointStore(dynaliteClient(t), testenv.UniqueName("rtds-missing"))
+	s, err := dynamodbstore.New(dynaliteClient(t), testenv.UniqueName("rtds-missing"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	var nf *ddbtypes.ResourceNotFoundException
-	err = s.Save(ctx, "s", "shardId-0", Checkpoint{SequenceNumber: "1"})
-	if !errors.As(err, &nf) || errors.Is(err, ErrCheckpointBehind) {
-		t.Errorf("Save to a missing table = %v, want *ResourceNotFoundException and not ErrCheckpointBehind", err)
+	err = s.Save(ctx, "s", "shardId-0", kinesis.Checkpoint{SequenceNumber: "1"})
+	if !errors.As(err, &nf) || errors.Is(err, kinesis.ErrCheckpointBehind) {
+		t.Errorf("Save to a missing table = %v, want *ResourceNotFoundException and not kinesis.ErrCheckpointBehind", err)
 	}
 	if _, _, err := s.Load(ctx, "s", "shardId-0"); !errors.As(err, &nf) {
 		t.Errorf("Load from a missing table = %v, want *ResourceNotFoundException", err)

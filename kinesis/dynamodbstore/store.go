@@ -1,4 +1,4 @@
-package kinesis
+package dynamodbstore
 
 import (
 	"context"
@@ -11,12 +11,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/rtdskit/rtds/kinesis"
 )
 
-// DynamoDBAPI is the subset of the DynamoDB SDK client that
-// DynamoDBCheckpointStore calls. The signatures are the SDK's, so a
-// *dynamodb.Client satisfies it.
-type DynamoDBAPI interface {
+// API is the subset of the DynamoDB SDK client that a Store calls. The
+// signatures are the SDK's, so a *dynamodb.Client satisfies it.
+type API interface {
 	GetItem(ctx context.Context, params *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	UpdateItem(ctx context.Context, params *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	CreateTable(ctx context.Context, params *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
@@ -24,14 +25,14 @@ type DynamoDBAPI interface {
 	Query(ctx context.Context, params *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 
-var _ DynamoDBAPI = (*dynamodb.Client)(nil)
+var _ API = (*dynamodb.Client)(nil)
 
-// DefaultCheckpointApplication is the application name a
-// DynamoDBCheckpointStore uses without WithCheckpointApplication.
-const DefaultCheckpointApplication = "default"
+// DefaultApplication is the application name a Store uses without
+// WithApplication.
+const DefaultApplication = "default"
 
-// Attribute names of the checkpoint table. See DynamoDBCheckpointStore for
-// the item layout.
+// Attribute names of the table. See the package documentation for the item
+// layout.
 const (
 	ddbAttrAppStream = "app_stream"         // S, partition key: application + "#" + stream
 	ddbAttrShardID   = "shard_id"           // S, sort key: shard id
@@ -45,100 +46,69 @@ const (
 	ddbAttrHandoff   = "lease_handoff"      // S: Lease.HandoffTo (absent when none)
 )
 
-// CheckpointStoreOption configures a DynamoDBCheckpointStore. Options are
-// sealed: only this package creates them.
-type CheckpointStoreOption interface {
-	applyCheckpointStore(*ddbStoreConfig)
+// Option configures a Store. Options are sealed: only this package creates
+// them.
+type Option interface {
+	apply(*config)
 }
 
-type ddbStoreConfig struct {
+type config struct {
 	app string
 }
 
-type checkpointStoreOptionFunc func(*ddbStoreConfig)
+type optionFunc func(*config)
 
-func (f checkpointStoreOptionFunc) applyCheckpointStore(c *ddbStoreConfig) { f(c) }
+func (f optionFunc) apply(c *config) { f(c) }
 
-// WithCheckpointApplication sets the application (consumer group) name that
-// namespaces the checkpoints, so several applications can consume the same
-// stream independently while sharing one table. Two consumers with the same
-// application name share checkpoints. It must be non-empty and must not
-// contain '#'. Default: DefaultCheckpointApplication ("default").
-func WithCheckpointApplication(name string) CheckpointStoreOption {
-	return checkpointStoreOptionFunc(func(c *ddbStoreConfig) { c.app = name })
+// WithApplication sets the application (consumer group) name that
+// namespaces the checkpoints and leases, so several applications can
+// consume the same stream independently while sharing one table. Two
+// consumers with the same application name share checkpoints. It must be
+// non-empty and must not contain '#'. Default: DefaultApplication
+// ("default").
+func WithApplication(name string) Option {
+	return optionFunc(func(c *config) { c.app = name })
 }
 
-// DynamoDBCheckpointStore is a CheckpointStore in a DynamoDB table, so that a
-// consumer resumes where it stopped after a restart or a crash.
+// Store is a kinesis.CheckpointStore and kinesis.LeaseStore in a DynamoDB
+// table, so that a consumer resumes where it stopped after a restart or a
+// crash, and workers in several processes can share a stream
+// (kinesis.WithLeases). The package documentation describes the table.
 //
-// # Table and item layout
+// Save never moves a checkpoint backwards, even racing other writers: a
+// stale writer's Save returns an error wrapping both
+// kinesis.ErrCheckpointBehind and the SDK's
+// *types.ConditionalCheckFailedException. UpdateLease is a compare and swap
+// on the lease counter.
 //
-// The table has a string partition key "app_stream" and a string sort key
-// "shard_id" (EnsureTable creates it with on-demand billing). One item holds
-// one shard's checkpoint:
-//
-//	app_stream         S     application name + "#" + stream (as passed to Load and Save)
-//	shard_id           S     shard id, e.g. "shardId-000000000001"
-//	checkpoint_seq     S     Checkpoint.SequenceNumber (absent when empty)
-//	checkpoint_subseq  N     Checkpoint.SubSequenceNumber
-//	shard_ended        BOOL  Checkpoint.ShardEnded
-//	checkpoint_pos     S     sortable position (see below)
-//	checkpoint_updated S     time of the last write, RFC 3339 (informational)
-//
-// The same item holds the shard's lease when workers share the stream
-// (WithLeases; see Lease):
-//
-//	lease_owner        S     Lease.Owner (absent when the lease is free)
-//	lease_counter      N     Lease.Counter (absent before the first lease write)
-//	lease_handoff      S     Lease.HandoffTo (absent when none)
-//
-// So one Query on app_stream lists an application's checkpoints and leases
-// for a stream. Save and UpdateLease write with UpdateItem and set only
-// their own attributes, so a checkpoint write never clobbers a lease and
-// the other way round. UpdateLease writes on condition that lease_counter
-// still has the value the worker read.
-//
-// # Never backwards
-//
-// checkpoint_pos encodes the position so that string order is position
-// order: "1", the 3-digit length of the sequence number, the sequence number,
-// and the sub-sequence number zero-padded to 20 digits; "2" for an ended
-// shard. Save writes on condition
-// "attribute_not_exists(checkpoint_pos) OR checkpoint_pos <= :pos", so a
-// stale writer (a worker that lost its lease, an old process) can never move
-// a checkpoint backwards, even racing other writers. Such a Save returns an
-// error wrapping both ErrCheckpointBehind and the SDK's
-// *types.ConditionalCheckFailedException.
-//
-// Reads are strongly consistent. A DynamoDBCheckpointStore is safe for
-// concurrent use.
-type DynamoDBCheckpointStore struct {
-	client DynamoDBAPI
+// Reads are strongly consistent. A Store is safe for concurrent use.
+type Store struct {
+	client API
 	table  string
 	app    string
 }
 
-var _ LeaseStore = (*DynamoDBCheckpointStore)(nil)
+var _ kinesis.LeaseStore = (*Store)(nil)
 
-// NewDynamoDBCheckpointStore returns a store of checkpoints in table. It does
-// not call DynamoDB; call EnsureTable to create the table if needed.
-func NewDynamoDBCheckpointStore(client DynamoDBAPI, table string, opts ...CheckpointStoreOption) (*DynamoDBCheckpointStore, error) {
+// New returns a store of checkpoints and leases in table. It does not call
+// DynamoDB; call EnsureTable to create the table if needed.
+func New(client API, table string, opts ...Option) (*Store, error) {
 	if client == nil {
-		return nil, errors.New("kinesis: NewDynamoDBCheckpointStore: nil client")
+		return nil, errors.New("dynamodbstore: New: nil client")
 	}
 	if !validTableName(table) {
-		return nil, fmt.Errorf("kinesis: NewDynamoDBCheckpointStore: invalid table name %q (3-255 characters of a-z, A-Z, 0-9, '_', '-', '.')", table)
+		return nil, fmt.Errorf("dynamodbstore: New: invalid table name %q (3-255 characters of a-z, A-Z, 0-9, '_', '-', '.')", table)
 	}
-	cfg := ddbStoreConfig{app: DefaultCheckpointApplication}
+	cfg := config{app: DefaultApplication}
 	for _, o := range opts {
 		if o != nil {
-			o.applyCheckpointStore(&cfg)
+			o.apply(&cfg)
 		}
 	}
 	if cfg.app == "" || strings.Contains(cfg.app, "#") {
-		return nil, fmt.Errorf("kinesis: NewDynamoDBCheckpointStore: invalid application name %q (non-empty, without '#')", cfg.app)
+		return nil, fmt.Errorf("dynamodbstore: New: invalid application name %q (non-empty, without '#')", cfg.app)
 	}
-	return &DynamoDBCheckpointStore{client: client, table: table, app: cfg.app}, nil
+	return &Store{client: client, table: table, app: cfg.app}, nil
 }
 
 func validTableName(s string) bool {
@@ -155,12 +125,12 @@ func validTableName(s string) bool {
 }
 
 // Table returns the table name.
-func (s *DynamoDBCheckpointStore) Table() string { return s.table }
+func (s *Store) Table() string { return s.table }
 
 // Application returns the application name that namespaces the checkpoints.
-func (s *DynamoDBCheckpointStore) Application() string { return s.app }
+func (s *Store) Application() string { return s.app }
 
-func (s *DynamoDBCheckpointStore) key(stream, shardID string) map[string]ddbtypes.AttributeValue {
+func (s *Store) key(stream, shardID string) map[string]ddbtypes.AttributeValue {
 	return map[string]ddbtypes.AttributeValue{
 		ddbAttrAppStream: &ddbtypes.AttributeValueMemberS{Value: s.app + "#" + stream},
 		ddbAttrShardID:   &ddbtypes.AttributeValueMemberS{Value: shardID},
@@ -169,7 +139,7 @@ func (s *DynamoDBCheckpointStore) key(stream, shardID string) map[string]ddbtype
 
 func checkKey(stream, shardID string) error {
 	if stream == "" || shardID == "" {
-		return errors.New("kinesis: empty stream or shard id")
+		return errors.New("dynamodbstore: empty stream or shard id")
 	}
 	return nil
 }
@@ -177,9 +147,9 @@ func checkKey(stream, shardID string) error {
 // Load returns the checkpoint of a shard with a strongly consistent read;
 // ok is false when the shard has none (no item, or an item without a
 // checkpoint, such as a lease alone).
-func (s *DynamoDBCheckpointStore) Load(ctx context.Context, stream, shardID string) (Checkpoint, bool, error) {
+func (s *Store) Load(ctx context.Context, stream, shardID string) (kinesis.Checkpoint, bool, error) {
 	if err := checkKey(stream, shardID); err != nil {
-		return Checkpoint{}, false, err
+		return kinesis.Checkpoint{}, false, err
 	}
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:            aws.String(s.table),
@@ -191,20 +161,20 @@ func (s *DynamoDBCheckpointStore) Load(ctx context.Context, stream, shardID stri
 		},
 	})
 	if err != nil {
-		return Checkpoint{}, false, fmt.Errorf("kinesis: load checkpoint of stream %s shard %s from table %s: %w", stream, shardID, s.table, err)
+		return kinesis.Checkpoint{}, false, fmt.Errorf("dynamodbstore: load checkpoint of stream %s shard %s from table %s: %w", stream, shardID, s.table, err)
 	}
 	if _, ok := out.Item[ddbAttrPos]; !ok {
-		return Checkpoint{}, false, nil
+		return kinesis.Checkpoint{}, false, nil
 	}
 	cp, err := decodeCheckpointItem(out.Item)
 	if err != nil {
-		return Checkpoint{}, false, fmt.Errorf("kinesis: load checkpoint of stream %s shard %s from table %s: %w", stream, shardID, s.table, err)
+		return kinesis.Checkpoint{}, false, fmt.Errorf("dynamodbstore: load checkpoint of stream %s shard %s from table %s: %w", stream, shardID, s.table, err)
 	}
 	return cp, true, nil
 }
 
-func decodeCheckpointItem(item map[string]ddbtypes.AttributeValue) (Checkpoint, error) {
-	var cp Checkpoint
+func decodeCheckpointItem(item map[string]ddbtypes.AttributeValue) (kinesis.Checkpoint, error) {
+	var cp kinesis.Checkpoint
 	if v, ok := item[ddbAttrSeq]; ok {
 		sv, ok := v.(*ddbtypes.AttributeValueMemberS)
 		if !ok {
@@ -236,17 +206,17 @@ func decodeCheckpointItem(item map[string]ddbtypes.AttributeValue) (Checkpoint, 
 // Save stores cp for a shard with a conditional write that succeeds only if
 // the stored checkpoint is absent or not ahead of cp. Saving the stored
 // position again succeeds. If the stored checkpoint is ahead, Save returns
-// an error wrapping ErrCheckpointBehind and the SDK's
+// an error wrapping kinesis.ErrCheckpointBehind and the SDK's
 // *types.ConditionalCheckFailedException, naming both positions (the stored
 // one read back on a best-effort basis), and the stored checkpoint is kept.
 // A cp without a valid sequence number (only an ended shard may have none)
 // is refused without calling DynamoDB.
-func (s *DynamoDBCheckpointStore) Save(ctx context.Context, stream, shardID string, cp Checkpoint) error {
+func (s *Store) Save(ctx context.Context, stream, shardID string, cp kinesis.Checkpoint) error {
 	if err := checkKey(stream, shardID); err != nil {
 		return err
 	}
 	if err := cp.Validate(); err != nil {
-		return fmt.Errorf("kinesis: save checkpoint of stream %s shard %s: %w", stream, shardID, err)
+		return fmt.Errorf("dynamodbstore: save checkpoint of stream %s shard %s: %w", stream, shardID, err)
 	}
 	names := map[string]string{
 		"#seq": ddbAttrSeq, "#sub": ddbAttrSubSeq, "#ended": ddbAttrEnded,
@@ -285,17 +255,17 @@ func (s *DynamoDBCheckpointStore) Save(ctx context.Context, stream, shardID stri
 			stored = old.String()
 		}
 		return fmt.Errorf("%w: stream %s shard %s: saving %s, stored %s: %w",
-			ErrCheckpointBehind, stream, shardID, cp.String(), stored, err)
+			kinesis.ErrCheckpointBehind, stream, shardID, cp.String(), stored, err)
 	}
-	return fmt.Errorf("kinesis: save checkpoint of stream %s shard %s to table %s: %w", stream, shardID, s.table, err)
+	return fmt.Errorf("dynamodbstore: save checkpoint of stream %s shard %s to table %s: %w", stream, shardID, s.table, err)
 }
 
 // EnsureTable creates the checkpoint table with on-demand billing if it does
 // not exist, and waits until it is ACTIVE (bounded by ctx). An existing table
-// must have the store's key schema (see DynamoDBCheckpointStore); otherwise
+// must have the store's key schema (see the package documentation); otherwise
 // EnsureTable returns an error. It is safe to call from several processes at
 // once.
-func (s *DynamoDBCheckpointStore) EnsureTable(ctx context.Context) error {
+func (s *Store) EnsureTable(ctx context.Context) error {
 	desc, err := s.describe(ctx)
 	if err != nil {
 		return err
@@ -315,25 +285,25 @@ func (s *DynamoDBCheckpointStore) EnsureTable(ctx context.Context) error {
 		})
 		var inUse *ddbtypes.ResourceInUseException
 		if err != nil && !errors.As(err, &inUse) { // in use: created concurrently
-			return fmt.Errorf("kinesis: create checkpoint table %s: %w", s.table, err)
+			return fmt.Errorf("dynamodbstore: create checkpoint table %s: %w", s.table, err)
 		}
 	} else if err := checkKeySchema(desc); err != nil {
-		return fmt.Errorf("kinesis: checkpoint table %s: %w", s.table, err)
+		return fmt.Errorf("dynamodbstore: checkpoint table %s: %w", s.table, err)
 	}
 	return s.waitActive(ctx, desc)
 }
 
 // describe returns the table's description, or nil if it does not exist.
-func (s *DynamoDBCheckpointStore) describe(ctx context.Context) (*ddbtypes.TableDescription, error) {
+func (s *Store) describe(ctx context.Context) (*ddbtypes.TableDescription, error) {
 	out, err := s.client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.table)})
 	var nf *ddbtypes.ResourceNotFoundException
 	switch {
 	case errors.As(err, &nf):
 		return nil, nil
 	case err != nil:
-		return nil, fmt.Errorf("kinesis: describe checkpoint table %s: %w", s.table, err)
+		return nil, fmt.Errorf("dynamodbstore: describe checkpoint table %s: %w", s.table, err)
 	case out.Table == nil:
-		return nil, fmt.Errorf("kinesis: describe checkpoint table %s: no table in the answer", s.table)
+		return nil, fmt.Errorf("dynamodbstore: describe checkpoint table %s: no table in the answer", s.table)
 	}
 	return out.Table, nil
 }
@@ -353,7 +323,7 @@ func checkKeySchema(desc *ddbtypes.TableDescription) error {
 
 // waitActive polls DescribeTable (50 ms, doubling up to 2 s) until the table
 // is ACTIVE. desc is the last description known, or nil.
-func (s *DynamoDBCheckpointStore) waitActive(ctx context.Context, desc *ddbtypes.TableDescription) error {
+func (s *Store) waitActive(ctx context.Context, desc *ddbtypes.TableDescription) error {
 	delay := 50 * time.Millisecond
 	for {
 		if desc != nil && desc.TableStatus == ddbtypes.TableStatusActive {
@@ -363,7 +333,7 @@ func (s *DynamoDBCheckpointStore) waitActive(ctx context.Context, desc *ddbtypes
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("kinesis: waiting for checkpoint table %s to become ACTIVE: %w", s.table, ctx.Err())
+			return fmt.Errorf("dynamodbstore: waiting for checkpoint table %s to become ACTIVE: %w", s.table, ctx.Err())
 		case <-t.C:
 		}
 		delay = min(2*delay, 2*time.Second)
