@@ -45,7 +45,7 @@ func TestStaleWriterErrorWrapsTheSDKError(t *testing.T) {
 	if !errors.As(err, &ccf) {
 		t.Fatalf("errors.As(%v, *ConditionalCheckFailedException) = false; the SDK error must stay reachable", err)
 	}
-	if !strings.Contains(err.Error(), "stored "+"200"+"/0") {
+	if !strings.Contains(err.Error(), "stored 200/0") {
 		t.Errorf("error %q does not name the stored position", err)
 	}
 }
