@@ -28,7 +28,7 @@ const (
 	// from the Kinesis endpoint (connection refused, timeouts, 5xx,
 	// throttling) before it reports the endpoint unreachable. After the
 	// first answer, put retries transient errors without a limit.
-	connectBudget = 10 * time.Second
+	connectBudget = 5 * time.Second
 	// credentialsBudget bounds looking up credentials (the default chain
 	// may ask the EC2 instance metadata service).
 	credentialsBudget = 5 * time.Second

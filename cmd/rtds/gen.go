@@ -3,7 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
-		"fmt"
+	"fmt"
 
 	"github.com/rtdskit/rtds/event/eventgen"
 )

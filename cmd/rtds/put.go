@@ -38,7 +38,7 @@ configuration: AWS_ENDPOINT_URL_KINESIS (or AWS_ENDPOINT_URL), AWS_REGION,
 and the default credential chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
 AWS_PROFILE, ...). A missing region or credentials, an invalid endpoint
 URL, a missing stream or denied access fail at once with one line. If the
-endpoint gives no answer within 10s, put fails too. Once it has answered,
+endpoint gives no answer within 5s, put fails too. Once it has answered,
 throttling and connection errors are retried without limit: reading slows
 down while records wait (back-pressure), and the progress line shows the
 last error. No record expires unless --ttl is given.
@@ -258,9 +258,9 @@ func readInputLines(ctx context.Context, in io.Reader, fileIdx int, label string
 					l.data = bytes.Clone(line)
 				}
 			}
-			l.size = size - int64(len(buf)-len(bytes.TrimRight(buf, "\r\n")))
-			if l.tooLong {
-				l.size = size // with the newline: close enough for a report
+			l.size = size
+			if bytes.HasSuffix(chunk, []byte("\n")) {
+				l.size-- // the line's length, without its newline
 			}
 			if !sendLine(ctx, out, l) {
 				return false

@@ -43,7 +43,7 @@ The endpoint, region and credentials come from the standard AWS
 configuration (AWS_ENDPOINT_URL_KINESIS, AWS_REGION, ...). A missing
 region or credentials, an invalid endpoint URL, a missing stream or denied
 access fail at once (exit status 1) with the cause; so does an endpoint
-that gives no answer within 10s.
+that gives no answer within 5s.
 
 Flags:
 `
