@@ -116,9 +116,13 @@ func (env *cmdEnv) interruptedTwice() {
 // versionString is the module version and VCS commit the binary was
 // built from.
 func versionString() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "rtds (unknown version)"
+	bi, _ := debug.ReadBuildInfo()
+	return formatVersion(bi)
+}
+
+func formatVersion(bi *debug.BuildInfo) string {
+	if bi == nil {
+		return "rtds (unknown version) " + runtime.Version()
 	}
 	v := bi.Main.Version
 	if v == "" {
