@@ -12,9 +12,25 @@ import (
 	"testing"
 	"time"
 
+	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
+
 	"github.com/rtdskit/rtds/internal/faultproxy"
 	"github.com/rtdskit/rtds/internal/testenv"
 )
+
+// unreachablePuts creates a one-shard kinesalite stream and a proxy to it
+// that hangs up every PutRecords call (and forwards the rest).
+func unreachablePuts(t *testing.T) (*sdkkinesis.Client, string, *faultproxy.Proxy) {
+	t.Helper()
+	client, ep := testenv.Kinesalite(t)
+	name, _ := testenv.CreateStream(t, client, 1)
+	proxy, err := faultproxy.New(ep, faultproxy.WithConfig(faultproxy.Config{Ops: []string{"PutRecords"}, Unreachable: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	return client, name, proxy
+}
 
 // bigEvent is an UNINSTALL event's JSON padded to exactly n bytes.
 func bigEvent(t *testing.T, id string, n int) string {
@@ -109,14 +125,8 @@ func TestPutDiscardsAHugeLineWithoutHoldingIt(t *testing.T) {
 // the count of the rest.
 func TestPutReportsUndeliveredEventsByLineAndID(t *testing.T) {
 	t.Parallel()
-	client, ep := testenv.Kinesalite(t)
-	name, _ := testenv.CreateStream(t, client, 1)
 	// Every PutRecords call hangs up: the records expire after --ttl.
-	proxy, err := faultproxy.New(ep, faultproxy.WithConfig(faultproxy.Config{Ops: []string{"PutRecords"}, Unreachable: true}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
+	_, name, proxy := unreachablePuts(t)
 	var in strings.Builder
 	for i := 1; i <= 13; i++ {
 		in.WriteString(testEvent(i) + "\n")
@@ -225,13 +235,7 @@ func TestPutFailsAtOnceOnMisconfiguration(t *testing.T) {
 // endpoint is back.
 func TestPutRetriesAfterTheFirstAnswerAndShowsTheCause(t *testing.T) {
 	t.Parallel()
-	client, ep := testenv.Kinesalite(t)
-	name, _ := testenv.CreateStream(t, client, 1)
-	proxy, err := faultproxy.New(ep, faultproxy.WithConfig(faultproxy.Config{Ops: []string{"PutRecords"}, Unreachable: true}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
+	client, name, proxy := unreachablePuts(t)
 	heal := time.AfterFunc(2*drainProgressEvery+time.Second, func() { proxy.SetConfig(faultproxy.Config{}) })
 	defer heal.Stop()
 	env, _, stderr := putEnv(proxy.URL(), testEvent(1)+"\n"+testEvent(2)+"\n")

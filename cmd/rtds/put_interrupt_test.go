@@ -39,13 +39,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 // and exits 130. The line it was waiting to send is not a bad line.
 func TestPutInterruptedSaysWhereToResume(t *testing.T) {
 	t.Parallel()
-	client, ep := testenv.Kinesalite(t)
-	name, _ := testenv.CreateStream(t, client, 1)
-	proxy, err := faultproxy.New(ep, faultproxy.WithConfig(faultproxy.Config{Ops: []string{"PutRecords"}, Unreachable: true}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
+	client, name, proxy := unreachablePuts(t)
 	const n = 5000 // about 1.5 MB: more than the 1 MiB buffer below
 	var in strings.Builder
 	for i := 1; i <= n; i++ {
@@ -145,13 +139,7 @@ func (s *syncBuffer) String() string {
 func TestPutSecondInterruptExitsAtOnce(t *testing.T) {
 	t.Parallel()
 	bin := rtdsBinary(t)
-	client, ep := testenv.Kinesalite(t)
-	name, _ := testenv.CreateStream(t, client, 1)
-	proxy, err := faultproxy.New(ep, faultproxy.WithConfig(faultproxy.Config{Ops: []string{"PutRecords"}, Unreachable: true}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
+	_, name, proxy := unreachablePuts(t)
 	cmd := exec.Command(bin, "put", "--stream", name)
 	cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL_KINESIS="+proxy.URL(), "AWS_REGION="+testenv.Region,
 		"AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=secret", "AWS_PROFILE=", "AWS_ENDPOINT_URL=")
