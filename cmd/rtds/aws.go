@@ -156,14 +156,15 @@ func (a *awsSetup) preflight(ctx context.Context, stream string) error {
 		if !transient(err) {
 			return describeAWSError(err, stream)
 		}
-		if time.Since(start)+wait > connectBudget {
+		left = connectBudget - time.Since(start)
+		if left <= 0 {
 			return fmt.Errorf("no answer from %s within %v: %v (is the endpoint right? AWS_ENDPOINT_URL_KINESIS)",
 				a.endpoint, connectBudget, errorCause(err))
 		}
 		select {
 		case <-ctx.Done():
 			return context.Cause(ctx)
-		case <-time.After(wait):
+		case <-time.After(min(wait, left)):
 		}
 		wait = min(2*wait, 2*time.Second)
 	}

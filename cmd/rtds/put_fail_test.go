@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -236,7 +237,7 @@ func TestPutFailsAtOnceOnMisconfiguration(t *testing.T) {
 func TestPutRetriesAfterTheFirstAnswerAndShowsTheCause(t *testing.T) {
 	t.Parallel()
 	client, name, proxy := unreachablePuts(t)
-	heal := time.AfterFunc(2*drainProgressEvery+time.Second, func() { proxy.SetConfig(faultproxy.Config{}) })
+	heal := time.AfterFunc(drainProgressEvery+time.Second, func() { proxy.SetConfig(faultproxy.Config{}) })
 	defer heal.Stop()
 	env, _, stderr := putEnv(proxy.URL(), testEvent(1)+"\n"+testEvent(2)+"\n")
 	if code := run(context.Background(), env, []string{"put", "--stream", name}); code != 0 {
@@ -264,5 +265,37 @@ func TestAWSClientDoesNotRetry(t *testing.T) {
 	}
 	if n := aw.client.Options().Retryer.MaxAttempts(); n != 1 {
 		t.Errorf("the SDK client makes up to %d attempts, want 1", n)
+	}
+}
+
+// A permanent error on PutRecords after the first answer (here: ListShards
+// allowed, PutRecords denied) stops put: one line says why, not one line
+// per event.
+func TestPutStopsOnAPermanentPutRecordsError(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".ListShards") {
+			io.WriteString(w, `{"Shards":[]}`)
+			return
+		}
+		w.Header().Set("X-Amzn-ErrorType", "AccessDeniedException")
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"__type":"AccessDeniedException","message":"not authorized to perform: kinesis:PutRecords"}`)
+	}))
+	defer srv.Close()
+	var in strings.Builder
+	for i := 1; i <= 50; i++ {
+		in.WriteString(testEvent(i) + "\n")
+	}
+	env, _, stderr := putEnv(srv.URL, in.String())
+	if code := run(context.Background(), env, []string{"put", "--stream", "s"}); code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	errs := stderr.String()
+	if strings.Contains(errs, "not delivered:") || !regexp.MustCompile(
+		`(?m)^rtds put: access denied: not authorized to perform: kinesis:PutRecords; \d+ events? not delivered\n$`).MatchString(errs) {
+		t.Errorf("stderr:\n%s\nwant one line saying access is denied", errs)
 	}
 }
