@@ -41,7 +41,7 @@ func runGen(ctx context.Context, env *cmdEnv, args []string) int {
 	count := fs.Int64("count", defaultGenCount, "how many events to write; 0 writes until interrupted")
 	seed := fs.Int64("seed", 1, "the generator `seed`: the same seed gives the same events")
 	types := newTypeList(eventgen.Types())
-	fs.Var(types, "type", "generate only events of this `TYPE`, each type equally likely (repeatable, or comma-separated;\ndefault: every type, in a realistic mix)")
+	fs.Var(types, "type", "generate only events of this `TYPE`, each type equally likely (repeatable, or comma-separated;\n--types is an alias; default: every type, in a realistic mix)")
 	fs.Var(types, "types", "alias of --type")
 	if ok, code := fs.parse(args); !ok {
 		return code

@@ -72,9 +72,9 @@ const noTTL = 50 * 365 * 24 * time.Hour
 
 func runPut(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := newFlags(env, "put", putUsage)
-	stream := fs.String("stream", "", "stream name or ARN (required)")
+	stream := fs.String("stream", "", "the stream's `NAME` or ARN (required)")
 	aggregate := fs.Bool("aggregate", false, "pack events into KPL aggregated records")
-	keyName := fs.String("partition-key", "channel", "partition key: channel, id or named_user")
+	keyName := fs.String("partition-key", "channel", "partition `KEY`: channel, id or named_user")
 	ttl := fs.Duration("ttl", 0, "fail a record not delivered within this `DURATION` (0: never)")
 	debug := fs.Bool("debug", false, "log the library's and the AWS SDK's messages to standard error")
 	if ok, code := fs.parse(args); !ok {

@@ -50,13 +50,13 @@ Flags:
 
 func runTail(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := newFlags(env, "tail", tailUsage)
-	stream := fs.String("stream", "", "stream name or ARN (required)")
-	from := fs.String("from", "trim_horizon", "start position: trim_horizon, latest or an RFC 3339 time")
+	stream := fs.String("stream", "", "the stream's `NAME` or ARN (required)")
+	from := fs.String("from", "trim_horizon", "start `POSITION`: trim_horizon, latest or an RFC 3339 time")
 	types := newTypeList(knownEventTypes())
 	fs.Var(types, "type", "print only events of this `TYPE` (repeatable, or comma-separated)")
-	limit := fs.Int("limit", 0, "exit after printing N events (0: no limit)")
-	idleExit := fs.Duration("idle-exit", 0, "exit once every shard reached the tip and no record came for this long (0: run until interrupted)")
-	format := fs.String("format", "pretty", "output format: pretty, ndjson or csv")
+	limit := fs.Int("limit", 0, "exit after printing `N` events (0: no limit)")
+	idleExit := fs.Duration("idle-exit", 0, "exit once every shard reached the tip and no record came for this `DURATION` (0: run until interrupted)")
+	format := fs.String("format", "pretty", "output `FORMAT`: pretty, ndjson or csv")
 	debug := fs.Bool("debug", false, "log the library's and the AWS SDK's messages to standard error")
 	if ok, code := fs.parse(args); !ok {
 		return code
