@@ -113,6 +113,18 @@ func (env *cmdEnv) interruptedTwice() {
 	}
 }
 
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
 // versionString is the module version and VCS commit the binary was
 // built from.
 func versionString() string {
@@ -151,6 +163,11 @@ func formatVersion(bi *debug.BuildInfo) string {
 func run(ctx context.Context, env *cmdEnv, args []string) int {
 	if env.getenv == nil {
 		env.getenv = func(string) string { return "" }
+	}
+	// Commands write to stderr from several goroutines (progress, outcomes,
+	// the input loop): one line at a time.
+	if _, ok := env.stderr.(*lockedWriter); !ok {
+		env.stderr = &lockedWriter{w: env.stderr}
 	}
 	if len(args) == 0 {
 		usage(env.stderr)
