@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -141,8 +142,17 @@ func TestPutReportsUndeliveredEventsByLineAndID(t *testing.T) {
 	if n := strings.Count(errs, "not delivered: "); n != 10 {
 		t.Errorf("%d failure lines, want 10:\n%s", n, errs)
 	}
+	// Each failure line names its line and that line's event id.
+	ms := regexp.MustCompile(`rtds put: stdin:(\d+): event (\S+) not delivered: --ttl passed after \d+ attempts?: `).FindAllStringSubmatch(errs, -1)
+	if len(ms) != 10 {
+		t.Errorf("%d failure lines name a line, an event and the cause, want 10", len(ms))
+	}
+	for _, m := range ms {
+		if n, _ := strconv.Atoi(m[1]); m[2] != eventID(n) {
+			t.Errorf("line %s reported with event %s, want %s", m[1], m[2], eventID(n))
+		}
+	}
 	for _, want := range []string{
-		fmt.Sprintf("rtds put: stdin:1: event %s not delivered: --ttl passed after", eventID(1)),
 		"rtds put: ... and 3 more undelivered events not shown",
 		"13 failures",
 	} {
