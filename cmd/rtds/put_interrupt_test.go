@@ -118,14 +118,14 @@ func rtdsBinary(t *testing.T) string {
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	lockedWriter
+	b bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
+func newSyncBuffer() *syncBuffer {
+	s := &syncBuffer{}
+	s.w = &s.b
+	return s
 }
 
 func (s *syncBuffer) String() string {
@@ -148,8 +148,8 @@ func TestPutSecondInterruptExitsAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stdin.Close()
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
+	stderr := newSyncBuffer()
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
