@@ -17,6 +17,7 @@ import (
 
 	"github.com/rtdskit/rtds/internal/testenv"
 	"github.com/rtdskit/rtds/kinesis"
+	"github.com/rtdskit/rtds/kinesis/dynamodbstore"
 	"github.com/rtdskit/rtds/kinesis/kinesistest"
 )
 
@@ -181,7 +182,7 @@ func TestReadmeDocumentsEveryFlag(t *testing.T) {
 // stream's: here another instance holds one of the two shards.
 func TestUninstallEmailSharedSummaryCountsItsOwnShards(t *testing.T) {
 	c, stream, table := integrationSetup(t)
-	store, err := kinesis.NewDynamoDBCheckpointStore(c.dynamodb, table)
+	store, err := dynamodbstore.New(c.dynamodb, table)
 	if err != nil {
 		t.Fatal(err)
 	}
