@@ -183,6 +183,10 @@ func (d *Dispatcher) dispatch(stopCtx, callCtx context.Context, slot *deferSlot,
 	}
 	ev, err := event.Decode(rec.Data)
 	if err != nil {
+		var de *event.DecodeError
+		if errors.As(err, &de) && de.Field == "id" && errors.Is(err, event.ErrMissingField) {
+			return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonMissingID, Type: t, Err: fmt.Errorf("%w: %w", ErrMissingEventID, err)})
+		}
 		return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonUndecodable, Type: t, Err: fmt.Errorf("kinesis: decode event: %w", err)})
 	}
 	id := ev.Base().ID

@@ -174,7 +174,8 @@ const (
 	// is broken; the DeadLetter holds the whole Kinesis record, and Err
 	// wraps a *batch.DeaggregationError.
 	ReasonCorruptAggregate DeadLetterReason = "corrupt_aggregate"
-	// ReasonMissingID: an event without an id; Err is ErrMissingEventID.
+	// ReasonMissingID: an event without an id, or with an empty one; Err
+	// wraps ErrMissingEventID (and the *event.DecodeError).
 	ReasonMissingID DeadLetterReason = "missing_id"
 	// ReasonHandlerFailed: the handler still failed after the last attempt
 	// of the retry policy (WithHandlerRetry); Err is its last error.
