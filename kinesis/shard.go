@@ -270,7 +270,8 @@ func (r *shardReader) waitAcks(ctx, drainCtx context.Context, n int) (bool, erro
 		if unacked <= n {
 			return true, nil
 		}
-		if err := r.checkpointDue(drainCtx, false); err != nil {
+		// With interval 0, progress is saved as acks arrive.
+		if err := r.checkpointDue(drainCtx, r.c.cfg.checkpointInterval == 0); err != nil {
 			return false, err
 		}
 		select {
