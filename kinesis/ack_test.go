@@ -224,6 +224,9 @@ func TestMaxPendingAcksPausesReading(t *testing.T) {
 	if n := fx.d.count(); n != 3 {
 		t.Fatalf("%d records handled with 3 pending acks allowed", n)
 	}
+	if sh := fx.c.Stats().Shards; len(sh) != 1 || sh[0].PendingAcks != 3 {
+		t.Errorf("Stats().Shards = %+v, want 3 pending acks", sh)
+	}
 	fx.d.ack(t, fx.seqs[1], 0, nil) // out of order still frees a slot
 	waitFor(t, 5*time.Second, "a 4th record", func() bool { return fx.d.count() == 4 })
 	for i, seq := range fx.seqs {

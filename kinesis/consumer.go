@@ -127,6 +127,9 @@ type ShardStats struct {
 	// the last one saved.
 	Processed  Checkpoint
 	Checkpoint Checkpoint
+	// PendingAcks is the number of records whose handler deferred them
+	// (Defer) and that are not acknowledged yet.
+	PendingAcks int
 }
 
 // Stats is a snapshot of a Consumer's progress.

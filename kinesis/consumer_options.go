@@ -282,7 +282,8 @@ func WithMaxPendingAcks(n int) ConsumerOption {
 }
 
 // WithShutdownTimeout bounds how long Run, after its context is done,
-// waits for in-flight handlers and final checkpoint writes. Default:
+// waits for in-flight handlers, pending acknowledgements (Defer: they get
+// three quarters of it) and final checkpoint writes. Default:
 // DefaultShutdownTimeout.
 func WithShutdownTimeout(d time.Duration) ConsumerOption {
 	return consumerOptionFunc(func(c *consumerConfig) {

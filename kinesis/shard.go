@@ -158,12 +158,7 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 		handling := time.Now()
 		complete, err := r.process(runCtx, drainCtx, out.Records)
 		r.measure(time.Since(handling), len(out.Records))
-		c.updateShard(r.id, func(s *ShardStats) {
-			s.MillisBehindLatest = behind
-			s.Processed = r.pos
-			s.Records += r.count
-		})
-		r.count = 0
+		r.publish(func(s *ShardStats) { s.MillisBehindLatest = behind })
 		if err != nil {
 			return res, err
 		}
@@ -252,6 +247,20 @@ func (r *shardReader) checkpointDue(ctx context.Context, force bool) error {
 	return nil
 }
 
+// publish updates the shard's stats with its progress, and f.
+func (r *shardReader) publish(f func(*ShardStats)) {
+	_, _, pending, _ := r.acks.state()
+	r.c.updateShard(r.id, func(s *ShardStats) {
+		s.Processed = r.pos
+		s.Records += r.count
+		s.PendingAcks = pending
+		if f != nil {
+			f(s)
+		}
+	})
+	r.count = 0
+}
+
 // waitAcks waits until at most n records are waiting for their
 // acknowledgement, saving the checkpoint at the interval meanwhile. It
 // returns false when ctx is done or an acknowledgement failed first.
@@ -262,13 +271,19 @@ func (r *shardReader) waitAcks(ctx, drainCtx context.Context, n int) (bool, erro
 		defer t.Stop()
 		tick = t.C
 	}
-	for {
+	for published := false; ; published = true {
 		_, _, unacked, failErr := r.acks.state()
 		if failErr != nil {
 			return false, nil
 		}
 		if unacked <= n {
+			if published {
+				r.publish(nil)
+			}
 			return true, nil
+		}
+		if !published {
+			r.publish(nil) // the stats show the shard waiting
 		}
 		// With interval 0, progress is saved as acks arrive.
 		if err := r.checkpointDue(drainCtx, r.c.cfg.checkpointInterval == 0); err != nil {
