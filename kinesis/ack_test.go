@@ -60,18 +60,6 @@ func (d *deferrer) ack(t testing.TB, seq string, sub uint64, err error) {
 	}
 }
 
-// waitFor polls cond until it holds or fails the test after d.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // loadCP returns a shard's stored checkpoint, the zero one if none.
 func loadCP(t testing.TB, store CheckpointStore, shard string) Checkpoint {
 	t.Helper()
@@ -95,27 +83,35 @@ type ackFixture struct {
 
 func newAckFixture(t *testing.T, n int, opts ...ConsumerOption) *ackFixture {
 	t.Helper()
-	fx := &ackFixture{f: kinesistest.New(kinesistest.WithStream("s", 1)), store: NewMemoryCheckpointStore(), d: newDeferrer()}
+	fx := &ackFixture{f: kinesistest.New(kinesistest.WithStream("s", 1))}
 	es, _ := eventEntries("a", n, 1)
 	fx.seqs = putEntries(t, fx.f, "s", es)
 	fx.shard = fx.f.Records("s")[0].ShardID
-	var err error
-	fx.c, err = NewConsumer(fx.f, "s", append(append(fastConsumer(), WithCheckpointStore(fx.store), OnRecord(fx.d.handle)), opts...)...)
+	fx.d, fx.store, fx.c = deferringConsumer(t, fx.f, opts...)
+	return fx
+}
+
+// deferringConsumer returns a consumer (not started) of f's stream "s"
+// with a memory store and a handler that defers every record.
+func deferringConsumer(t *testing.T, f *kinesistest.Fake, opts ...ConsumerOption) (*deferrer, *MemoryCheckpointStore, *Consumer) {
+	t.Helper()
+	d, store := newDeferrer(), NewMemoryCheckpointStore()
+	c, err := NewConsumer(f, "s", append(append(fastConsumer(), WithCheckpointStore(store), OnRecord(d.handle)), opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fx
+	return d, store, c
 }
 
 func (fx *ackFixture) waitCheckpoint(t *testing.T, seq string) {
 	t.Helper()
-	waitFor(t, 5*time.Second, "checkpoint at "+seq, func() bool { return loadCP(t, fx.store, fx.shard).SequenceNumber == seq })
+	waitUntil(t, 5*time.Second, "checkpoint at "+seq, func() bool { return loadCP(t, fx.store, fx.shard).SequenceNumber == seq })
 }
 
 func TestAckedRecordsAreCheckpointedInOrder(t *testing.T) {
 	fx := newAckFixture(t, 20)
 	stop := startConsumer(t, fx.c)
-	waitFor(t, 5*time.Second, "all records deferred", func() bool { return fx.d.count() == 20 })
+	waitUntil(t, 5*time.Second, "all records deferred", func() bool { return fx.d.count() == 20 })
 	time.Sleep(30 * time.Millisecond) // several empty batches: nothing may be saved
 	if cp, ok, _ := fx.store.Load(context.Background(), "s", fx.shard); ok {
 		t.Fatalf("checkpoint %+v saved before any ack", cp)
@@ -138,7 +134,7 @@ func TestAckedRecordsAreCheckpointedInOrder(t *testing.T) {
 func TestCheckpointStopsBeforeTheFirstUnackedRecord(t *testing.T) {
 	fx := newAckFixture(t, 10)
 	stop := startConsumer(t, fx.c)
-	waitFor(t, 5*time.Second, "all records deferred", func() bool { return fx.d.count() == 10 })
+	waitUntil(t, 5*time.Second, "all records deferred", func() bool { return fx.d.count() == 10 })
 	go func() { // acks from another goroutine, out of order; record 3 last
 		for i := 9; i >= 0; i-- {
 			if i != 3 {
@@ -165,7 +161,7 @@ func TestAckFailStopsRunBeforeTheRecord(t *testing.T) {
 	defer cancel()
 	errc := make(chan error, 1)
 	go func() { errc <- fx.c.Run(ctx) }()
-	waitFor(t, 5*time.Second, "all records deferred", func() bool { return fx.d.count() == 10 })
+	waitUntil(t, 5*time.Second, "all records deferred", func() bool { return fx.d.count() == 10 })
 	errSink := errors.New("upload failed")
 	for i, seq := range fx.seqs {
 		switch i {
@@ -191,7 +187,7 @@ func TestShutdownSavesTheLastContiguousAckedRecord(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			errc := make(chan error, 1)
 			go func() { errc <- fx.c.Run(ctx) }()
-			waitFor(t, 5*time.Second, "all records deferred", func() bool { return fx.d.count() == 6 })
+			waitUntil(t, 5*time.Second, "all records deferred", func() bool { return fx.d.count() == 6 })
 			for _, i := range []int{0, 1, 2, 4} {
 				fx.d.ack(t, fx.seqs[i], 0, nil)
 			}
@@ -219,7 +215,7 @@ func TestShutdownSavesTheLastContiguousAckedRecord(t *testing.T) {
 func TestMaxPendingAcksPausesReading(t *testing.T) {
 	fx := newAckFixture(t, 10, WithMaxPendingAcks(3))
 	stop := startConsumer(t, fx.c)
-	waitFor(t, 5*time.Second, "3 records deferred", func() bool { return fx.d.count() == 3 })
+	waitUntil(t, 5*time.Second, "3 records deferred", func() bool { return fx.d.count() == 3 })
 	time.Sleep(30 * time.Millisecond)
 	if n := fx.d.count(); n != 3 {
 		t.Fatalf("%d records handled with 3 pending acks allowed", n)
@@ -228,9 +224,9 @@ func TestMaxPendingAcksPausesReading(t *testing.T) {
 		t.Errorf("Stats().Shards = %+v, want 3 pending acks", sh)
 	}
 	fx.d.ack(t, fx.seqs[1], 0, nil) // out of order still frees a slot
-	waitFor(t, 5*time.Second, "a 4th record", func() bool { return fx.d.count() == 4 })
+	waitUntil(t, 5*time.Second, "a 4th record", func() bool { return fx.d.count() == 4 })
 	for i, seq := range fx.seqs {
-		waitFor(t, 5*time.Second, "the record", func() bool { return fx.d.count() > i })
+		waitUntil(t, 5*time.Second, "the record", func() bool { return fx.d.count() > i })
 		if i != 1 {
 			fx.d.ack(t, seq, 0, nil)
 		}
@@ -249,22 +245,17 @@ func TestAggregatedSubRecordsAreAckedOneByOne(t *testing.T) {
 	}
 	seq := putEntries(t, f, "s", []entry{{"p", kplAggregate([]string{"k1", "k2"}, datas)}})[0]
 	shard := f.Records("s")[0].ShardID
-	store := NewMemoryCheckpointStore()
-	d := newDeferrer()
-	c, err := NewConsumer(f, "s", append(fastConsumer(), WithCheckpointStore(store), OnRecord(d.handle))...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, store, c := deferringConsumer(t, f)
 	stop := startConsumer(t, c)
-	waitFor(t, 5*time.Second, "all sub-records deferred", func() bool { return d.count() == 6 })
+	waitUntil(t, 5*time.Second, "all sub-records deferred", func() bool { return d.count() == 6 })
 	for _, sub := range []uint64{5, 0, 4, 1, 3} {
 		d.ack(t, seq, sub, nil)
 	}
-	waitFor(t, 5*time.Second, "checkpoint at sub-record 1", func() bool {
+	waitUntil(t, 5*time.Second, "checkpoint at sub-record 1", func() bool {
 		return loadCP(t, store, shard) == Checkpoint{SequenceNumber: seq, SubSequenceNumber: 1}
 	})
 	d.ack(t, seq, 2, nil)
-	waitFor(t, 5*time.Second, "checkpoint at sub-record 5", func() bool {
+	waitUntil(t, 5*time.Second, "checkpoint at sub-record 5", func() bool {
 		return loadCP(t, store, shard) == Checkpoint{SequenceNumber: seq, SubSequenceNumber: 5}
 	})
 	if err := stop(); err != nil {
@@ -283,23 +274,18 @@ func TestShardEndedCheckpointWaitsForAcks(t *testing.T) {
 		t.Fatal(err)
 	}
 	putEntries(t, f, "s", []entry{{"k", testEvent("c1", event.TypeOpen, "")}})
-	store := NewMemoryCheckpointStore()
-	d := newDeferrer()
-	c, err := NewConsumer(f, "s", append(fastConsumer(), WithCheckpointStore(store), OnRecord(d.handle))...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, store, c := deferringConsumer(t, f)
 	stop := startConsumer(t, c)
-	waitFor(t, 5*time.Second, "the parent's records deferred", func() bool { return d.count() == 2 })
+	waitUntil(t, 5*time.Second, "the parent's records deferred", func() bool { return d.count() == 2 })
 	d.ack(t, seqs[0], 0, nil)
-	waitFor(t, 5*time.Second, "checkpoint at the first record", func() bool { return loadCP(t, store, parent).SequenceNumber == seqs[0] })
+	waitUntil(t, 5*time.Second, "checkpoint at the first record", func() bool { return loadCP(t, store, parent).SequenceNumber == seqs[0] })
 	time.Sleep(50 * time.Millisecond)
 	if cp := loadCP(t, store, parent); cp.ShardEnded || d.count() != 2 {
 		t.Fatalf("parent checkpoint %+v and %d records handled with an ack pending; want not ended, the child unread", cp, d.count())
 	}
 	d.ack(t, seqs[1], 0, nil)
-	waitFor(t, 5*time.Second, "the parent ended", func() bool { return loadCP(t, store, parent).ShardEnded })
-	waitFor(t, 5*time.Second, "the child's record", func() bool { return d.count() == 3 })
+	waitUntil(t, 5*time.Second, "the parent ended", func() bool { return loadCP(t, store, parent).ShardEnded })
+	waitUntil(t, 5*time.Second, "the child's record", func() bool { return d.count() == 3 })
 	d.mu.Lock()
 	child := d.seen[2]
 	d.mu.Unlock()

@@ -116,7 +116,7 @@ func testCheckpointsInsideABatch(t *testing.T, aggregated bool) {
 		t.Fatal(err)
 	}
 	stop := startConsumer(t, c2)
-	waitFor(t, 10*time.Second, "the restarted consumer reaching the end", func() bool {
+	waitUntil(t, 10*time.Second, "the restarted consumer reaching the end", func() bool {
 		second.mu.Lock()
 		defer second.mu.Unlock()
 		return len(second.pos) > 0 && len(first.pos)+len(second.pos) >= n && second.pos[len(second.pos)-1] == positionOf(f, n-1, aggregated)
@@ -167,19 +167,11 @@ func TestGetRecordsLimitFollowsTheHandlingRate(t *testing.T) {
 	var mu sync.Mutex
 	client := limitSpy{ConsumerAPI: f, seen: func(n int32) { mu.Lock(); limits = append(limits, n); mu.Unlock() }}
 	rec := newRecorder(len(es))
-	c, err := NewConsumer(client, "s", append(fastConsumer(), WithCheckpointInterval(20*time.Millisecond), WithGetRecordsLimit(50),
+	consume(t, client, "s", rec, 10*time.Second, WithCheckpointInterval(20*time.Millisecond), WithGetRecordsLimit(50),
 		OnEvent(func(ctx context.Context, e event.Event) error {
 			time.Sleep(time.Millisecond)
 			return rec.onEvent(ctx, e)
-		}))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := startConsumer(t, c)
-	rec.wait(t, 10*time.Second)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+		}))
 	mu.Lock()
 	defer mu.Unlock()
 	// About 1 ms per record and a 20 ms interval: after the first batch,
