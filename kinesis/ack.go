@@ -59,6 +59,9 @@ func (a Ack) Fail(err error) {
 //     timeout (WithShutdownTimeout); then the position before the first
 //     record still pending is saved, and the records after it are handled
 //     again by the next run.
+//   - The same holds when a shard stops because its lease moves to
+//     another worker (WithLeases): the pending acks get the same time, and
+//     the new owner resumes after the last acknowledged record.
 //   - If the handler returns an error after calling Defer, the deferral
 //     is void (its Ack does nothing) and the error is handled as usual
 //     (retried, then dead-lettered).

@@ -263,10 +263,14 @@ func TestAggregatedSubRecordsAreAckedOneByOne(t *testing.T) {
 	}
 }
 
-func TestShardEndedCheckpointWaitsForAcks(t *testing.T) {
-	f := kinesistest.New(kinesistest.WithStream("s", 1))
-	seqs := putEntries(t, f, "s", []entry{{"k", testEvent("p1", event.TypeOpen, "")}, {"k", testEvent("p2", event.TypeOpen, "")}})
-	parent := f.Records("s")[0].ShardID
+// splitWithRecords returns a fake whose only shard (the parent, returned
+// with its records' sequence numbers) holds two events and was split;
+// one child holds one event.
+func splitWithRecords(t *testing.T) (f *kinesistest.Fake, parent string, seqs []string) {
+	t.Helper()
+	f = kinesistest.New(kinesistest.WithStream("s", 1))
+	seqs = putEntries(t, f, "s", []entry{{"k", testEvent("p1", event.TypeOpen, "")}, {"k", testEvent("p2", event.TypeOpen, "")}})
+	parent = f.Records("s")[0].ShardID
 	if _, err := f.SplitShard(context.Background(), &sdkkinesis.SplitShardInput{
 		StreamName: aws.String("s"), ShardToSplit: aws.String(parent),
 		NewStartingHashKey: aws.String(new(big.Int).Lsh(big.NewInt(1), 127).String()),
@@ -274,6 +278,26 @@ func TestShardEndedCheckpointWaitsForAcks(t *testing.T) {
 		t.Fatal(err)
 	}
 	putEntries(t, f, "s", []entry{{"k", testEvent("c1", event.TypeOpen, "")}})
+	return f, parent, seqs
+}
+
+func TestShutdownWhileAShardEndWaitsForAcksSavesTheProgress(t *testing.T) {
+	f, parent, seqs := splitWithRecords(t)
+	d, store, c := deferringConsumer(t, f, WithShutdownTimeout(100*time.Millisecond))
+	stop := startConsumer(t, c)
+	waitUntil(t, 5*time.Second, "the parent's records deferred", func() bool { return d.count() == 2 })
+	d.ack(t, seqs[0], 0, nil)
+	time.Sleep(20 * time.Millisecond) // the reader waits at the shard's end
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if cp := loadCP(t, store, parent); cp != (Checkpoint{SequenceNumber: seqs[0]}) {
+		t.Errorf("parent checkpoint = %+v, want %s, not ended", cp, seqs[0])
+	}
+}
+
+func TestShardEndedCheckpointWaitsForAcks(t *testing.T) {
+	f, parent, seqs := splitWithRecords(t)
 	d, store, c := deferringConsumer(t, f)
 	stop := startConsumer(t, c)
 	waitUntil(t, 5*time.Second, "the parent's records deferred", func() bool { return d.count() == 2 })

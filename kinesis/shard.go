@@ -175,8 +175,11 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 			// Shard end: ChildShards on AWS and kinesis-local; kinesalite
 			// gives neither, and the coordinator lists the shards.
 			ended, err := r.endShard(runCtx, drainCtx)
-			if err != nil || !ended {
+			if err != nil {
 				return res, err
+			}
+			if !ended {
+				break // stopping: the drain saves the progress
 			}
 			res.ended, res.children = true, out.ChildShards
 			var kids []string
@@ -266,11 +269,6 @@ func (r *shardReader) publish(f func(*ShardStats)) {
 // returns false when ctx is done or an acknowledgement failed first.
 func (r *shardReader) waitAcks(ctx, drainCtx context.Context, n int) (bool, error) {
 	var tick <-chan time.Time
-	if iv := r.c.cfg.checkpointInterval; iv > 0 {
-		t := time.NewTicker(iv)
-		defer t.Stop()
-		tick = t.C
-	}
 	for published := false; ; published = true {
 		_, _, unacked, failErr := r.acks.state()
 		if failErr != nil {
@@ -284,6 +282,11 @@ func (r *shardReader) waitAcks(ctx, drainCtx context.Context, n int) (bool, erro
 		}
 		if !published {
 			r.publish(nil) // the stats show the shard waiting
+			if iv := r.c.cfg.checkpointInterval; iv > 0 {
+				t := time.NewTicker(iv)
+				defer t.Stop()
+				tick = t.C
+			}
 		}
 		// With interval 0, progress is saved as acks arrive.
 		if err := r.checkpointDue(drainCtx, r.c.cfg.checkpointInterval == 0); err != nil {
