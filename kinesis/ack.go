@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 )
 
 // errAckFailed replaces a nil error given to Ack.Fail.
@@ -155,6 +156,9 @@ type ackTracker struct {
 	unacked int        // entries in state ackPending
 	safe    Checkpoint
 	hasSafe bool
+	// movedAt is when safe first moved after the last save (saved), zero
+	// while it did not: the oldest progress a crash would lose.
+	movedAt time.Time
 	err     error // the first Fail
 	// changed gets a token whenever an entry is settled.
 	changed chan struct{}
@@ -170,7 +174,7 @@ func newAckTracker(safe Checkpoint, hasSafe bool, onFail func(error)) *ackTracke
 func (t *ackTracker) complete(pos Checkpoint) {
 	t.mu.Lock()
 	if len(t.queue) == 0 {
-		t.safe, t.hasSafe = pos, true
+		t.moved(pos)
 	} else {
 		t.queue = append(t.queue, ackEntry{seq: pos.SequenceNumber, sub: pos.SubSequenceNumber, state: ackDone})
 	}
@@ -238,7 +242,7 @@ func (t *ackTracker) advance() {
 			break
 		}
 		if e.state == ackDone {
-			t.safe, t.hasSafe = Checkpoint{SequenceNumber: e.seq, SubSequenceNumber: e.sub}, true
+			t.moved(Checkpoint{SequenceNumber: e.seq, SubSequenceNumber: e.sub})
 		}
 		*e = ackEntry{} // release the sequence number
 		n++
@@ -251,6 +255,33 @@ func (t *ackTracker) advance() {
 		t.queue = t.queue[:0]
 	} else {
 		t.queue = t.queue[n:]
+	}
+}
+
+// moved sets safe to pos. Called with mu held.
+func (t *ackTracker) moved(pos Checkpoint) {
+	t.safe, t.hasSafe = pos, true
+	if t.movedAt.IsZero() {
+		t.movedAt = time.Now()
+	}
+}
+
+// unsaved returns the safe position and when it first moved after the last
+// save; zero when it did not.
+func (t *ackTracker) unsaved() (Checkpoint, bool, time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.safe, t.hasSafe, t.movedAt
+}
+
+// saved records that cp was saved at the time saving started.
+func (t *ackTracker) saved(cp Checkpoint, started time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.safe == cp {
+		t.movedAt = time.Time{}
+	} else if t.movedAt.Before(started) {
+		t.movedAt = started // acks moved it on during the write
 	}
 }
 

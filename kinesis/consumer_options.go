@@ -162,14 +162,17 @@ func WithStartPosition(p StartPosition) ConsumerOption {
 	})
 }
 
-// WithCheckpointInterval sets how often, at most, each shard's progress is
-// saved while records flow: the checkpoint is written as soon as the
-// interval has passed since the last one, also in the middle of a
-// GetRecords batch (at the last record, or KPL sub-record, that is fully
-// handled: its handler returned nil, it was dead-lettered, skipped or a
-// duplicate, or its deferred acknowledgement arrived). Default:
-// DefaultCheckpointInterval. 0 saves after every GetRecords batch.
-// Checkpoints are also written when a shard ends and when Run returns.
+// WithCheckpointInterval sets how old each shard's unsaved progress may
+// get: the checkpoint is written when the oldest record handled since the
+// last one was handled an interval ago, also in the middle of a
+// GetRecords batch, and before the reader waits for its next batch if the
+// interval would pass during the wait. It is written at the last record,
+// or KPL sub-record, that is fully handled: its handler returned nil, it
+// was dead-lettered, skipped or a duplicate, or its deferred
+// acknowledgement arrived. While records flow this is about one write per
+// interval per shard. Default: DefaultCheckpointInterval. 0 saves after
+// every GetRecords batch. Checkpoints are also written when a shard ends
+// and when Run returns.
 //
 // The bound this gives: after a crash, the records handled since the last
 // checkpoint are handled again, so the duplicates per shard are at most

@@ -31,8 +31,7 @@ type shardReader struct {
 	// verify is set after an iterator was acquired at a checkpoint: the
 	// first record fetched must be the checkpoint's record, else the data
 	// was trimmed.
-	verify   bool
-	lastSave time.Time
+	verify bool
 	// latestAt is when a LATEST iterator was acquired with nothing
 	// processed yet: an expired iterator resumes AT_TIMESTAMP from there.
 	latestAt time.Time
@@ -145,6 +144,7 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 		if runCtx.Err() != nil {
 			break // stopping: the records fetched are read again later
 		}
+		fetched := time.Since(start)
 		behind := aws.ToInt64(out.MillisBehindLatest)
 		if len(c.hooks.fetched) > 0 {
 			n := 0
@@ -192,10 +192,11 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 			return res, nil
 		}
 		iter = out.NextShardIterator
-		if err := r.checkpointDue(drainCtx, c.cfg.checkpointInterval == 0); err != nil {
+		idle := len(out.Records) == 0 && behind == 0 && c.cfg.idleWait > 0
+		if err := r.checkpointDue(drainCtx, c.cfg.checkpointInterval == 0, r.nextRecordIn(fetched, idle)); err != nil {
 			return res, err
 		}
-		if len(out.Records) == 0 && behind == 0 && c.cfg.idleWait > 0 {
+		if idle {
 			sleepCtx(runCtx, c.cfg.idleWait)
 		}
 	}
@@ -229,25 +230,48 @@ func (r *shardReader) drain(drainCtx context.Context) error {
 // saveProgress saves the acknowledged position if it is past the stored
 // checkpoint.
 func (r *shardReader) saveProgress(ctx context.Context) error {
-	safe, ok, _, _ := r.acks.state()
+	safe, ok, _ := r.acks.unsaved()
 	if !ok || r.hasCP && comparePosition(safe, r.stored) <= 0 {
 		return nil
 	}
-	return r.save(ctx, safe)
+	start := time.Now()
+	if err := r.save(ctx, safe); err != nil {
+		return err
+	}
+	r.acks.saved(safe, start)
+	return nil
 }
 
-// checkpointDue saves the progress when the checkpoint interval has passed
-// since the last save, or now if force. A failed write is retried at the
-// next interval; only a checkpoint another worker moved ahead
+// checkpointDue saves the progress when its oldest unsaved part is about
+// to be one checkpoint interval old: when it will be by the time this
+// reader handles its next record, which is ahead (expected from now) away.
+// So a crash never loses more than what the handlers did in one interval.
+// With interval 0 it saves only if force. A failed write is retried
+// later; only a checkpoint another worker moved ahead
 // (ErrCheckpointBehind) is returned, as a *ShardError.
-func (r *shardReader) checkpointDue(ctx context.Context, force bool) error {
-	if !force && (r.c.cfg.checkpointInterval == 0 || time.Since(r.lastSave) < r.c.cfg.checkpointInterval) {
-		return nil
+func (r *shardReader) checkpointDue(ctx context.Context, force bool, ahead time.Duration) error {
+	iv := r.c.cfg.checkpointInterval
+	if !force {
+		_, _, movedAt := r.acks.unsaved()
+		if iv == 0 || movedAt.IsZero() || time.Since(movedAt)+ahead < iv {
+			return nil
+		}
 	}
 	if err := r.saveProgress(ctx); err != nil && errors.Is(err, ErrCheckpointBehind) {
 		return &ShardError{ShardID: r.id, Err: err}
 	}
 	return nil
+}
+
+// nextRecordIn estimates how long it takes until this reader handles its
+// next record after a batch: the wait for the GetRecords rate limit, the
+// call's latency, and the idle wait after an empty batch at the tip.
+func (r *shardReader) nextRecordIn(fetchLatency time.Duration, idle bool) time.Duration {
+	d := time.Duration(float64(time.Second)/r.c.cfg.getRecordsRate) + fetchLatency
+	if idle {
+		d += r.c.cfg.idleWait
+	}
+	return d
 }
 
 // publish updates the shard's stats with its progress, and f.
@@ -283,13 +307,14 @@ func (r *shardReader) waitAcks(ctx, drainCtx context.Context, n int) (bool, erro
 		if !published {
 			r.publish(nil) // the stats show the shard waiting
 			if iv := r.c.cfg.checkpointInterval; iv > 0 {
-				t := time.NewTicker(iv)
+				t := time.NewTicker(iv / 4)
 				defer t.Stop()
 				tick = t.C
 			}
 		}
-		// With interval 0, progress is saved as acks arrive.
-		if err := r.checkpointDue(drainCtx, r.c.cfg.checkpointInterval == 0); err != nil {
+		// With interval 0, progress is saved as acks arrive; else it is
+		// checked every quarter interval.
+		if err := r.checkpointDue(drainCtx, r.c.cfg.checkpointInterval == 0, r.c.cfg.checkpointInterval/4); err != nil {
 			return false, err
 		}
 		select {
@@ -354,7 +379,6 @@ func (r *shardReader) save(ctx context.Context, cp Checkpoint) error {
 	for _, h := range c.hooks.checkpoint {
 		h.OnCheckpoint(CheckpointMetrics{ShardID: r.id, Checkpoint: cp, Latency: time.Since(start), Err: err})
 	}
-	r.lastSave = time.Now()
 	if err != nil {
 		c.log.Warn("kinesis: checkpoint write failed", "shard", r.id, "seq", cp.SequenceNumber, "err", err)
 		return fmt.Errorf("kinesis: save checkpoint: %w", err)
@@ -497,7 +521,7 @@ func (r *shardReader) done(runCtx, drainCtx context.Context, pos Checkpoint, def
 	}
 	r.pos, r.processed = pos, true
 	r.count++
-	if err := r.checkpointDue(drainCtx, false); err != nil {
+	if err := r.checkpointDue(drainCtx, false, 0); err != nil {
 		return false, err
 	}
 	if deferred {

@@ -3,6 +3,7 @@ package reliability
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -144,12 +145,25 @@ func testKilledMoreOftenThanABatch(t *testing.T, shards int32, n, perAggregate, 
 	}
 	outPath := filepath.Join(t.TempDir(), "handled.txt")
 	env := envSlowHandlerDelay + "=" + delay.String()
+	rng := rand.New(rand.NewPCG(uint64(n), uint64(perAggregate)))
 	var lifetimes [][]handledLine // the lines of each killed lifetime
 	seen := 0
 	for k := range kills {
 		before := checkpoints()
 		cmd := fx.start(t, "slow-consumer", outPath, env)
-		time.Sleep(every)
+		// every counts from the first event handled: starting the process
+		// and loading the checkpoints take a variable time.
+		for len(handledIDs(t, outPath)) == seen {
+			if ctx.Err() != nil {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+				t.Fatalf("lifetime %d handled nothing before the deadline", k+1)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		// A jitter of up to one interval, so kills do not fall at the
+		// same point between two checkpoints every time.
+		time.Sleep(every + time.Duration(rng.Int64N(int64(slowCheckpointEvery))))
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -213,7 +227,17 @@ func testKilledMoreOftenThanABatch(t *testing.T, shards int32, n, perAggregate, 
 			total := 0
 			for shard, d := range dups {
 				total += d
-				prev := lifetimes[k-1]
+				// The events handled again are those the last lifetime
+				// that read the shard handled after its last checkpoint.
+				var prev []handledLine
+				for j := k - 1; j >= 0 && prev == nil; j-- {
+					for _, l := range lifetimes[j] {
+						if l.shard == shard {
+							prev = lifetimes[j]
+							break
+						}
+					}
+				}
 				var last time.Time
 				for _, l := range prev {
 					if l.shard == shard {
@@ -253,8 +277,9 @@ func idsOf(lines []handledLine) []string {
 
 // TestConsumerKilledMoreOftenThanABatch is scenario 3b: see
 // testKilledMoreOftenThanABatch. One shard of 5,000 plain events (one
-// batch takes about 10 s to handle), and two shards of 6,000 events in
-// aggregates of 100 (about 6 s per shard's batch), killed every 2 s.
+// batch takes about 10 s to handle), and two shards of 8,000 events in
+// aggregates of 100 (about 8 s per shard's batch), killed 2 to 2.5 s after
+// each start's first handled event.
 func TestConsumerKilledMoreOftenThanABatch(t *testing.T) {
 	t.Parallel()
 	t.Run("plain", func(t *testing.T) {
@@ -263,6 +288,6 @@ func TestConsumerKilledMoreOftenThanABatch(t *testing.T) {
 	})
 	t.Run("aggregated", func(t *testing.T) {
 		t.Parallel()
-		testKilledMoreOftenThanABatch(t, 2, 6000, 100, 3, 2*time.Second)
+		testKilledMoreOftenThanABatch(t, 2, 8000, 100, 3, 2*time.Second)
 	})
 }
