@@ -318,3 +318,31 @@ func TestShardEndedCheckpointWaitsForAcks(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestDeferThenErrorVoidsTheAck(t *testing.T) {
+	f := kinesistest.New(kinesistest.WithStream("s", 1))
+	seqs := putEntries(t, f, "s", []entry{{"k", testEvent("a", event.TypeOpen, "")}})
+	store := NewMemoryCheckpointStore()
+	var first Ack
+	attempts := 0
+	rec := newRecorder(1)
+	consume(t, f, "s", rec, 5*time.Second, WithCheckpointStore(store), OnRecord(func(ctx context.Context, r Record) error {
+		attempts++
+		if attempts == 1 {
+			first, _ = Defer(ctx)
+			return errors.New("failed after deferring")
+		}
+		return rec.record(ctx, r) // handled at once on the retry
+	}))
+	first.Done() // void: does nothing
+	if cp := loadCP(t, store, f.Records("s")[0].ShardID); cp.SequenceNumber != seqs[0] || attempts != 2 {
+		t.Errorf("checkpoint %+v after %d attempts; want %s after 2", cp, attempts, seqs[0])
+	}
+}
+
+func TestWithMaxPendingAcksRejectsLessThanOne(t *testing.T) {
+	f := kinesistest.New(kinesistest.WithStream("s", 1))
+	if _, err := NewConsumer(f, "s", OnRecord(func(context.Context, Record) error { return nil }), WithMaxPendingAcks(0)); err == nil {
+		t.Error("NewConsumer accepted WithMaxPendingAcks(0)")
+	}
+}

@@ -105,3 +105,19 @@ func TestNewDispatcherRejectsInvalidHandlerSets(t *testing.T) {
 		}
 	}
 }
+
+func TestDispatcherDeadLettersCorruptAggregates(t *testing.T) {
+	var got []DeadLetter
+	d, err := NewDispatcher(OnRecord(func(context.Context, Record) error { return nil }),
+		WithDeadLetter(func(_ context.Context, dl DeadLetter) error { got = append(got, dl); return nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errCorrupt := errors.New("bad checksum")
+	if err := d.DeadLetterCorruptAggregate(context.Background(), Record{SequenceNumber: "7"}, errCorrupt); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Reason != ReasonCorruptAggregate || !errors.Is(got[0].Err, errCorrupt) || d.Stats().DeadLettered != 1 {
+		t.Errorf("dead letters = %+v, stats %+v", got, d.Stats())
+	}
+}
