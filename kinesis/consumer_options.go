@@ -176,9 +176,9 @@ func WithStartPosition(p StartPosition) ConsumerOption {
 //
 // The bound this gives: after a crash, the records handled since the last
 // checkpoint are handled again, so the duplicates per shard are at most
-// what the handlers did in one checkpoint interval plus one record (the
-// record in flight when the interval passed), and the checkpoint write's
-// own latency. To keep this true when handlers are slow, each GetRecords
+// what the handlers did in one checkpoint interval (and during the
+// checkpoint write) plus one record (the record in flight when the
+// interval passed). To keep this true when handlers are slow, each GetRecords
 // call asks for about as many records as the handlers took one interval
 // for in the last batches (never fewer than 1, never more than
 // WithGetRecordsLimit), so a batch takes about one interval.
@@ -268,12 +268,13 @@ func WithMaxShards(n int) ConsumerOption {
 // WithMaxPendingAcks sets how many records of one shard may wait for their
 // acknowledgement (Defer) at once: once n are pending, reading the shard
 // pauses until one is acknowledged. Default: DefaultMaxPendingAcks. Each
-// pending record costs the consumer about 100 bytes (its position, and the
-// Ack value the handler keeps), besides whatever the handler itself keeps
-// (a copy of Record.Data, the event). A handler that waits for more
-// records of the same shard before acknowledging earlier ones (a sink
-// filling a file) must flush at n pending records, or on a timer: the
-// shard does not read further until it does.
+// pending record costs about 120 bytes (its position with its sequence
+// number, and the 16-byte Ack value the handler keeps), so the default
+// bounds this at about 12 MB per shard, besides whatever the
+// handler itself keeps (a copy of Record.Data, the event). A handler that
+// waits for more records of the same shard before acknowledging earlier
+// ones (a sink filling a file) must flush at n pending records, or on a
+// timer: the shard does not read further until it does.
 func WithMaxPendingAcks(n int) ConsumerOption {
 	return consumerOptionFunc(func(c *consumerConfig) {
 		if n < 1 {
