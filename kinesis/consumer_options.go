@@ -197,8 +197,10 @@ func WithCheckpointInterval(d time.Duration) ConsumerOption {
 	})
 }
 
-// WithGetRecordsLimit sets the Limit of each GetRecords call (1 to 10,000).
-// Default: DefaultGetRecordsLimit.
+// WithGetRecordsLimit sets the largest Limit of a GetRecords call (1 to
+// 10,000); with slow handlers the consumer asks for fewer, so that a batch
+// takes about one checkpoint interval (WithCheckpointInterval). Default:
+// DefaultGetRecordsLimit.
 func WithGetRecordsLimit(n int) ConsumerOption {
 	return consumerOptionFunc(func(c *consumerConfig) {
 		if n < 1 || n > 10000 {
