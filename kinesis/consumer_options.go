@@ -16,7 +16,7 @@ const (
 	// at most (WithCheckpointInterval). Checkpoints are also written when a
 	// shard ends and when Run returns.
 	DefaultCheckpointInterval = 5 * time.Second
-	// DefaultGetRecordsLimit is the Limit of each GetRecords call
+	// DefaultGetRecordsLimit is the largest Limit of a GetRecords call
 	// (WithGetRecordsLimit); 10,000 is the Kinesis maximum.
 	DefaultGetRecordsLimit = 10000
 	// DefaultGetRecordsPerSecond is the per-shard GetRecords rate
