@@ -257,3 +257,20 @@ func (b *syncBuffer) contains(s string) bool { return strings.Contains(b.String(
 func newTestLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+// consume runs a consumer of stream with fastConsumer() and opts until rec
+// has seen the records it wants (failing the test after d), stops it, and
+// fails the test if Run returned an error.
+func consume(t testing.TB, client ConsumerAPI, stream string, rec *recorder, d time.Duration, opts ...ConsumerOption) *Consumer {
+	t.Helper()
+	c, err := NewConsumer(client, stream, append(fastConsumer(), opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := startConsumer(t, c)
+	rec.wait(t, d)
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return c
+}

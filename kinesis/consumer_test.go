@@ -29,15 +29,7 @@ func TestConsumerShardOrderAndCheckpoints(t *testing.T) {
 	putEntries(t, f, "s", es)
 	rec := newRecorder(len(es))
 	store := NewMemoryStore()
-	c, err := NewConsumer(f, "s", append(fastConsumer(), OnRecord(rec.record), WithCheckpointStore(store))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := startConsumer(t, c)
-	rec.wait(t, 10*time.Second)
-	if err := stop(); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	c := consume(t, f, "s", rec, 10*time.Second, OnRecord(rec.record), WithCheckpointStore(store))
 	got := rec.snapshot()
 	checkShardOrder(t, got)
 	if diff := cmp.Diff(want, ids(got)); diff != "" {
@@ -166,15 +158,7 @@ func testTypedDispatch(t *testing.T, client interface {
 	putEntries(t, client, stream, es)
 	rec := newRecorder(len(es))
 	gotTypes := map[event.Type]string{}
-	c, err := NewConsumer(client, consumeAs, append(fastConsumer(), registerAll(rec, gotTypes)...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := startConsumer(t, c)
-	rec.wait(t, 20*time.Second)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	consume(t, client, consumeAs, rec, 20*time.Second, registerAll(rec, gotTypes)...)
 	if diff := cmp.Diff(wantIDs, ids(rec.snapshot())); diff != "" {
 		t.Errorf("ids (-want +got):\n%s", diff)
 	}
@@ -213,8 +197,10 @@ func TestConsumerDispatchRules(t *testing.T) {
 		got = append(got, s)
 		mu.Unlock()
 	}
-	rec := newRecorder(3)
-	c, err := NewConsumer(f, "s", append(fastConsumer(),
+	// The OPEN and CLOSE go to OnEvent; NEW_THING too, as there is no
+	// OnUnknown.
+	rec := newRecorder(5)
+	consume(t, f, "s", rec, 5*time.Second,
 		OnUninstall(func(ctx context.Context, e *event.Uninstall) error {
 			note("uninstall " + e.ID + " " + e.NamedUserID())
 			return rec.add(handled{})
@@ -223,18 +209,7 @@ func TestConsumerDispatchRules(t *testing.T) {
 			note(fmt.Sprintf("event %s %T", e.Base().ID, e))
 			return rec.add(handled{})
 		}),
-	)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The OPEN and CLOSE go to OnEvent; NEW_THING too, as there is no
-	// OnUnknown.
-	rec.want = 5
-	stop := startConsumer(t, c)
-	rec.wait(t, 5*time.Second)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	)
 	want := []string{"uninstall u1 bob", "event o1 *event.Open", "event c1 *event.Close", "event x1 *event.Unknown", "uninstall u2 "}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
@@ -250,17 +225,9 @@ func TestConsumerSkipsTypesWithoutHandler(t *testing.T) {
 		{"a", testEvent("u1", event.TypeUninstall, "bob")},
 	})
 	rec := newRecorder(1)
-	c, err := NewConsumer(f, "s", append(fastConsumer(), OnUninstall(func(ctx context.Context, e *event.Uninstall) error {
+	c := consume(t, f, "s", rec, 5*time.Second, OnUninstall(func(ctx context.Context, e *event.Uninstall) error {
 		return rec.add(handled{ID: e.ID})
-	}))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := startConsumer(t, c)
-	rec.wait(t, 5*time.Second)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	}))
 	if st := c.Stats(); st.Skipped != 2 || st.DeadLettered != 0 || st.Handled != 1 {
 		t.Errorf("Stats = %+v, want 2 skipped, 0 dead-lettered, 1 handled", st)
 	}
@@ -305,15 +272,7 @@ func TestConsumerAggregatesResumeInside(t *testing.T) {
 	}
 
 	second := newRecorder(4)
-	c2, err := NewConsumer(f, "s", append(fastConsumer(), WithCheckpointStore(store), OnRecord(second.record))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := startConsumer(t, c2)
-	second.wait(t, 5*time.Second)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	consume(t, f, "s", second, 5*time.Second, WithCheckpointStore(store), OnRecord(second.record))
 	var gotIDs []string
 	for _, h := range second.snapshot() {
 		gotIDs = append(gotIDs, fmt.Sprintf("%s@%d", h.ID, h.Sub))
@@ -377,19 +336,11 @@ func TestConsumerPoisonRecords(t *testing.T) {
 	}
 	var dl deadLetters
 	var hooked atomic.Int32
-	c, err := NewConsumer(f, "s", append(fastConsumer(),
+	c := consume(t, f, "s", rec, 5*time.Second,
 		OnOpen(func(ctx context.Context, e *event.Open) error { return rec.add(handled{ID: e.ID}) }),
 		WithDeadLetter(dl.add),
 		WithHooks(hookFunc{dead: func(DeadLetter) { hooked.Add(1) }}),
-	)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := startConsumer(t, c)
-	rec.wait(t, 5*time.Second)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	)
 	if diff := cmp.Diff([]string{"ok1", "flaky", "agg0", "agg2", "ok2"}, idsInOrder(rec.snapshot())); diff != "" {
 		t.Errorf("handled (-want +got):\n%s", diff)
 	}
@@ -398,6 +349,7 @@ func TestConsumerPoisonRecords(t *testing.T) {
 		Sub      uint64
 		Agg      bool
 		Attempts int
+		Reason   DeadLetterReason
 		Data     string
 		Check    bool
 	}
@@ -407,22 +359,22 @@ func TestConsumerPoisonRecords(t *testing.T) {
 	var ae *batch.DeaggregationError
 	checks := []bool{
 		errors.As(errAt(got, 0), &de),
-		errors.As(errAt(got, 1), &de),
+		errors.As(errAt(got, 1), &de) && errors.Is(errAt(got, 1), ErrMissingEventID),
 		errors.As(errAt(got, 2), &ae),
 		errors.Is(errAt(got, 3), errBoom) && !isPermanent(errAt(got, 3)),
 		errors.Is(errAt(got, 4), errBoom) && isPermanent(errAt(got, 4)),
 		errors.As(errAt(got, 5), &de),
 	}
 	for i, d := range got {
-		gotMeta = append(gotMeta, meta{d.SequenceNumber, d.SubSequenceNumber, d.Aggregated, d.Attempts, string(d.Data), i < len(checks) && checks[i] && d.ShardID != ""})
+		gotMeta = append(gotMeta, meta{d.SequenceNumber, d.SubSequenceNumber, d.Aggregated, d.Attempts, d.Reason, string(d.Data), i < len(checks) && checks[i] && d.ShardID != ""})
 	}
 	want := []meta{
-		{seqs[1], 0, false, 0, string(entries[1].data), true},
-		{seqs[2], 0, false, 0, string(entries[2].data), true},
-		{seqs[3], 0, false, 0, string(corrupt), true},
-		{seqs[4], 0, false, 3, string(entries[4].data), true},
-		{seqs[5], 0, false, 1, string(entries[5].data), true},
-		{seqs[7], 1, true, 0, "not json", true},
+		{seqs[1], 0, false, 0, ReasonUndecodable, string(entries[1].data), true},
+		{seqs[2], 0, false, 0, ReasonMissingID, string(entries[2].data), true},
+		{seqs[3], 0, false, 0, ReasonCorruptAggregate, string(corrupt), true},
+		{seqs[4], 0, false, 3, ReasonHandlerFailed, string(entries[4].data), true},
+		{seqs[5], 0, false, 1, ReasonPermanent, string(entries[5].data), true},
+		{seqs[7], 1, true, 0, ReasonUndecodable, "not json", true},
 	}
 	if diff := cmp.Diff(want, gotMeta); diff != "" {
 		t.Errorf("dead letters (-want +got):\n%s", diff)
@@ -505,15 +457,7 @@ func TestConsumerDefaultDeadLetterLogsAndCounts(t *testing.T) {
 	putEntries(t, f, "s", []entry{{"k", []byte("garbage")}, {"k", testEvent("ok", event.TypeOpen, "")}})
 	rec := newRecorder(1)
 	var logged syncBuffer
-	c, err := NewConsumer(f, "s", append(fastConsumer(), OnEvent(rec.onEvent), WithLogger(newTestLogger(&logged)))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := startConsumer(t, c)
-	rec.wait(t, 5*time.Second)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	c := consume(t, f, "s", rec, 5*time.Second, OnEvent(rec.onEvent), WithLogger(newTestLogger(&logged)))
 	if c.Stats().DeadLettered != 1 {
 		t.Errorf("DeadLettered = %d, want 1", c.Stats().DeadLettered)
 	}
@@ -528,30 +472,14 @@ func TestConsumerResumeAfterRestart(t *testing.T) {
 	es1, want1 := eventEntries("one", 90, 11)
 	putEntries(t, f, "s", es1)
 	r1 := newRecorder(len(es1))
-	c1, err := NewConsumer(f, "s", append(fastConsumer(), WithCheckpointStore(store), OnEvent(r1.onEvent))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := startConsumer(t, c1)
-	r1.wait(t, 5*time.Second)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	consume(t, f, "s", r1, 5*time.Second, WithCheckpointStore(store), OnEvent(r1.onEvent))
 	if diff := cmp.Diff(want1, ids(r1.snapshot())); diff != "" {
 		t.Fatalf("first run (-want +got):\n%s", diff)
 	}
 	es2, want2 := eventEntries("two", 60, 11)
 	putEntries(t, f, "s", es2)
 	r2 := newRecorder(len(es2))
-	c2, err := NewConsumer(f, "s", append(fastConsumer(), WithCheckpointStore(store), OnEvent(r2.onEvent))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop = startConsumer(t, c2)
-	r2.wait(t, 5*time.Second)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	consume(t, f, "s", r2, 5*time.Second, WithCheckpointStore(store), OnEvent(r2.onEvent))
 	if diff := cmp.Diff(want2, ids(r2.snapshot())); diff != "" {
 		t.Fatalf("second run replayed or missed records (-want +got):\n%s", diff)
 	}
@@ -671,20 +599,12 @@ func TestConsumerTrimmedCheckpointRestartsAtTrimHorizon(t *testing.T) {
 	var reasons []string
 	var mu sync.Mutex
 	rec := newRecorder(2)
-	c, err := NewConsumer(trimmingClient{f}, "s", append(fastConsumer(), WithCheckpointStore(store), OnEvent(rec.onEvent),
+	consume(t, trimmingClient{f}, "s", rec, 5*time.Second, WithCheckpointStore(store), OnEvent(rec.onEvent),
 		WithHooks(hookFunc{reset: func(m IteratorResetMetrics) {
 			mu.Lock()
 			reasons = append(reasons, m.Reason+" "+m.From.SequenceNumber)
 			mu.Unlock()
-		}}))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := startConsumer(t, c)
-	rec.wait(t, 5*time.Second)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+		}}))
 	mu.Lock()
 	defer mu.Unlock()
 	if diff := cmp.Diff([]string{"trimmed 1"}, reasons); diff != "" {
@@ -705,21 +625,13 @@ func TestConsumerThrottling(t *testing.T) {
 	})
 	var throttled atomic.Int32
 	rec := newRecorder(len(es))
-	c, err := NewConsumer(f, "s", append(fastConsumer(), OnEvent(rec.onEvent),
+	consume(t, f, "s", rec, 10*time.Second, OnEvent(rec.onEvent),
 		WithHooks(hookFunc{throttled: func(m ThrottledMetrics) {
 			var pe *sdktypes.ProvisionedThroughputExceededException
 			if m.Op == "GetRecords" && errors.As(m.Err, &pe) {
 				throttled.Add(1)
 			}
-		}}))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := startConsumer(t, c)
-	rec.wait(t, 10*time.Second)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+		}}))
 	if diff := cmp.Diff(want, ids(rec.snapshot())); diff != "" {
 		t.Errorf("ids (-want +got):\n%s", diff)
 	}

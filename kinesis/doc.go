@@ -54,22 +54,35 @@
 // concurrently, so handlers must be safe for concurrent use. A handler must
 // not wait for Run to return (that deadlocks the drain).
 //
+// The handlers and their policies (WithDeadLetter, WithHandlerRetry,
+// WithDeduplication) are HandlerOptions: NewDispatcher builds the same
+// handler set without a Kinesis client, for records from any source (a
+// Lambda function, a replay); Dispatcher.Dispatch is the path a Consumer
+// dispatches every record through.
+//
+// A sink that stores records in batches takes responsibility for a record
+// with Defer and acknowledges it later (Ack.Done, once the object holding
+// it is uploaded): the checkpoint never passes a record that is not
+// acknowledged.
+//
 // # Delivery guarantees
 //
 // Processing is at least once. A record is checkpointed only after its
 // handler returned nil or it went to the dead-letter handler; aggregated
 // records are checkpointed at sub-sequence granularity. After a crash the
 // consumer resumes at the last checkpoint, so duplicates are bounded by the
-// checkpoint interval (WithCheckpointInterval). Airship itself may deliver an
-// event twice; the event id is the deduplication key, and
-// WithDeduplication keeps a bounded window of recent ids.
+// checkpoint interval (WithCheckpointInterval: what the handlers did in one
+// interval, plus one record; checkpoints are also written inside a
+// GetRecords batch). Airship itself may deliver an event twice; the event
+// id is the deduplication key, and WithDeduplication keeps a bounded
+// window of recent ids.
 //
 // A record that cannot be decoded (bad JSON, a corrupt KPL aggregate, a
 // missing id), or whose handler keeps failing after WithHandlerRetry's
 // attempts, or returns an error wrapped with Permanent, goes to the
 // dead-letter handler with its shard, sequence and sub-sequence numbers,
-// its bytes and the error; then processing goes on. Nothing is skipped
-// silently.
+// its bytes, the error and a DeadLetterReason; then processing goes on.
+// Nothing is skipped silently.
 //
 // After a split or merge, a child shard is read only when all its parents
 // have been read to their end and checkpointed as ended. Expired iterators
