@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"golang.org/x/sync/errgroup"
 
@@ -354,9 +353,9 @@ func (c *Consumer) coordinate(runCtx, drainCtx context.Context, cancel context.C
 		return nil
 	}
 	sync := func() error {
-		list, err := c.listShards(drainCtx)
+		list, err := listShards(drainCtx, c.client, c.streamName, c.streamARN)
 		if err != nil {
-			return err
+			return fmt.Errorf("kinesis: stream %s: %w", c.stream, err)
 		}
 		for _, s := range list {
 			var parents []string
@@ -543,24 +542,6 @@ func (c *Consumer) loadCheckpoint(runCtx, callCtx context.Context, id string) (C
 		return Checkpoint{}, false, &ShardError{ShardID: id, Err: fmt.Errorf("load checkpoint: %w", err)}
 	}
 	return cp, ok, nil
-}
-
-// listShards returns all shards of the stream, following NextToken.
-func (c *Consumer) listShards(ctx context.Context) ([]sdktypes.Shard, error) {
-	var all []sdktypes.Shard
-	in := &sdkkinesis.ListShardsInput{StreamName: c.streamName, StreamARN: c.streamARN}
-	for {
-		out, err := c.client.ListShards(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("kinesis: list shards of %s: %w", c.stream, err)
-		}
-		all = append(all, out.Shards...)
-		if aws.ToString(out.NextToken) == "" {
-			return all, nil
-		}
-		// With NextToken, the stream must not be named again.
-		in = &sdkkinesis.ListShardsInput{NextToken: out.NextToken}
-	}
 }
 
 // retryCall runs f until it succeeds, ctx is done, or it fails with an

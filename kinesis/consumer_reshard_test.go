@@ -148,7 +148,7 @@ func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string
 		return errors.Join(errs...)
 	}
 
-	shards, err := c.listShards(ctx)
+	shards, err := listShards(ctx, c.client, c.streamName, c.streamARN)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string
 	}
 	want = append(want, put("b", 200)...)
 
-	shards, err = c.listShards(ctx)
+	shards, err = listShards(ctx, c.client, c.streamName, c.streamARN)
 	if err != nil {
 		t.Fatal(err)
 	}
