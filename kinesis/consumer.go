@@ -143,15 +143,27 @@ func NewConsumer(client ConsumerAPI, stream string, opts ...ConsumerOption) (*Co
 	return c, nil
 }
 
-// ShardStats is one shard's state in a Stats snapshot.
+// ShardState is a shard's state in ShardStats.
+type ShardState string
+
+const (
+	// ShardWaiting: waiting for its parents to end, for a free slot
+	// (WithMaxShards), or, with WithLeases, for this worker to hold its
+	// lease (see ShardStats.Owner).
+	ShardWaiting ShardState = "waiting"
+	// ShardReading: a reader of this consumer reads it.
+	ShardReading ShardState = "reading"
+	// ShardEnded: read to its end after a split or merge.
+	ShardEnded ShardState = "ended"
+	// ShardStopped: Run returned, or its lease moved, while it was read.
+	ShardStopped ShardState = "stopped"
+)
+
+// ShardStats is one shard's state in a ConsumerStats snapshot.
 type ShardStats struct {
 	ShardID string
 	Parents []string
-	// State is "waiting" (for its parents to end, for a free slot, or,
-	// with WithLeases, for this worker to hold its lease: see Owner),
-	// "reading", "ended" (read to its end after a split or merge), or
-	// "stopped" (Run returned while it was being read).
-	State string
+	State   ShardState
 	// MillisBehindLatest is the lag reported by the last GetRecords call.
 	MillisBehindLatest int64
 	// Records is the number of user records processed (handled,
@@ -166,8 +178,9 @@ type ShardStats struct {
 	Checkpoint Checkpoint
 }
 
-// Stats is a snapshot of a Consumer's progress.
-type Stats struct {
+// ConsumerStats is a snapshot of a Consumer's progress. ProducerStats is
+// the producer's.
+type ConsumerStats struct {
 	// Worker is this consumer's worker id with WithLeases, else empty.
 	Worker string
 	Shards []ShardStats // sorted by shard id
@@ -184,8 +197,8 @@ type Stats struct {
 // Stats returns a snapshot of the consumer's progress, including each
 // shard's lag (MillisBehindLatest). It is cheap and safe to call at any
 // time, also from hooks and handlers.
-func (c *Consumer) Stats() Stats {
-	s := Stats{
+func (c *Consumer) Stats() ConsumerStats {
+	s := ConsumerStats{
 		Worker:       c.cfg.workerID,
 		Handled:      c.handled.Load(),
 		DeadLettered: c.deadLettered.Load(),
@@ -208,7 +221,7 @@ func (c *Consumer) updateShard(id string, f func(*ShardStats)) {
 	defer c.mu.Unlock()
 	sh := c.shards[id]
 	if sh == nil {
-		sh = &ShardStats{ShardID: id, State: "waiting"}
+		sh = &ShardStats{ShardID: id, State: ShardWaiting}
 		c.shards[id] = sh
 	}
 	f(sh)
@@ -347,7 +360,7 @@ func (c *Consumer) coordinate(runCtx, drainCtx context.Context, cancel context.C
 				s.Checkpoint, s.Processed = cp, cp
 			}
 			if info.state == stateEnded {
-				s.State = "ended"
+				s.State = ShardEnded
 			}
 		})
 		return nil
@@ -398,7 +411,7 @@ func (c *Consumer) coordinate(runCtx, drainCtx context.Context, cancel context.C
 					info.cp = &cp
 					if cp.ShardEnded {
 						info.state = stateEnded
-						c.updateShard(id, func(s *ShardStats) { s.State, s.Checkpoint = "ended", cp })
+						c.updateShard(id, func(s *ShardStats) { s.State, s.Checkpoint = ShardEnded, cp })
 						lm.readerStopped(drainCtx, id, true)
 						continue
 					}
@@ -411,12 +424,12 @@ func (c *Consumer) coordinate(runCtx, drainCtx context.Context, cancel context.C
 			readCtx, stop := context.WithCancelCause(runCtx)
 			// Mark it reading first: the reader may end before TryGo returns.
 			info.state, info.stop = stateReading, stop
-			c.updateShard(id, func(s *ShardStats) { s.State = "reading" })
+			c.updateShard(id, func(s *ShardStats) { s.State = ShardReading })
 			if !g.TryGo(func() error {
 				defer stop(nil)
 				res, err := r.run(readCtx, drainCtx)
 				if !res.ended {
-					c.updateShard(r.id, func(s *ShardStats) { s.State = "stopped" })
+					c.updateShard(r.id, func(s *ShardStats) { s.State = ShardStopped })
 				}
 				if err != nil && runCtx.Err() == nil && (readCtx.Err() != nil || lm != nil && errors.Is(err, ErrCheckpointBehind)) {
 					// The lease manager stopped the reader, or another
@@ -444,7 +457,7 @@ func (c *Consumer) coordinate(runCtx, drainCtx context.Context, cancel context.C
 				// No free slot: try again when a reader stops.
 				stop(nil)
 				info.state, info.stop = stateWaiting, nil
-				c.updateShard(id, func(s *ShardStats) { s.State = "waiting" })
+				c.updateShard(id, func(s *ShardStats) { s.State = ShardWaiting })
 				return
 			}
 			if lm != nil {
@@ -453,7 +466,7 @@ func (c *Consumer) coordinate(runCtx, drainCtx context.Context, cancel context.C
 		}
 	}
 
-	err := retryCall(runCtx, c, "", "ListShards", sync)
+	err := retryCall(runCtx, c, "", OpListShards, sync)
 	if err == nil {
 		if lm != nil {
 			leaseRound()
@@ -485,13 +498,13 @@ func (c *Consumer) coordinate(runCtx, drainCtx context.Context, cancel context.C
 				if len(d.children) == 0 {
 					// kinesalite: no ChildShards at the end of a closed
 					// shard; find the children with ListShards.
-					if err = retryCall(runCtx, c, "", "ListShards", sync); err != nil {
+					if err = retryCall(runCtx, c, "", OpListShards, sync); err != nil {
 						break loop
 					}
 				}
 				schedule()
 			case <-ticker.C:
-				if err = retryCall(runCtx, c, "", "ListShards", sync); err != nil {
+				if err = retryCall(runCtx, c, "", OpListShards, sync); err != nil {
 					break loop
 				}
 				schedule()
@@ -533,7 +546,7 @@ func (c *Consumer) parentsEnded(shards map[string]*shardInfo, info *shardInfo) b
 func (c *Consumer) loadCheckpoint(runCtx, callCtx context.Context, id string) (Checkpoint, bool, error) {
 	var cp Checkpoint
 	var ok bool
-	err := retryCall(runCtx, c, id, "checkpoint load", func() error {
+	err := retryCall(runCtx, c, id, OpCheckpointLoad, func() error {
 		var err error
 		cp, ok, err = c.cfg.store.Load(callCtx, c.stream, id)
 		return err
@@ -546,7 +559,7 @@ func (c *Consumer) loadCheckpoint(runCtx, callCtx context.Context, id string) (C
 
 // retryCall runs f until it succeeds, ctx is done, or it fails with an
 // error retrying cannot fix. Throttling is reported to the hooks.
-func retryCall(ctx context.Context, c *Consumer, shardID, op string, f func() error) error {
+func retryCall(ctx context.Context, c *Consumer, shardID string, op Operation, f func() error) error {
 	policy := DefaultCallRetry.start()
 	for {
 		err := f()
@@ -565,9 +578,7 @@ func retryCall(ctx context.Context, c *Consumer, shardID, op string, f func() er
 		}
 		d, _ := policy.next()
 		if throttle {
-			for _, h := range c.hooks.throttled {
-				h.OnThrottled(ThrottledMetrics{ShardID: shardID, Op: op, Delay: d, Err: err})
-			}
+			c.hooks.readThrottled(ReadThrottleMetrics{ShardID: shardID, Op: op, Delay: d, Err: err})
 		}
 		c.log.Warn("kinesis: call failed, retrying", "op", op, "shard", shardID, "delay", d, "err", err)
 		if !sleepCtx(ctx, d) {

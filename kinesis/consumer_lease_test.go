@@ -68,7 +68,7 @@ func (l *leaseLog) hook(worker string) hookFunc {
 	return hookFunc{lease: func(m LeaseMetrics) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		l.n[worker+" "+m.Action]++
+		l.n[worker+" "+string(m.Action)]++
 	}}
 }
 

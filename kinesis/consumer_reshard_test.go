@@ -123,7 +123,7 @@ func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string
 		for _, w := range []string{"w1", "w2"} {
 			workers = append(workers, append(slices.Clip(opts), WithCheckpointStore(leases), WithLeases(w), WithLeaseDuration(300*time.Millisecond),
 				WithHooks(hookFunc{lease: func(m LeaseMetrics) {
-					if m.Action == "lost" {
+					if m.Action == LeaseLost {
 						lost.Add(1)
 					}
 				}})))
@@ -306,7 +306,7 @@ func TestConsumerChildWaitsForUnreadParent(t *testing.T) {
 	}
 	var ended int
 	for _, s := range c.Stats().Shards {
-		if s.State == "ended" {
+		if s.State == ShardEnded {
 			ended++
 		}
 	}

@@ -100,16 +100,26 @@ func (m *leaseManager) drop(id string) {
 	delete(m.held, id)
 }
 
-func (m *leaseManager) hook(id, action, peer string, err error) {
+func (m *leaseManager) hook(id string, action LeaseAction, peer string, err error) {
 	for _, h := range m.c.hooks.lease {
 		h.OnLease(LeaseMetrics{ShardID: id, Action: action, Peer: peer, Err: err})
 	}
 	switch action {
-	case "lost":
+	case LeaseLost:
 		m.c.log.Warn("kinesis: lease lost", "stream", m.c.stream, "shard", id, "worker", m.me, "to", peer, "err", err)
 	default:
-		m.c.log.Info("kinesis: lease "+action, "stream", m.c.stream, "shard", id, "worker", m.me, "peer", peer)
+		m.c.log.Info("kinesis: lease "+string(action), "stream", m.c.stream, "shard", id, "worker", m.me, "peer", peer)
 	}
+}
+
+// storeFailed logs a failed lease store call and reports a throttled one
+// to the hooks. The call is not retried as such: the next round is the
+// retry, a third of the lease duration later.
+func (m *leaseManager) storeFailed(op Operation, id, what string, err error) {
+	if _, throttle := classify(err); throttle {
+		m.c.hooks.readThrottled(ReadThrottleMetrics{ShardID: id, Op: op, Delay: m.interval(), Err: err})
+	}
+	m.c.log.Debug("kinesis: "+what+" failed", "shard", id, "worker", m.me, "err", err)
 }
 
 // expired reports whether a lease seen with an owner has not changed for
@@ -134,6 +144,9 @@ func (m *leaseManager) round(ctx context.Context, shards map[string]*shardInfo) 
 	listed, err := m.store.ListLeases(ctx, c.stream)
 	now := time.Now()
 	if err != nil {
+		if _, throttle := classify(err); throttle {
+			c.hooks.readThrottled(ReadThrottleMetrics{Op: OpListLeases, Delay: m.interval(), Err: err})
+		}
 		c.log.Warn("kinesis: listing leases failed", "stream", c.stream, "worker", m.me, "err", err)
 		m.expireUnrenewed(now, stop, err)
 		return stop
@@ -151,7 +164,7 @@ func (m *leaseManager) round(ctx context.Context, shards map[string]*shardInfo) 
 		if l.ShardEnded && info.state == stateWaiting {
 			// Another worker read it to its end: its children may start.
 			info.state = stateEnded
-			c.updateShard(l.ShardID, func(s *ShardStats) { s.State = "ended" })
+			c.updateShard(l.ShardID, func(s *ShardStats) { s.State = ShardEnded })
 		}
 		c.updateShard(l.ShardID, func(s *ShardStats) { s.Owner = l.Owner })
 	}
@@ -165,9 +178,9 @@ func (m *leaseManager) round(ctx context.Context, shards map[string]*shardInfo) 
 		m.held[l.ShardID] = &heldLease{lease: l}
 		if l.ShardID == m.steal {
 			m.steal = ""
-			m.hook(l.ShardID, "received", "", nil)
+			m.hook(l.ShardID, LeaseReceived, "", nil)
 		} else {
-			m.hook(l.ShardID, "taken", "", nil)
+			m.hook(l.ShardID, LeaseTaken, "", nil)
 		}
 	}
 
@@ -178,12 +191,12 @@ func (m *leaseManager) round(ctx context.Context, shards map[string]*shardInfo) 
 		if !ok || l.Owner != m.me {
 			m.drop(id)
 			stop[id] = errLeaseLost
-			m.hook(id, "lost", l.Owner, errLeaseLost)
+			m.hook(id, LeaseLost, l.Owner, errLeaseLost)
 			continue
 		}
 		if l.ShardEnded {
 			if info := shards[id]; info == nil || info.state != stateReading {
-				m.pass(ctx, id, "", "released")
+				m.pass(ctx, id, "", LeaseReleased)
 			} // else released when its reader returns
 			continue
 		}
@@ -196,7 +209,7 @@ func (m *leaseManager) round(ctx context.Context, shards map[string]*shardInfo) 
 		next.ShardEnded = false
 		start := time.Now()
 		if err := m.store.UpdateLease(ctx, c.stream, l, next); err != nil {
-			c.log.Debug("kinesis: lease renewal failed", "shard", id, "worker", m.me, "err", err)
+			m.storeFailed(OpUpdateLease, id, "lease renewal", err)
 			continue
 		}
 		h.lease, h.renewedAt = next, start
@@ -221,7 +234,7 @@ func (m *leaseManager) expireUnrenewed(now time.Time, stop map[string]error, cau
 		}
 		m.drop(id)
 		stop[id] = errLeaseExpired
-		m.hook(id, "lost", "", errors.Join(errLeaseExpired, cause))
+		m.hook(id, LeaseLost, "", errors.Join(errLeaseExpired, cause))
 	}
 }
 
@@ -271,7 +284,7 @@ func (m *leaseManager) balance(ctx context.Context, shards map[string]*shardInfo
 			break
 		}
 		if h := m.held[id]; h != nil && h.handoffTo == "" && shards[id].state != stateReading {
-			m.pass(ctx, id, "", "released")
+			m.pass(ctx, id, "", LeaseReleased)
 			count[m.me]--
 		}
 	}
@@ -313,14 +326,14 @@ func (m *leaseManager) balance(ctx context.Context, shards map[string]*shardInfo
 		next := Lease{ShardID: id, Owner: m.me, Counter: old.Counter + 1}
 		start := time.Now()
 		if err := m.store.UpdateLease(ctx, c.stream, old, next); err != nil {
-			c.log.Debug("kinesis: taking a lease failed", "shard", id, "worker", m.me, "err", err)
+			m.storeFailed(OpUpdateLease, id, "taking a lease", err)
 			continue
 		}
 		m.held[id] = &heldLease{lease: next, renewedAt: start}
 		m.seen[id] = observedLease{lease: next, since: time.Now()}
 		count[m.me]++
 		have++
-		m.hook(id, "taken", old.Owner, nil)
+		m.hook(id, LeaseTaken, old.Owner, nil)
 	}
 
 	// Steal: one handoff request at a time.
@@ -343,12 +356,12 @@ func (m *leaseManager) balance(ctx context.Context, shards map[string]*shardInfo
 	next.Counter++
 	next.HandoffTo, next.ShardEnded = m.me, false
 	if err := m.store.UpdateLease(ctx, c.stream, old, next); err != nil {
-		c.log.Debug("kinesis: asking for a handoff failed", "shard", id, "worker", m.me, "err", err)
+		m.storeFailed(OpUpdateLease, id, "asking for a handoff", err)
 		return
 	}
 	m.seen[id] = observedLease{lease: next, since: time.Now()}
 	m.steal, m.stealAt = id, now
-	m.hook(id, "requested", victim, nil)
+	m.hook(id, LeaseRequested, victim, nil)
 }
 
 // readerStopped is called when a shard's reader returned. It hands the
@@ -361,14 +374,14 @@ func (m *leaseManager) readerStopped(ctx context.Context, id string, ended bool)
 	switch {
 	case h == nil:
 	case h.handoffTo != "":
-		m.pass(ctx, id, h.handoffTo, "handed-over")
+		m.pass(ctx, id, h.handoffTo, LeaseHandedOver)
 	case ended:
-		m.pass(ctx, id, "", "released")
+		m.pass(ctx, id, "", LeaseReleased)
 	}
 }
 
 // pass writes the lease to owner ("" to release it) and forgets it.
-func (m *leaseManager) pass(ctx context.Context, id, owner, action string) {
+func (m *leaseManager) pass(ctx context.Context, id, owner string, action LeaseAction) {
 	h := m.held[id]
 	m.drop(id)
 	next := Lease{ShardID: id, Owner: owner, Counter: h.lease.Counter + 1}
@@ -399,16 +412,16 @@ func (m *leaseManager) releaseAll(ctx context.Context) {
 				}
 			case h != nil: // lost since the last round
 				m.drop(l.ShardID)
-				m.hook(l.ShardID, "lost", l.Owner, errLeaseLost)
+				m.hook(l.ShardID, LeaseLost, l.Owner, errLeaseLost)
 			}
 		}
 	}
 	for _, id := range sortedKeys(m.held) {
 		h := m.held[id]
 		if h.handoffTo != "" {
-			m.pass(ctx, id, h.handoffTo, "handed-over")
+			m.pass(ctx, id, h.handoffTo, LeaseHandedOver)
 		} else {
-			m.pass(ctx, id, "", "released")
+			m.pass(ctx, id, "", LeaseReleased)
 		}
 	}
 }

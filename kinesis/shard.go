@@ -97,7 +97,7 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 			var expired *sdktypes.ExpiredIteratorException
 			if errors.As(err, &expired) {
 				for _, h := range c.hooks.reset {
-					h.OnIteratorReset(IteratorResetMetrics{ShardID: r.id, Reason: "expired", From: r.pos})
+					h.OnIteratorReset(IteratorResetMetrics{ShardID: r.id, Reason: ResetExpired, From: r.pos})
 				}
 				c.log.Warn("kinesis: shard iterator expired; acquiring a new one", "shard", r.id, "after", r.pos.SequenceNumber)
 				if iter, err = r.acquire(runCtx, drainCtx); err != nil {
@@ -114,9 +114,7 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 			}
 			d, _ := policy.next()
 			if throttle {
-				for _, h := range c.hooks.throttled {
-					h.OnThrottled(ThrottledMetrics{ShardID: r.id, Op: "GetRecords", Delay: d, Err: err})
-				}
+				c.hooks.readThrottled(ReadThrottleMetrics{ShardID: r.id, Op: OpGetRecords, Delay: d, Err: err})
 				c.log.Debug("kinesis: GetRecords throttled", "shard", r.id, "delay", d)
 			} else {
 				c.log.Warn("kinesis: GetRecords failed, retrying", "shard", r.id, "delay", d, "err", err)
@@ -191,7 +189,7 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 func (r *shardReader) endShard(runCtx, drainCtx context.Context) (bool, error) {
 	c := r.c
 	cp := Checkpoint{SequenceNumber: r.pos.SequenceNumber, SubSequenceNumber: r.pos.SubSequenceNumber, ShardEnded: true}
-	err := retryCall(runCtx, c, r.id, "checkpoint", func() error { return r.save(drainCtx, cp) })
+	err := retryCall(runCtx, c, r.id, OpCheckpointSave, func() error { return r.save(drainCtx, cp) })
 	switch {
 	case err == nil:
 	case runCtx.Err() != nil && !errors.Is(err, ErrCheckpointBehind):
@@ -204,7 +202,7 @@ func (r *shardReader) endShard(runCtx, drainCtx context.Context) (bool, error) {
 	default:
 		return false, &ShardError{ShardID: r.id, Err: err}
 	}
-	c.updateShard(r.id, func(s *ShardStats) { s.State = "ended" })
+	c.updateShard(r.id, func(s *ShardStats) { s.State = ShardEnded })
 	c.log.Info("kinesis: shard ended", "stream", c.stream, "shard", r.id)
 	return true, nil
 }
@@ -247,7 +245,7 @@ func (r *shardReader) acquire(runCtx, callCtx context.Context) (*string, error) 
 		}
 	}
 	var out *sdkkinesis.GetShardIteratorOutput
-	err := retryCall(runCtx, c, r.id, "GetShardIterator", func() error {
+	err := retryCall(runCtx, c, r.id, OpGetShardIterator, func() error {
 		var err error
 		out, err = c.client.GetShardIterator(callCtx, in)
 		return err
@@ -261,7 +259,7 @@ func (r *shardReader) acquire(runCtx, callCtx context.Context) (*string, error) 
 	if err != nil && r.processed && (errors.As(err, &invalid) || errors.As(err, &notFound)) {
 		r.trimmed()
 		in.ShardIteratorType, in.StartingSequenceNumber = sdktypes.ShardIteratorTypeTrimHorizon, nil
-		err = retryCall(runCtx, c, r.id, "GetShardIterator", func() error {
+		err = retryCall(runCtx, c, r.id, OpGetShardIterator, func() error {
 			var err error
 			out, err = c.client.GetShardIterator(callCtx, in)
 			return err
@@ -281,7 +279,7 @@ func (r *shardReader) acquire(runCtx, callCtx context.Context) (*string, error) 
 func (r *shardReader) trimmed() {
 	c := r.c
 	for _, h := range c.hooks.reset {
-		h.OnIteratorReset(IteratorResetMetrics{ShardID: r.id, Reason: "trimmed", From: r.pos})
+		h.OnIteratorReset(IteratorResetMetrics{ShardID: r.id, Reason: ResetTrimmed, From: r.pos})
 	}
 	c.log.Error("kinesis: checkpoint points at trimmed data; records after it were lost, restarting at TRIM_HORIZON",
 		"stream", c.stream, "shard", r.id, "seq", r.pos.SequenceNumber)

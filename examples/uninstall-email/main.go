@@ -214,7 +214,7 @@ func (a *app) onOther(ctx context.Context, e event.Event) error {
 }
 
 // summary prints what the run did.
-func (a *app) summary(w io.Writer, st kinesis.Stats) {
+func (a *app) summary(w io.Writer, st kinesis.ConsumerStats) {
 	fmt.Fprintf(w, "uninstalls: %d (emails: %d, without named user: %d)\n", a.uninstallSeen.Load(), a.emails.Load(), a.anonymous.Load())
 	a.mu.Lock()
 	types := make([]event.Type, 0, len(a.others))
