@@ -38,8 +38,8 @@ const (
 	// spends writing final checkpoints.
 	DefaultShutdownTimeout = 10 * time.Second
 	// DefaultLeaseDuration is how long a lease that is not renewed stays
-	// with its worker before another worker may take it (WithLeases,
-	// WithLeaseDuration). Workers renew their leases every third of it.
+	// with its worker before another worker may take it (Leases.Duration
+	// 0). Workers renew their leases every third of it.
 	DefaultLeaseDuration = 10 * time.Second
 )
 
@@ -92,8 +92,8 @@ type consumerConfig struct {
 	dedupeCapacity     int
 	dedupeTTL          time.Duration
 	shutdownTimeout    time.Duration
-	leases             bool
-	workerID           string
+	leases             bool   // WithLeases was given
+	workerID           string // Leases.WorkerID, defaulted by validate
 	leaseDuration      time.Duration
 
 	byType     map[event.Type]eventHandler
@@ -114,7 +114,6 @@ func defaultConsumerConfig() consumerConfig {
 		maxShards:          DefaultMaxShards,
 		handlerRetry:       DefaultHandlerRetry,
 		shutdownTimeout:    DefaultShutdownTimeout,
-		leaseDuration:      DefaultLeaseDuration,
 		byType:             map[event.Type]eventHandler{},
 	}
 }
@@ -139,6 +138,9 @@ func (c *consumerConfig) validate() error {
 		if c.workerID == "" {
 			c.workerID = defaultWorkerID()
 		}
+		if c.leaseDuration == 0 {
+			c.leaseDuration = DefaultLeaseDuration
+		}
 	}
 	return nil
 }
@@ -159,6 +161,7 @@ func WithCheckpointStore(s CheckpointStore) ConsumerOption {
 // WithStartPosition sets where shards without a checkpoint are read from.
 // Default: StartTrimHorizon. Shards that have a checkpoint always resume
 // from it.
+
 func WithStartPosition(p StartPosition) ConsumerOption {
 	return consumerOptionFunc(func(c *consumerConfig) {
 		switch p.typ {
@@ -308,37 +311,53 @@ func WithShutdownTimeout(d time.Duration) ConsumerOption {
 	})
 }
 
+// MinLeaseDuration is the shortest Leases.Duration accepted.
+const MinLeaseDuration = 30 * time.Millisecond
+
+// Leases configures a worker that shares a stream with others
+// (WithLeases).
+type Leases struct {
+	// WorkerID names this worker in the leases; it must be unique among
+	// the running workers (two live workers with one id would both read
+	// the shards leased to it). A worker restarted with the id it had
+	// resumes the leases still written to it at once, without waiting for
+	// them to expire: give a stable id (a pod or host name) only to a
+	// worker whose previous incarnation is surely gone. Empty: the host
+	// name, the process id and a random suffix.
+	WorkerID string
+	// Duration is how long an unrenewed lease stays with its worker.
+	// Shorter moves a dead worker's shards sooner and costs more lease
+	// writes (three per held shard per duration, plus one query per worker
+	// every third of it). All workers of a stream should use the same
+	// duration. 0 means DefaultLeaseDuration; otherwise at least
+	// MinLeaseDuration.
+	Duration time.Duration
+}
+
 // WithLeases makes the consumer one worker of several sharing the stream:
 // each shard is read by one worker at a time, and the workers balance the
 // shards among themselves through leases kept in the checkpoint store,
 // which must be a LeaseStore (DynamoDBCheckpointStore for workers in
 // different processes; MemoryCheckpointStore for workers in one process).
 // Workers share a stream when they use the same store, table and
-// application name (WithCheckpointApplication).
+// application name (WithCheckpointApplication). Without WithLeases a
+// consumer reads every shard. See Leases for the settings.
 //
-// workerID names this worker in the leases; it must be unique among the
-// running workers (two live workers with one id would both read the
-// shards leased to it). A worker restarted with the id it had resumes the
-// leases still written to it at once, without waiting for them to expire:
-// give a stable id (a pod or host name) only to a worker whose previous
-// incarnation is surely gone. Empty: the host name, the process id and a
-// random suffix. Without WithLeases a consumer reads every shard.
-//
-// How it works: every third of the lease duration (WithLeaseDuration), a
-// worker lists the leases with one query, renews its own, and takes free
-// leases, and leases whose counter has not moved for the lease duration
-// (their worker died), until it holds its share: the ready shards (not
-// ended, parents ended) divided by the live workers, rounded up (at most
-// WithMaxShards). Beyond its share, it takes only leases that no worker
-// took for two lease durations (the others are at their WithMaxShards
-// cap). A worker below its share asks the worker with the most shards to
-// hand one over; that worker stops reading the shard, lets the handler in
-// flight finish, saves the checkpoint and passes the lease on, so a
-// handoff neither overlaps nor replays records. A worker that cannot renew
-// a lease for two thirds of the lease duration stops reading that shard
-// (on a timer of its own, however busy the worker) before another worker
-// may take it. When Run returns, the worker releases its leases after its
-// final checkpoints, so the others take them at once.
+// How it works: every third of the lease duration, a worker lists the
+// leases with one query, renews its own, and takes free leases, and leases
+// whose counter has not moved for the lease duration (their worker died),
+// until it holds its share: the ready shards (not ended, parents ended)
+// divided by the live workers, rounded up (at most WithMaxShards). Beyond
+// its share, it takes only leases that no worker took for two lease
+// durations (the others are at their WithMaxShards cap). A worker below its
+// share asks the worker with the most shards to hand one over; that worker
+// stops reading the shard, lets the handler in flight finish, saves the
+// checkpoint and passes the lease on, so a handoff neither overlaps nor
+// replays records. A worker that cannot renew a lease for two thirds of
+// the lease duration stops reading that shard (on a timer of its own,
+// however busy the worker) before another worker may take it. When Run
+// returns, the worker releases its leases after its final checkpoints, so
+// the others take them at once.
 //
 // A worker that dies (SIGKILL, a lost machine) leaves its shards unread
 // for up to the lease duration; another worker then resumes them from
@@ -351,24 +370,13 @@ func WithShutdownTimeout(d time.Duration) ConsumerOption {
 // processed has no checkpoint, so its new owner starts at LATEST too and
 // the records put in between are not read (the KCL behaves the same). Use
 // StartTrimHorizon or StartAtTimestamp with leases when that matters.
-func WithLeases(workerID string) ConsumerOption {
+func WithLeases(l Leases) ConsumerOption {
 	return consumerOptionFunc(func(c *consumerConfig) {
-		c.leases, c.workerID = true, workerID
-	})
-}
-
-// WithLeaseDuration sets how long an unrenewed lease stays with its worker
-// (see WithLeases). Shorter moves a dead worker's shards sooner and costs
-// more lease writes (three per held shard per duration, plus one query per
-// worker every third of it). All workers of a stream should use the same
-// duration. Default: DefaultLeaseDuration.
-func WithLeaseDuration(d time.Duration) ConsumerOption {
-	return consumerOptionFunc(func(c *consumerConfig) {
-		if d < 30*time.Millisecond {
-			c.setErr(fmt.Errorf("kinesis: lease duration %v is too short (at least 30ms)", d))
+		if l.Duration != 0 && l.Duration < MinLeaseDuration {
+			c.setErr(fmt.Errorf("kinesis: lease duration %v is too short (0 for the default, or at least %v)", l.Duration, MinLeaseDuration))
 			return
 		}
-		c.leaseDuration = d
+		c.leases, c.workerID, c.leaseDuration = true, l.WorkerID, l.Duration
 	})
 }
 

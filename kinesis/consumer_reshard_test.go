@@ -121,7 +121,7 @@ func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string
 	if leases != nil {
 		workers = nil
 		for _, w := range []string{"w1", "w2"} {
-			workers = append(workers, append(slices.Clip(opts), WithCheckpointStore(leases), WithLeases(w), WithLeaseDuration(300*time.Millisecond),
+			workers = append(workers, append(slices.Clip(opts), WithCheckpointStore(leases), WithLeases(Leases{WorkerID: w, Duration: 300 * time.Millisecond}),
 				WithHooks(hookFunc{lease: func(m LeaseMetrics) {
 					if m.Action == LeaseLost {
 						lost.Add(1)

@@ -142,31 +142,6 @@ func settled(t *testing.T, s LeaseStore, stream string) map[string]int {
 	return m
 }
 
-// runWorkerOn is runWorker with any client.
-func runWorkerOn(t *testing.T, client ConsumerAPI, stream string, store CheckpointStore, id string, g *shardGuard, ll *leaseLog, opts ...ConsumerOption) (stop func() error) {
-	t.Helper()
-	all := append(fastConsumer(), g.handler(id), WithCheckpointStore(store),
-		WithLeases(id), WithLeaseDuration(600*time.Millisecond), WithHooks(ll.hook(id)))
-	c, err := NewConsumer(client, stream, append(all, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- c.Run(ctx) }()
-	var once sync.Once
-	var runErr error
-	stop = func() error {
-		once.Do(func() {
-			cancel()
-			runErr = <-errc
-		})
-		return runErr
-	}
-	t.Cleanup(func() { _ = stop() })
-	return stop
-}
-
 // stallingClient fails every ListShards call while stall is set (as when
 // ListShards is throttled for long); GetRecords keeps working.
 type stallingClient struct {
@@ -194,12 +169,12 @@ func TestLeaseReviewStalledCoordinator(t *testing.T) {
 	ll := newLeaseLog()
 	p := newFeed(t, f, stream)
 	ca := &stallingClient{ConsumerAPI: f}
-	stopA := runWorkerOn(t, ca, stream, store, "a", g, ll, WithLeaseDuration(dur))
+	stopA := runWorker(t, ca, stream, store, Leases{WorkerID: "a", Duration: dur}, g, ll)
 	waitUntil(t, 10*time.Second, "a to hold both shards", func() bool { return owners(t, store, stream)["a"] == 2 })
 	stopFeed := p.keep(5, 10*time.Millisecond)
 
 	ca.stall.Store(true)
-	stopB := runWorker(t, f, stream, store, "b", g, ll, WithLeaseDuration(dur))
+	stopB := runWorker(t, f, stream, store, Leases{WorkerID: "b", Duration: dur}, g, ll)
 	waitUntil(t, 10*time.Second, "b to take both shards", func() bool { return owners(t, store, stream)["b"] == 2 })
 	time.Sleep(dur) // b reads while a's coordinator is stuck
 	ca.stall.Store(false)
@@ -281,7 +256,7 @@ func TestLeaseReviewStopsWithinTwoThirds(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 			return nil
 		}),
-		WithCheckpointStore(store), WithLeases("a"), WithLeaseDuration(dur))...)
+		WithCheckpointStore(store), WithLeases(Leases{WorkerID: "a", Duration: dur}))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +328,7 @@ func TestLeaseReviewBalanceStable(t *testing.T) {
 			for i, max := range tt.caps {
 				w := fmt.Sprint("w", i)
 				names = append(names, w)
-				runWorker(t, f, stream, store, w, g, ll, WithLeaseDuration(dur), WithMaxShards(max))
+				runWorker(t, f, stream, store, Leases{WorkerID: w, Duration: dur}, g, ll, WithMaxShards(max))
 				if tt.stagger {
 					time.Sleep(dur / 2)
 				}
@@ -420,11 +395,11 @@ func TestLeaseReviewMaxShards(t *testing.T) {
 		ll := newLeaseLog()
 		p := newFeed(t, f, stream)
 		p.put(400)
-		runWorker(t, f, stream, store, "a", g, ll, WithLeaseDuration(dur), WithMaxShards(1))
+		runWorker(t, f, stream, store, Leases{WorkerID: "a", Duration: dur}, g, ll, WithMaxShards(1))
 		waitUntil(t, 10*time.Second, "a to hold 1 shard", func() bool { return owners(t, store, stream)["a"] == 1 })
 		// b's share is 2; it takes the fourth shard once nobody else has
 		// for a while.
-		runWorker(t, f, stream, store, "b", g, ll, WithLeaseDuration(dur))
+		runWorker(t, f, stream, store, Leases{WorkerID: "b", Duration: dur}, g, ll)
 		waitUntil(t, 10*time.Second, "a to hold 1 shard and b 3", func() bool {
 			o := owners(t, store, stream)
 			return o["a"] == 1 && o["b"] == 3
@@ -451,8 +426,8 @@ func TestLeaseReviewMaxShards(t *testing.T) {
 		ll := newLeaseLog()
 		p := newFeed(t, f, stream)
 		p.put(300)
-		runWorker(t, f, stream, store, "a", g, ll, WithLeaseDuration(dur), WithMaxShards(1))
-		runWorker(t, f, stream, store, "b", g, ll, WithLeaseDuration(dur))
+		runWorker(t, f, stream, store, Leases{WorkerID: "a", Duration: dur}, g, ll, WithMaxShards(1))
+		runWorker(t, f, stream, store, Leases{WorkerID: "b", Duration: dur}, g, ll)
 		waitUntil(t, 10*time.Second, "every record handled", func() bool { return g.missing(p.all()) == 0 })
 		if o := owners(t, store, stream); o["a"] > 1 {
 			t.Errorf("leases %v: a holds more than its cap of 1", o)
@@ -473,7 +448,7 @@ func TestLeaseReviewStealOvershoot(t *testing.T) {
 	store := NewMemoryCheckpointStore()
 	f := kinesistest.New(kinesistest.WithStream(stream, 3))
 	c, err := NewConsumer(f, stream, OnRecord(func(context.Context, Record) error { return nil }),
-		WithCheckpointStore(store), WithLeases("a"), WithMaxShards(1), WithLeaseDuration(time.Minute))
+		WithCheckpointStore(store), WithLeases(Leases{WorkerID: "a", Duration: time.Minute}), WithMaxShards(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -541,10 +516,10 @@ func TestLeaseReviewStopDuringHandoff(t *testing.T) {
 		g := newShardGuard(time.Millisecond)
 		ll := newLeaseLog()
 		p := newFeed(t, f, stream)
-		stopA := runWorker(t, f, stream, store, "a", g, ll, WithLeaseDuration(dur))
+		stopA := runWorker(t, f, stream, store, Leases{WorkerID: "a", Duration: dur}, g, ll)
 		waitUntil(t, 10*time.Second, "a to hold both shards", func() bool { return owners(t, store, stream)["a"] == 2 })
 		stopFeed := p.keep(5, 10*time.Millisecond)
-		stopB := runWorker(t, f, stream, store, "b", g, ll, WithLeaseDuration(dur))
+		stopB := runWorker(t, f, stream, store, Leases{WorkerID: "b", Duration: dur}, g, ll)
 		waitUntil(t, 10*time.Second, "b to ask for a shard", func() bool { return ll.count("b", "requested") > 0 })
 		if err := stopA(); err != nil {
 			t.Errorf("worker a: %v", err)
@@ -570,10 +545,10 @@ func TestLeaseReviewStopDuringHandoff(t *testing.T) {
 		g := newShardGuard(time.Millisecond)
 		ll := newLeaseLog()
 		p := newFeed(t, f, stream)
-		stopA := runWorker(t, f, stream, store, "a", g, ll, WithLeaseDuration(dur))
+		stopA := runWorker(t, f, stream, store, Leases{WorkerID: "a", Duration: dur}, g, ll)
 		waitUntil(t, 10*time.Second, "a to hold both shards", func() bool { return owners(t, store, stream)["a"] == 2 })
 		stopFeed := p.keep(5, 10*time.Millisecond)
-		stopB := runWorker(t, f, stream, store, "b", g, ll, WithLeaseDuration(dur))
+		stopB := runWorker(t, f, stream, store, Leases{WorkerID: "b", Duration: dur}, g, ll)
 		waitUntil(t, 10*time.Second, "b to ask for a shard", func() bool { return ll.count("b", "requested") > 0 })
 		if err := stopB(); err != nil {
 			t.Errorf("worker b: %v", err)
@@ -606,9 +581,9 @@ func TestLeaseReviewRestartSameID(t *testing.T) {
 	g := newShardGuard(time.Millisecond)
 	ll := newLeaseLog()
 	p := newFeed(t, f, stream)
-	stopA := runWorker(t, f, stream, cut, "a", g, ll, WithLeaseDuration(dur))
+	stopA := runWorker(t, f, stream, cut, Leases{WorkerID: "a", Duration: dur}, g, ll)
 	waitUntil(t, 10*time.Second, "a to hold both shards", func() bool { return owners(t, mem, stream)["a"] == 2 })
-	stopB := runWorker(t, f, stream, mem, "b", g, ll, WithLeaseDuration(dur))
+	stopB := runWorker(t, f, stream, mem, Leases{WorkerID: "b", Duration: dur}, g, ll)
 	waitUntil(t, 10*time.Second, "a 1/1 split", func() bool {
 		o := owners(t, mem, stream)
 		return o["a"] == 1 && o["b"] == 1
@@ -621,7 +596,7 @@ func TestLeaseReviewRestartSameID(t *testing.T) {
 		t.Fatalf("leases %v after a died, want one still a's", o)
 	}
 	bTook := ll.count("b", "taken")
-	stopA2 := runWorker(t, f, stream, mem, "a", g, ll, WithLeaseDuration(dur))
+	stopA2 := runWorker(t, f, stream, mem, Leases{WorkerID: "a", Duration: dur}, g, ll)
 	time.Sleep(3 * dur)
 	if o := owners(t, mem, stream); o["a"] != 1 || o["b"] != 1 {
 		t.Errorf("leases %v after a restarted, want 1/1", o)
@@ -651,7 +626,7 @@ func TestLeaseReviewHandoffToDeadWorker(t *testing.T) {
 	g := newShardGuard(time.Millisecond)
 	ll := newLeaseLog()
 	p := newFeed(t, f, stream)
-	runWorker(t, f, stream, store, "a", g, ll, WithLeaseDuration(dur))
+	runWorker(t, f, stream, store, Leases{WorkerID: "a", Duration: dur}, g, ll)
 	waitUntil(t, 10*time.Second, "a to hold both shards", func() bool { return owners(t, store, stream)["a"] == 2 })
 	// "ghost" asks for a shard and is never seen again.
 	waitUntil(t, 5*time.Second, "the handoff request written", func() bool {

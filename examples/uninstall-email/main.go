@@ -129,7 +129,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, c *client
 		}
 		opts = append(opts, kinesis.WithCheckpointStore(store))
 		if *share {
-			opts = append(opts, kinesis.WithLeases(*workerID))
+			opts = append(opts, kinesis.WithLeases(kinesis.Leases{WorkerID: *workerID}))
 		}
 	}
 
