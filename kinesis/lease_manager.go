@@ -161,9 +161,9 @@ func (m *leaseManager) round(ctx context.Context, shards map[string]*shardInfo) 
 		if info == nil {
 			continue
 		}
-		if l.ShardEnded && info.state == stateWaiting {
+		if l.ShardEnded && info.state == phaseWaiting {
 			// Another worker read it to its end: its children may start.
-			info.state = stateEnded
+			info.state = phaseEnded
 			c.updateShard(l.ShardID, func(s *ShardStats) { s.State = ShardEnded })
 		}
 		c.updateShard(l.ShardID, func(s *ShardStats) { s.Owner = l.Owner })
@@ -195,7 +195,7 @@ func (m *leaseManager) round(ctx context.Context, shards map[string]*shardInfo) 
 			continue
 		}
 		if l.ShardEnded {
-			if info := shards[id]; info == nil || info.state != stateReading {
+			if info := shards[id]; info == nil || info.state != phaseReading {
 				m.pass(ctx, id, "", LeaseReleased)
 			} // else released when its reader returns
 			continue
@@ -245,7 +245,7 @@ func (m *leaseManager) balance(ctx context.Context, shards map[string]*shardInfo
 	c := m.c
 	var ready []string
 	for id, info := range shards {
-		if info.state != stateEnded && !byID[id].ShardEnded && c.parentsEnded(shards, info) {
+		if info.state != phaseEnded && !byID[id].ShardEnded && parentsEnded(shards, info) {
 			ready = append(ready, id)
 		}
 	}
@@ -283,7 +283,7 @@ func (m *leaseManager) balance(ctx context.Context, shards map[string]*shardInfo
 		if count[m.me] <= limit {
 			break
 		}
-		if h := m.held[id]; h != nil && h.handoffTo == "" && shards[id].state != stateReading {
+		if h := m.held[id]; h != nil && h.handoffTo == "" && shards[id].state != phaseReading {
 			m.pass(ctx, id, "", LeaseReleased)
 			count[m.me]--
 		}
@@ -424,13 +424,4 @@ func (m *leaseManager) releaseAll(ctx context.Context) {
 			m.pass(ctx, id, "", LeaseReleased)
 		}
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
