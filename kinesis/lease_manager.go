@@ -3,7 +3,6 @@ package kinesis
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"slices"
 	"time"
 )
@@ -122,13 +121,6 @@ func (m *leaseManager) storeFailed(op Operation, id, what string, err error) {
 	m.c.log.Debug("kinesis: "+what+" failed", "shard", id, "worker", m.me, "err", err)
 }
 
-// expired reports whether a lease seen with an owner has not changed for
-// the lease duration, by this worker's clock.
-func (m *leaseManager) expired(id string, now time.Time) bool {
-	o, ok := m.seen[id]
-	return ok && o.lease.Owner != "" && now.Sub(o.since) >= m.dur
-}
-
 // round lists the leases, renews this worker's, notes shards other workers
 // ended, takes free and expired leases up to this worker's share, and asks
 // for a handoff when the shards are unevenly spread. It returns the shards
@@ -238,11 +230,10 @@ func (m *leaseManager) expireUnrenewed(now time.Time, stop map[string]error, cau
 	}
 }
 
-// balance takes free and expired leases of ready shards until this worker
-// holds its share, and asks the busiest worker for a handoff if it is
-// still short.
+// balance plans the round's balancing (planBalance) and applies the plan:
+// it releases the leases above this worker's cap, takes free and expired
+// leases, and asks for a handoff.
 func (m *leaseManager) balance(ctx context.Context, shards map[string]*shardInfo, byID map[string]Lease, now time.Time) {
-	c := m.c
 	var ready []string
 	for id, info := range shards {
 		if info.state != phaseEnded && !byID[id].ShardEnded && parentsEnded(shards, info) {
@@ -253,115 +244,55 @@ func (m *leaseManager) balance(ctx context.Context, shards map[string]*shardInfo
 		return
 	}
 	slices.Sort(ready)
-	count := map[string]int{m.me: 0}
-	owned := map[string][]string{}
+	held := make(map[string]heldView, len(m.held))
+	for id, h := range m.held {
+		held[id] = heldView{handoffTo: h.handoffTo, reading: shards[id] != nil && shards[id].state == phaseReading}
+	}
+	plan := planBalance(balanceInput{
+		me: m.me, now: now, duration: m.dur, maxShards: m.c.cfg.maxShards,
+		ready: ready, leases: byID, held: held, seen: m.seen,
+		steal: m.steal, stealAt: m.stealAt, rand: leaseRand,
+	})
 	for _, id := range ready {
-		if h := m.held[id]; h != nil {
-			if h.handoffTo == "" {
-				count[m.me]++
-			}
-			continue
-		}
-		l := byID[id]
-		if l.Owner != "" && l.Owner != m.me && !m.expired(id, now) {
-			count[l.Owner]++
-			if l.HandoffTo == "" {
-				owned[l.Owner] = append(owned[l.Owner], id)
-			}
-		}
-	}
-	target := (len(ready) + len(count) - 1) / len(count)
-	limit := len(ready) // the most this worker may hold
-	if c.cfg.maxShards > 0 {
-		target = min(target, c.cfg.maxShards)
-		limit = c.cfg.maxShards
-	}
-	// Above its cap (a handoff asked for arrived late, or a previous run
-	// with this id held more), the worker cannot read every shard it
-	// holds: it releases the leases of shards it does not read.
-	for _, id := range ready {
-		if count[m.me] <= limit {
-			break
-		}
-		if h := m.held[id]; h != nil && h.handoffTo == "" && shards[id].state != phaseReading {
-			m.pass(ctx, id, "", LeaseReleased)
-			count[m.me]--
-		}
-	}
-
-	if m.steal != "" && (m.held[m.steal] != nil || now.Sub(m.stealAt) > 2*m.dur) {
-		m.steal = ""
-	}
-	// A handoff asked for counts as held, so that it does not arrive on
-	// top of a free lease taken meanwhile.
-	have := count[m.me]
-	if m.steal != "" {
-		have++
-	}
-	var free []string
-	for _, id := range ready {
-		l := byID[id]
-		if m.held[id] == nil && (l.Owner == "" || m.expired(id, now)) {
-			free = append(free, id)
-		}
 		if _, ok := m.seen[id]; !ok {
 			m.seen[id] = observedLease{lease: Lease{ShardID: id}, since: now}
 		}
 	}
-	rand.Shuffle(len(free), func(i, j int) { free[i], free[j] = free[j], free[i] })
-	for _, id := range free {
-		if have >= limit {
-			break
-		}
-		// Beyond its share, a worker takes only a lease no other worker
-		// took for two lease durations: the others are at their share or
-		// at their WithMaxShards cap.
-		if have >= target && now.Sub(m.seen[id].since) < 2*m.dur {
-			continue
-		}
+	if plan.forgetSteal {
+		m.steal = ""
+	}
+	for _, id := range plan.release {
+		m.pass(ctx, id, "", LeaseReleased)
+	}
+	for _, id := range plan.take {
 		old := byID[id]
 		if old.ShardID == "" {
 			old.ShardID = id
 		}
 		next := Lease{ShardID: id, Owner: m.me, Counter: old.Counter + 1}
 		start := time.Now()
-		if err := m.store.UpdateLease(ctx, c.stream, old, next); err != nil {
+		if err := m.store.UpdateLease(ctx, m.c.stream, old, next); err != nil {
 			m.storeFailed(OpUpdateLease, id, "taking a lease", err)
 			continue
 		}
 		m.held[id] = &heldLease{lease: next, renewedAt: start}
 		m.seen[id] = observedLease{lease: next, since: time.Now()}
-		count[m.me]++
-		have++
 		m.hook(id, LeaseTaken, old.Owner, nil)
 	}
-
-	// Steal: one handoff request at a time.
-	if count[m.me] >= target || m.steal != "" {
+	if plan.request == "" {
 		return
 	}
-	victim := ""
-	for _, w := range sortedKeys(owned) {
-		if victim == "" || len(owned[w]) > len(owned[victim]) {
-			victim = w
-		}
-	}
-	if victim == "" || !(count[victim] > target || count[victim] > count[m.me]+1) {
-		return
-	}
-	ids := owned[victim]
-	id := ids[rand.IntN(len(ids))]
-	old := byID[id]
+	old := byID[plan.request]
 	next := old
 	next.Counter++
 	next.HandoffTo, next.ShardEnded = m.me, false
-	if err := m.store.UpdateLease(ctx, c.stream, old, next); err != nil {
-		m.storeFailed(OpUpdateLease, id, "asking for a handoff", err)
+	if err := m.store.UpdateLease(ctx, m.c.stream, old, next); err != nil {
+		m.storeFailed(OpUpdateLease, plan.request, "asking for a handoff", err)
 		return
 	}
-	m.seen[id] = observedLease{lease: next, since: time.Now()}
-	m.steal, m.stealAt = id, now
-	m.hook(id, LeaseRequested, victim, nil)
+	m.seen[plan.request] = observedLease{lease: next, since: time.Now()}
+	m.steal, m.stealAt = plan.request, now
+	m.hook(plan.request, LeaseRequested, plan.victim, nil)
 }
 
 // readerStopped is called when a shard's reader returned. It hands the

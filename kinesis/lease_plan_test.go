@@ -1,0 +1,176 @@
+package kinesis
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestPlanBalance checks the balancing decisions of one lease round, with
+// no store and no clock: which leases a worker releases, takes and asks for.
+func TestPlanBalance(t *testing.T) {
+	const dur = 10 * time.Second
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	four := []string{"s0", "s1", "s2", "s3"}
+	// lease builds the listed leases: owner per shard ("" = free).
+	lease := func(owners map[string]string) map[string]Lease {
+		m := map[string]Lease{}
+		for id, o := range owners {
+			m[id] = Lease{ShardID: id, Owner: o, Counter: 3}
+		}
+		return m
+	}
+	// seenAt notes every listed lease as seen at t.
+	seenAt := func(ls map[string]Lease, t time.Time) map[string]observedLease {
+		m := map[string]observedLease{}
+		for id, l := range ls {
+			m[id] = observedLease{lease: l, since: t}
+		}
+		return m
+	}
+	held := func(ids ...string) map[string]heldView {
+		m := map[string]heldView{}
+		for _, id := range ids {
+			m[id] = heldView{reading: true}
+		}
+		return m
+	}
+	bFour := lease(map[string]string{"s0": "b", "s1": "b", "s2": "b", "s3": "b"})
+	bTwo := lease(map[string]string{"s0": "b", "s1": "b"})
+	aTwo := lease(map[string]string{"s0": "a", "s1": "a"})
+	// a holds two, b one, s3 is free: a is at its share of two.
+	abOne := lease(map[string]string{"s0": "a", "s1": "a", "s2": "b", "s3": ""})
+	freeSince := func(t time.Time) map[string]observedLease { // abOne, s3 free since t
+		m := seenAt(abOne, now)
+		m["s3"] = observedLease{lease: abOne["s3"], since: t}
+		return m
+	}
+
+	tests := []struct {
+		name string
+		in   balanceInput
+		want balancePlan
+	}{
+		{
+			name: "nothing ready: nothing to do",
+			in:   balanceInput{},
+			want: balancePlan{},
+		},
+		{
+			name: "alone with free leases: takes them all",
+			in:   balanceInput{ready: four, leases: map[string]Lease{}},
+			want: balancePlan{take: four},
+		},
+		{
+			name: "alone with a cap: takes up to WithMaxShards",
+			in:   balanceInput{ready: four, maxShards: 3},
+			want: balancePlan{take: []string{"s0", "s1", "s2"}},
+		},
+		{
+			name: "another worker holds half: takes the free half",
+			in:   balanceInput{ready: four, leases: bTwo, seen: seenAt(bTwo, now)},
+			want: balancePlan{take: []string{"s2", "s3"}},
+		},
+		{
+			name: "another worker holds all: asks it for one",
+			in:   balanceInput{ready: four, leases: bFour, seen: seenAt(bFour, now)},
+			want: balancePlan{request: "s0", victim: "b"},
+		},
+		{
+			name: "another worker's leases unchanged for the duration: takes them as expired",
+			in:   balanceInput{ready: four, leases: bFour, seen: seenAt(bFour, now.Add(-dur))},
+			want: balancePlan{take: four},
+		},
+		{
+			name: "below its share: takes a free lease at once",
+			in: balanceInput{ready: []string{"s0", "s1", "s2"}, held: held("s0"),
+				leases: lease(map[string]string{"s0": "a", "s1": "b"}),
+				seen:   seenAt(lease(map[string]string{"s0": "a", "s1": "b", "s2": ""}), now)},
+			want: balancePlan{take: []string{"s2"}},
+		},
+		{
+			name: "at its share: takes a free lease only after two durations",
+			in: balanceInput{ready: four, held: held("s0", "s1"), leases: abOne,
+				seen: freeSince(now.Add(-2*dur + time.Millisecond))},
+			want: balancePlan{},
+		},
+		{
+			name: "at its share, a lease free for two durations: takes it",
+			in: balanceInput{ready: four, held: held("s0", "s1"), leases: abOne,
+				seen: freeSince(now.Add(-2 * dur))},
+			want: balancePlan{take: []string{"s3"}},
+		},
+		{
+			name: "above its cap: releases the leases of shards it does not read",
+			in: balanceInput{ready: four, maxShards: 1, leases: aTwo, seen: seenAt(aTwo, now),
+				held: map[string]heldView{"s0": {reading: true}, "s1": {}}},
+			want: balancePlan{release: []string{"s1"}},
+		},
+		{
+			name: "a handoff asked for counts as held: no free lease on top of it",
+			in: balanceInput{ready: four, steal: "s1", stealAt: now, held: held("s0"),
+				leases: lease(map[string]string{"s0": "a", "s1": "b", "s2": "b", "s3": ""}),
+				seen:   seenAt(lease(map[string]string{"s0": "a", "s1": "b", "s2": "b", "s3": ""}), now)},
+			want: balancePlan{},
+		},
+		{
+			name: "the handoff arrived: forgets the request",
+			in: balanceInput{ready: []string{"s0", "s1"}, steal: "s1", stealAt: now, held: held("s0", "s1"),
+				leases: aTwo, seen: seenAt(aTwo, now)},
+			want: balancePlan{forgetSteal: true},
+		},
+		{
+			name: "the handoff never came: forgets it after two durations and asks again",
+			in: balanceInput{ready: four, steal: "s3", stealAt: now.Add(-2*dur - time.Millisecond),
+				leases: bFour, seen: seenAt(bFour, now)},
+			want: balancePlan{forgetSteal: true, request: "s0", victim: "b"},
+		},
+		{
+			name: "the busiest worker has one more: no handoff",
+			in: balanceInput{ready: []string{"s0", "s1", "s2"}, held: held("s0"),
+				leases: lease(map[string]string{"s0": "a", "s1": "b", "s2": "b"}),
+				seen:   seenAt(lease(map[string]string{"s0": "a", "s1": "b", "s2": "b"}), now)},
+			want: balancePlan{},
+		},
+		{
+			name: "asks the busiest worker, not one being handed a shard",
+			in: balanceInput{ready: []string{"s0", "s1", "s2", "s3", "s4", "s5"},
+				leases: map[string]Lease{
+					"s0": {ShardID: "s0", Owner: "b"}, "s1": {ShardID: "s1", Owner: "b", HandoffTo: "c"},
+					"s2": {ShardID: "s2", Owner: "c"}, "s3": {ShardID: "s3", Owner: "c"}, "s4": {ShardID: "s4", Owner: "c"},
+					"s5": {ShardID: "s5", Owner: "b"},
+				}},
+			want: balancePlan{request: "s2", victim: "c"},
+		},
+		{
+			name: "a shard it is handing over does not count towards its share",
+			in: balanceInput{ready: []string{"s0", "s1"}, held: map[string]heldView{"s0": {handoffTo: "b", reading: true}},
+				leases: lease(map[string]string{"s0": "a", "s1": ""}), seen: seenAt(lease(map[string]string{"s1": ""}), now)},
+			want: balancePlan{take: []string{"s1"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := tt.in
+			in.me, in.now, in.duration = "a", now, dur
+			got := planBalance(in)
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(balancePlan{})); diff != "" {
+				t.Errorf("plan (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestPlanBalanceSpreadsFreeLeases: with randomness, two workers starting
+// together try the free leases in different orders.
+func TestPlanBalanceSpreadsFreeLeases(t *testing.T) {
+	in := balanceInput{me: "a", now: time.Now(), duration: time.Second, ready: []string{"s0", "s1", "s2", "s3"}}
+	in.rand = func(n int) int { return n - 1 } // no swap: shard order
+	first := planBalance(in).take
+	in.rand = func(int) int { return 0 }
+	second := planBalance(in).take
+	if len(first) != 4 || len(second) != 4 || cmp.Equal(first, second) {
+		t.Errorf("takes %v and %v, want all four in two orders", first, second)
+	}
+}
