@@ -268,17 +268,17 @@ func (s *partitionedStore) UpdateLease(ctx context.Context, stream string, old, 
 	return s.MemoryCheckpointStore.UpdateLease(ctx, stream, old, next)
 }
 
-// TestLeasesExpire: a worker that cannot reach the lease store stops
+// TestLeasesOfUnreachableWorkerExpire: a worker that cannot reach the lease store stops
 // reading its shards before their leases expire; another worker takes them
 // once they have, and resumes from the checkpoints. When the first worker
 // is back, the shards are shared again.
-func TestLeasesExpire(t *testing.T) {
+func TestLeasesOfUnreachableWorkerExpire(t *testing.T) {
 	t.Parallel()
-	t.Run("store fails", func(t *testing.T) { t.Parallel(); testLeasesExpire(t, false) })
-	t.Run("store hangs", func(t *testing.T) { t.Parallel(); testLeasesExpire(t, true) })
+	t.Run("store fails", func(t *testing.T) { t.Parallel(); testLeasesOfUnreachableWorkerExpire(t, false) })
+	t.Run("store hangs", func(t *testing.T) { t.Parallel(); testLeasesOfUnreachableWorkerExpire(t, true) })
 }
 
-func testLeasesExpire(t *testing.T, hang bool) {
+func testLeasesOfUnreachableWorkerExpire(t *testing.T, hang bool) {
 	const stream = "s"
 	f := kinesistest.New(kinesistest.WithStream(stream, 2))
 	mem := NewMemoryCheckpointStore()

@@ -48,6 +48,9 @@ type leaseManager struct {
 	// stealAt when.
 	steal   string
 	stealAt time.Time
+	// now is the clock of the lease timings: time.Now, or a test's
+	// virtual clock.
+	now func() time.Time
 }
 
 func newLeaseManager(c *Consumer) *leaseManager {
@@ -58,6 +61,7 @@ func newLeaseManager(c *Consumer) *leaseManager {
 		dur:   c.cfg.leaseDuration,
 		held:  map[string]*heldLease{},
 		seen:  map[string]observedLease{},
+		now:   time.Now,
 	}
 }
 
@@ -68,7 +72,7 @@ func (m *leaseManager) interval() time.Duration { return m.dur / 3 }
 // it: it is not being handed over, and was renewed in time.
 func (m *leaseManager) holds(id string) bool {
 	h := m.held[id]
-	return h != nil && h.handoffTo == "" && time.Since(h.renewedAt) < m.readFor()
+	return h != nil && h.handoffTo == "" && m.now().Sub(h.renewedAt) < m.readFor()
 }
 
 // readFor is how long after a lease's last renewal its shard may be read:
@@ -82,7 +86,7 @@ func (m *leaseManager) watch(id string, stop context.CancelCauseFunc) {
 	if h.watch != nil {
 		h.watch.Stop()
 	}
-	h.watch = time.AfterFunc(time.Until(h.renewedAt.Add(m.readFor())), func() { stop(errLeaseExpired) })
+	h.watch = time.AfterFunc(h.renewedAt.Add(m.readFor()).Sub(m.now()), func() { stop(errLeaseExpired) })
 }
 
 // unwatch disarms the timer of a shard whose reader stopped.
@@ -134,7 +138,7 @@ func (m *leaseManager) round(ctx context.Context, shards map[string]*shardInfo) 
 	c := m.c
 	stop := map[string]error{}
 	listed, err := m.store.ListLeases(ctx, c.stream)
-	now := time.Now()
+	now := m.now()
 	if err != nil {
 		if _, throttle := classify(err); throttle {
 			c.hooks.readThrottled(ReadThrottleMetrics{Op: OpListLeases, Delay: m.interval(), Err: err})
@@ -199,18 +203,18 @@ func (m *leaseManager) round(ctx context.Context, shards map[string]*shardInfo) 
 		next := l
 		next.Counter++
 		next.ShardEnded = false
-		start := time.Now()
+		start := m.now()
 		if err := m.store.UpdateLease(ctx, c.stream, l, next); err != nil {
 			m.storeFailed(OpUpdateLease, id, "lease renewal", err)
 			continue
 		}
 		h.lease, h.renewedAt = next, start
 		if h.watch != nil {
-			h.watch.Reset(time.Until(start.Add(m.readFor())))
+			h.watch.Reset(start.Add(m.readFor()).Sub(m.now()))
 		}
-		m.seen[id] = observedLease{lease: next, since: time.Now()}
+		m.seen[id] = observedLease{lease: next, since: m.now()}
 	}
-	m.expireUnrenewed(time.Now(), stop, nil)
+	m.expireUnrenewed(m.now(), stop, nil)
 
 	m.balance(ctx, shards, byID, now)
 	return stop
@@ -270,13 +274,13 @@ func (m *leaseManager) balance(ctx context.Context, shards map[string]*shardInfo
 			old.ShardID = id
 		}
 		next := Lease{ShardID: id, Owner: m.me, Counter: old.Counter + 1}
-		start := time.Now()
+		start := m.now()
 		if err := m.store.UpdateLease(ctx, m.c.stream, old, next); err != nil {
 			m.storeFailed(OpUpdateLease, id, "taking a lease", err)
 			continue
 		}
 		m.held[id] = &heldLease{lease: next, renewedAt: start}
-		m.seen[id] = observedLease{lease: next, since: time.Now()}
+		m.seen[id] = observedLease{lease: next, since: m.now()}
 		m.hook(id, LeaseTaken, old.Owner, nil)
 	}
 	if plan.request == "" {
@@ -290,7 +294,7 @@ func (m *leaseManager) balance(ctx context.Context, shards map[string]*shardInfo
 		m.storeFailed(OpUpdateLease, plan.request, "asking for a handoff", err)
 		return
 	}
-	m.seen[plan.request] = observedLease{lease: next, since: time.Now()}
+	m.seen[plan.request] = observedLease{lease: next, since: m.now()}
 	m.steal, m.stealAt = plan.request, now
 	m.hook(plan.request, LeaseRequested, plan.victim, nil)
 }

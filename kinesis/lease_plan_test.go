@@ -1,10 +1,14 @@
 package kinesis
 
 import (
+	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/rtdskit/rtds/kinesis/kinesistest"
 )
 
 // TestPlanBalance checks the balancing decisions of one lease round, with
@@ -172,5 +176,156 @@ func TestPlanBalanceSpreadsFreeLeases(t *testing.T) {
 	second := planBalance(in).take
 	if len(first) != 4 || len(second) != 4 || cmp.Equal(first, second) {
 		t.Errorf("takes %v and %v, want all four in two orders", first, second)
+	}
+}
+
+// leaseSim runs the lease rounds of several workers, each a real
+// leaseManager on one MemoryCheckpointStore, on a virtual clock: readers
+// are simulated (a held lease's shard is "read" up to the worker's cap),
+// so a test runs hundreds of rounds in milliseconds.
+type leaseSim struct {
+	t       *testing.T
+	store   *MemoryCheckpointStore
+	f       *kinesistest.Fake
+	shards  int
+	dur     time.Duration
+	now     time.Time
+	ll      *leaseLog
+	workers []*simWorker
+}
+
+type simWorker struct {
+	id     string
+	cap    int
+	m      *leaseManager
+	shards map[string]*shardInfo // the worker's coordinator view
+}
+
+func newLeaseSim(t *testing.T, shards int, dur time.Duration) *leaseSim {
+	return &leaseSim{t: t, store: NewMemoryCheckpointStore(), f: kinesistest.New(kinesistest.WithStream("s", shards)),
+		shards: shards, dur: dur, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), ll: newLeaseLog()}
+}
+
+// join starts a worker with WithMaxShards(cap).
+func (s *leaseSim) join(id string, cap int) {
+	c, err := NewConsumer(s.f, "s", OnRecord(func(context.Context, Record) error { return nil }), WithCheckpointStore(s.store),
+		WithLeases(Leases{WorkerID: id, Duration: s.dur}), WithMaxShards(cap), WithHooks(s.ll.hook(id)))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	w := &simWorker{id: id, cap: cap, m: newLeaseManager(c), shards: map[string]*shardInfo{}}
+	w.m.now = func() time.Time { return s.now }
+	for i := range s.shards {
+		id := fmt.Sprintf("shardId-%012d", i)
+		w.shards[id] = &shardInfo{id: id}
+	}
+	s.workers = append(s.workers, w)
+}
+
+// cycle advances the clock by a third of the lease duration, running each
+// worker's round at its own moment within it, as the coordinator does:
+// readers the round stops stop, and held shards start being read.
+func (s *leaseSim) cycle() {
+	ctx := context.Background()
+	for _, w := range s.workers {
+		s.now = s.now.Add(s.dur / 3 / time.Duration(len(s.workers)))
+		for id := range w.m.round(ctx, w.shards) {
+			if info := w.shards[id]; info.state == phaseReading {
+				info.state = phaseWaiting
+			}
+			w.m.readerStopped(ctx, id, false)
+		}
+		reading := 0
+		for _, info := range w.shards {
+			if info.state == phaseReading {
+				reading++
+			}
+		}
+		for _, id := range sortedKeys(w.shards) {
+			info := w.shards[id]
+			if info.state == phaseWaiting && w.m.holds(id) && (w.cap == 0 || reading < w.cap) {
+				info.state = phaseReading
+				reading++
+			}
+		}
+	}
+}
+
+// TestLeaseRoundsSettle: whatever the number of workers and shards, the
+// leases settle within a bounded number of rounds, every shard is owned,
+// the shares differ by at most one (a capped worker holds at most its
+// cap), and then nothing moves. The rounds run on a virtual clock.
+func TestLeaseRoundsSettle(t *testing.T) {
+	t.Parallel()
+	const dur = 300 * time.Millisecond
+	tests := []struct {
+		name    string
+		shards  int
+		caps    []int // per worker; 0: no WithMaxShards
+		stagger bool  // a worker joins every half lease duration
+	}{
+		{"2 workers 4 shards", 4, []int{0, 0}, false},
+		{"3 workers 4 shards", 4, []int{0, 0, 0}, false},
+		{"3 workers 5 shards staggered", 5, []int{0, 0, 0}, true},
+		{"4 workers 6 shards staggered", 6, []int{0, 0, 0, 0}, true},
+		{"5 workers 2 shards", 2, []int{0, 0, 0, 0, 0}, false},
+		{"8 workers 24 shards staggered", 24, []int{0, 0, 0, 0, 0, 0, 0, 0}, true},
+		{"capped worker 3 workers 6 shards", 6, []int{1, 0, 0}, false},
+		{"capped workers 3 workers 5 shards staggered", 5, []int{2, 0, 1}, true},
+		{"caps leave shards to the uncapped", 7, []int{1, 1, 0}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newLeaseSim(t, tt.shards, dur)
+			for i, cap := range tt.caps {
+				s.join(fmt.Sprint("w", i), cap)
+				if tt.stagger {
+					s.cycle()
+					s.cycle() // half a lease duration and more
+				}
+			}
+			last, quiet := -1, 0
+			for cycles := 0; quiet < 9; cycles++ { // 9 cycles: three lease durations
+				if cycles == 300 {
+					t.Fatalf("not settled after 100 lease durations: %v", leaseOwners(t, s.store, "s"))
+				}
+				s.cycle()
+				owners := leaseOwners(t, s.store, "s")
+				all := len(owners) == tt.shards
+				for _, w := range owners {
+					all = all && w != ""
+				}
+				if n := s.ll.moves(); n != last || !all {
+					last, quiet = n, 0
+					continue
+				}
+				quiet++
+			}
+			settled := leaseOwners(t, s.store, "s")
+			count := map[string]int{}
+			for _, w := range settled {
+				count[w]++
+			}
+			lo, hi := tt.shards, 0
+			for i, w := range s.workers {
+				if w.cap > 0 {
+					if count[w.id] > w.cap {
+						t.Errorf("%s holds %d shards, more than its cap %d", w.id, count[w.id], tt.caps[i])
+					}
+					continue
+				}
+				lo, hi = min(lo, count[w.id]), max(hi, count[w.id])
+			}
+			if hi-lo > 1 {
+				t.Errorf("settled shares %v differ by more than one", count)
+			}
+			for range 30 {
+				s.cycle()
+			}
+			if now := leaseOwners(t, s.store, "s"); !cmp.Equal(now, settled) {
+				t.Errorf("leases moved after settling: %v, then %v", settled, now)
+			}
+		})
 	}
 }
