@@ -38,6 +38,7 @@ const (
 	ddbAttrSeq       = "checkpoint_seq"     // S: Checkpoint.SequenceNumber (absent if empty)
 	ddbAttrSubSeq    = "checkpoint_subseq"  // N: Checkpoint.SubSequenceNumber
 	ddbAttrEnded     = "shard_ended"        // BOOL: Checkpoint.ShardEnded
+	ddbAttrAt        = "checkpoint_at"      // S: Checkpoint.Timestamp, RFC 3339 (absent if zero)
 	ddbAttrPos       = "checkpoint_pos"     // S: sortablePosition, compared by the write condition
 	ddbAttrUpdated   = "checkpoint_updated" // S: RFC 3339 time of the last write (informational)
 	ddbAttrOwner     = "lease_owner"        // S: Lease.Owner (absent when free)
@@ -82,6 +83,7 @@ func WithCheckpointApplication(name string) CheckpointStoreOption {
 //	checkpoint_seq     S     Checkpoint.SequenceNumber (absent when empty)
 //	checkpoint_subseq  N     Checkpoint.SubSequenceNumber
 //	shard_ended        BOOL  Checkpoint.ShardEnded
+//	checkpoint_at      S     Checkpoint.Timestamp, RFC 3339 (absent when zero)
 //	checkpoint_pos     S     sortable position (see below)
 //	checkpoint_updated S     time of the last write, RFC 3339 (informational)
 //
@@ -101,7 +103,8 @@ func WithCheckpointApplication(name string) CheckpointStoreOption {
 // # Never backwards
 //
 // checkpoint_pos encodes the position so that string order is position
-// order: "1", the 3-digit length of the sequence number, the sequence number,
+// order: "0" and the 20-digit Unix nanoseconds for a start time (Timestamp
+// without a sequence number); "1", the 3-digit length of the sequence number, the sequence number,
 // and the sub-sequence number zero-padded to 20 digits; "2" for an ended
 // shard. Save writes on condition
 // "attribute_not_exists(checkpoint_pos) OR checkpoint_pos <= :pos", so a
@@ -185,9 +188,9 @@ func (s *DynamoDBCheckpointStore) Load(ctx context.Context, stream, shardID stri
 		TableName:            aws.String(s.table),
 		Key:                  s.key(stream, shardID),
 		ConsistentRead:       aws.Bool(true),
-		ProjectionExpression: aws.String("#seq, #sub, #ended, #pos"),
+		ProjectionExpression: aws.String("#seq, #sub, #ended, #pos, #at"),
 		ExpressionAttributeNames: map[string]string{
-			"#seq": ddbAttrSeq, "#sub": ddbAttrSubSeq, "#ended": ddbAttrEnded, "#pos": ddbAttrPos,
+			"#seq": ddbAttrSeq, "#sub": ddbAttrSubSeq, "#ended": ddbAttrEnded, "#pos": ddbAttrPos, "#at": ddbAttrAt,
 		},
 	})
 	if err != nil {
@@ -230,6 +233,17 @@ func decodeCheckpointItem(item map[string]ddbtypes.AttributeValue) (Checkpoint, 
 		}
 		cp.ShardEnded = bv.Value
 	}
+	if v, ok := item[ddbAttrAt]; ok {
+		sv, ok := v.(*ddbtypes.AttributeValueMemberS)
+		if !ok {
+			return cp, fmt.Errorf("malformed item: %s is %T, want S", ddbAttrAt, v)
+		}
+		t, err := time.Parse(time.RFC3339Nano, sv.Value)
+		if err != nil {
+			return cp, fmt.Errorf("malformed item: %s: %w", ddbAttrAt, err)
+		}
+		cp.Timestamp = t
+	}
 	return cp, nil
 }
 
@@ -250,7 +264,7 @@ func (s *DynamoDBCheckpointStore) Save(ctx context.Context, stream, shardID stri
 	}
 	names := map[string]string{
 		"#seq": ddbAttrSeq, "#sub": ddbAttrSubSeq, "#ended": ddbAttrEnded,
-		"#pos": ddbAttrPos, "#upd": ddbAttrUpdated,
+		"#pos": ddbAttrPos, "#upd": ddbAttrUpdated, "#at": ddbAttrAt,
 	}
 	values := map[string]ddbtypes.AttributeValue{
 		":sub":   &ddbtypes.AttributeValueMemberN{Value: strconv.FormatUint(cp.SubSequenceNumber, 10)},
@@ -259,11 +273,21 @@ func (s *DynamoDBCheckpointStore) Save(ctx context.Context, stream, shardID stri
 		":upd":   &ddbtypes.AttributeValueMemberS{Value: time.Now().UTC().Format(time.RFC3339Nano)},
 	}
 	update := "SET #sub = :sub, #ended = :ended, #pos = :pos, #upd = :upd"
+	var remove []string
 	if cp.SequenceNumber == "" {
-		update += " REMOVE #seq"
+		remove = append(remove, "#seq")
 	} else {
 		update += ", #seq = :seq"
 		values[":seq"] = &ddbtypes.AttributeValueMemberS{Value: cp.SequenceNumber}
+	}
+	if cp.Timestamp.IsZero() {
+		remove = append(remove, "#at")
+	} else {
+		update += ", #at = :at"
+		values[":at"] = &ddbtypes.AttributeValueMemberS{Value: cp.Timestamp.UTC().Format(time.RFC3339Nano)}
+	}
+	if len(remove) > 0 {
+		update += " REMOVE " + strings.Join(remove, ", ")
 	}
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),

@@ -64,8 +64,9 @@ type ReadThrottleMetrics struct {
 // ShardStartedMetrics describes a shard reader that started.
 type ShardStartedMetrics struct {
 	ShardID string
-	// Checkpoint is where reading resumes; nil when the shard had none and
-	// reading starts at the start position.
+	// Checkpoint is where reading resumes: the last record processed, or
+	// the start time (Timestamp) a previous reader stored; nil when the
+	// shard had none and reading starts at the start position.
 	Checkpoint *Checkpoint
 	Parents    []string
 }

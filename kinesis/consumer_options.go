@@ -161,7 +161,16 @@ func WithCheckpointStore(s CheckpointStore) ConsumerOption {
 // WithStartPosition sets where shards without a checkpoint are read from.
 // Default: StartTrimHorizon. Shards that have a checkpoint always resume
 // from it.
-
+//
+// A reader that starts at StartLatest or StartAtTimestamp stores that
+// position (a time) as the shard's checkpoint before it reads, so a restart
+// or another worker resumes there before the first record was handled:
+// no record put after the first reader started is skipped. (StartLatest
+// takes the consumer's clock as that time; the stream's arrival timestamps
+// are compared to it.) A child shard of a split or merge whose parents
+// were read starts at TRIM_HORIZON whatever the position (as the KCL
+// does), or, if its parents were read without finding a record, at the
+// time they were started from.
 func WithStartPosition(p StartPosition) ConsumerOption {
 	return consumerOptionFunc(func(c *consumerConfig) {
 		switch p.typ {
@@ -366,10 +375,10 @@ type Leases struct {
 // only if it runs longer than a third of the lease duration past a missed
 // renewal; keep handlers shorter than that, or the lease duration longer.
 //
-// With StartLatest, a shard that changes hands before its first record was
-// processed has no checkpoint, so its new owner starts at LATEST too and
-// the records put in between are not read (the KCL behaves the same). Use
-// StartTrimHorizon or StartAtTimestamp with leases when that matters.
+// A reader stores its start position as the shard's checkpoint before it
+// reads (see WithStartPosition), so a shard that changes hands before its
+// first record was processed resumes where its first reader started, with
+// StartLatest too.
 func WithLeases(l Leases) ConsumerOption {
 	return consumerOptionFunc(func(c *consumerConfig) {
 		if l.Duration != 0 && l.Duration < MinLeaseDuration {

@@ -266,7 +266,7 @@ func (co *coordinator) schedule() {
 		if info.state != phaseWaiting || !parentsEnded(co.shards, info) {
 			continue
 		}
-		ok, err := co.prepare(info)
+		start, ok, err := co.prepare(info)
 		if err != nil {
 			co.fail(err)
 			return
@@ -274,24 +274,25 @@ func (co *coordinator) schedule() {
 		if !ok {
 			continue
 		}
-		if !co.start(info) {
+		if !co.start(info, start) {
 			return // no free slot: try again when a reader stops
 		}
 	}
 }
 
-// prepare checks that a waiting shard may be read now. With leases, it
-// reloads the checkpoint: another worker may have moved the shard since
-// this one loaded it.
-func (co *coordinator) prepare(info *shardInfo) (bool, error) {
+// prepare checks that a waiting shard may be read now and returns where a
+// reader starts if the shard has no checkpoint. With leases, it reloads the
+// checkpoint: another worker may have moved the shard since this one
+// loaded it.
+func (co *coordinator) prepare(info *shardInfo) (StartPosition, bool, error) {
 	c, lm := co.c, co.lm
 	if lm != nil {
 		if !lm.holds(info.id) {
-			return false, nil
+			return StartPosition{}, false, nil
 		}
 		cp, ok, err := c.loadCheckpoint(co.runCtx, co.drainCtx, info.id)
 		if err != nil {
-			return false, err
+			return StartPosition{}, false, err
 		}
 		info.cp = nil
 		if ok {
@@ -300,20 +301,57 @@ func (co *coordinator) prepare(info *shardInfo) (bool, error) {
 				info.state = phaseEnded
 				c.updateShard(info.id, func(s *ShardStats) { s.State, s.Checkpoint = ShardEnded, cp })
 				lm.readerStopped(co.drainCtx, info.id, true)
-				return false, nil
+				return StartPosition{}, false, nil
 			}
 		}
-		if !lm.holds(info.id) {
-			return false, nil // the load outlasted the renewal: next round
+	}
+	start := c.cfg.start
+	if info.cp == nil && len(info.parents) > 0 {
+		var err error
+		if start, err = co.childStart(info); err != nil {
+			return StartPosition{}, false, err
 		}
 	}
-	return true, nil
+	if lm != nil && !lm.holds(info.id) {
+		return StartPosition{}, false, nil // the loads outlasted the renewal: next round
+	}
+	return start, true, nil
 }
 
-// start starts a reader for info. It reports false when no slot was free.
-func (co *coordinator) start(info *shardInfo) bool {
+// childStart returns where a child shard without a checkpoint starts, from
+// its parents' checkpoints: at TRIM_HORIZON, whatever the configured
+// position, when a parent was read (as the KCL does: every record of the
+// child comes after the parents' records); at the earliest time a parent
+// was read from when the parents were read from a time without finding a
+// record; at the configured position when no parent was ever read (they
+// are past retention, or the consumer started after the reshard).
+func (co *coordinator) childStart(info *shardInfo) (StartPosition, error) {
+	var from time.Time
+	for _, p := range info.parents {
+		cp, ok, err := co.c.loadCheckpoint(co.runCtx, co.drainCtx, p)
+		switch {
+		case err != nil:
+			return StartPosition{}, err
+		case !ok:
+		case cp.SequenceNumber == "" && !cp.Timestamp.IsZero():
+			if from.IsZero() || cp.Timestamp.Before(from) {
+				from = cp.Timestamp
+			}
+		default:
+			return StartTrimHorizon, nil
+		}
+	}
+	if !from.IsZero() {
+		return StartAtTimestamp(from), nil
+	}
+	return co.c.cfg.start, nil
+}
+
+// start starts a reader for info at start (used when it has no
+// checkpoint). It reports false when no slot was free.
+func (co *coordinator) start(info *shardInfo, start StartPosition) bool {
 	c := co.c
-	r := c.newShardReader(info)
+	r := c.newShardReader(info, start)
 	readCtx, stop := context.WithCancelCause(co.runCtx)
 	// Mark it reading first: the reader may end before TryGo returns.
 	info.state, info.stop = phaseReading, stop

@@ -27,13 +27,13 @@ import (
 // from any goroutine.
 type feed struct {
 	t      *testing.T
-	f      *kinesistest.Fake
+	f      PutRecordsAPI
 	stream string
 	mu     sync.Mutex
 	want   []string
 }
 
-func newFeed(t *testing.T, f *kinesistest.Fake, stream string) *feed {
+func newFeed(t *testing.T, f PutRecordsAPI, stream string) *feed {
 	return &feed{t: t, f: f, stream: stream}
 }
 

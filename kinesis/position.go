@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Positions in a shard.
@@ -42,7 +43,9 @@ func compareSequenceNumbers(a, b string) int {
 // a is behind b, 0 if they are the same position and +1 if a is ahead of b.
 // Order: sequence number (numerically), then sub-sequence number; a
 // checkpoint with ShardEnded is ahead of every other, and two ended
-// checkpoints are equal whatever their sequence numbers.
+// checkpoints are equal whatever their sequence numbers. A start time
+// (Timestamp, no sequence number) is behind every sequence number; two
+// start times compare by time.
 func comparePosition(a, b Checkpoint) int {
 	switch {
 	case a.ShardEnded && b.ShardEnded:
@@ -51,6 +54,8 @@ func comparePosition(a, b Checkpoint) int {
 		return 1
 	case b.ShardEnded:
 		return -1
+	case a.SequenceNumber == "" && b.SequenceNumber == "":
+		return a.Timestamp.Compare(b.Timestamp)
 	}
 	if c := compareSequenceNumbers(a.SequenceNumber, b.SequenceNumber); c != 0 {
 		return c
@@ -82,12 +87,19 @@ func validSequenceNumber(s string) bool {
 }
 
 // validateCheckpoint checks what a store is asked to save: a canonical
-// sequence number, or, for an ended shard, a canonical sequence number or
-// none (a shard can end without ever holding a record).
+// sequence number, or a start time (Timestamp) without one, or, for an
+// ended shard, either or neither (a shard can end without ever holding a
+// record); never both.
 func validateCheckpoint(cp Checkpoint) error {
-	if cp.ShardEnded && cp.SequenceNumber == "" {
+	if !cp.Timestamp.IsZero() && cp.SequenceNumber != "" {
+		return fmt.Errorf("%w: both a sequence number and a start time", errInvalidCheckpoint)
+	}
+	if cp.SequenceNumber == "" && (cp.ShardEnded || !cp.Timestamp.IsZero()) {
 		if cp.SubSequenceNumber != 0 {
 			return fmt.Errorf("%w: sub-sequence number %d without a sequence number", errInvalidCheckpoint, cp.SubSequenceNumber)
+		}
+		if cp.Timestamp.UnixNano() < 0 && !cp.Timestamp.IsZero() {
+			return fmt.Errorf("%w: start time %v before 1970", errInvalidCheckpoint, cp.Timestamp)
 		}
 		return nil
 	}
@@ -99,10 +111,13 @@ func validateCheckpoint(cp Checkpoint) error {
 }
 
 // formatPosition renders a checkpoint for error messages and logs, for
-// example "49590338271490256608559692538361571095921575989136588898/3" or
-// "shard end (after 4959.../0)".
+// example "49590338271490256608559692538361571095921575989136588898/3",
+// "shard end (after 4959.../0)" or "from 2026-01-02T03:04:05.006Z".
 func formatPosition(cp Checkpoint) string {
 	pos := cp.SequenceNumber + "/" + strconv.FormatUint(cp.SubSequenceNumber, 10)
+	if cp.SequenceNumber == "" && !cp.Timestamp.IsZero() {
+		pos = "from " + cp.Timestamp.UTC().Format(time.RFC3339Nano)
+	}
 	if !cp.ShardEnded {
 		return pos
 	}
@@ -116,6 +131,7 @@ func formatPosition(cp Checkpoint) string {
 // is the order of comparePosition, so a store can compare positions
 // server-side (DynamoDB's "pos <= :pos" condition):
 //
+//	"0" + 20-digit Unix nanoseconds of Timestamp for a start time
 //	"1" + 3-digit length of the sequence number + the sequence number + 20-digit sub-sequence number
 //	"2" for any ended shard
 //
@@ -128,6 +144,11 @@ func sortablePosition(cp Checkpoint) string {
 		return "2"
 	}
 	var b strings.Builder
+	if cp.SequenceNumber == "" {
+		b.WriteByte('0')
+		writePadded(&b, uint64(cp.Timestamp.UnixNano()), 20)
+		return b.String()
+	}
 	b.Grow(1 + 3 + len(cp.SequenceNumber) + 20)
 	b.WriteByte('1')
 	writePadded(&b, uint64(len(cp.SequenceNumber)), 3)

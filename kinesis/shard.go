@@ -25,27 +25,29 @@ type shardReader struct {
 	stored Checkpoint
 	hasCP  bool
 	// pos is the last processed user record; processed is false until the
-	// first one (or a loaded checkpoint).
+	// first one (or a loaded checkpoint). Before that, pos is the start
+	// time stored (Timestamp), if any.
 	pos       Checkpoint
 	processed bool
+	// start is where a shard without a checkpoint starts (the configured
+	// position, or a child shard's; see coordinator.childStart).
+	start StartPosition
 	// verify is set after an iterator was acquired at a checkpoint: the
 	// first record fetched must be the checkpoint's record, else the data
 	// was trimmed.
 	verify   bool
 	lastSave time.Time
-	// latestAt is when a LATEST iterator was acquired with nothing
-	// processed yet: an expired iterator resumes AT_TIMESTAMP from there.
-	latestAt time.Time
 	limiter  *rate.Limiter
 	buf      []batch.UserRecord
 	count    int64 // records processed, not yet added to the stats
 }
 
-func (c *Consumer) newShardReader(info *shardInfo) *shardReader {
+func (c *Consumer) newShardReader(info *shardInfo, start StartPosition) *shardReader {
 	r := &shardReader{
 		c:       c,
 		id:      info.id,
 		parents: info.parents,
+		start:   start,
 		limiter: rate.NewLimiter(rate.Limit(c.cfg.getRecordsRate), 1),
 	}
 	if info.cp != nil {
@@ -188,7 +190,9 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 // first; the progress is then saved and the end is found again later.
 func (r *shardReader) endShard(runCtx, drainCtx context.Context) (bool, error) {
 	c := r.c
-	cp := Checkpoint{SequenceNumber: r.pos.SequenceNumber, SubSequenceNumber: r.pos.SubSequenceNumber, ShardEnded: true}
+	// Read from a start time without a record: the time stays, for the
+	// children (see coordinator.childStart).
+	cp := Checkpoint{SequenceNumber: r.pos.SequenceNumber, SubSequenceNumber: r.pos.SubSequenceNumber, ShardEnded: true, Timestamp: r.pos.Timestamp}
 	err := retryCall(runCtx, c, r.id, OpCheckpointSave, func() error { return r.save(drainCtx, cp) })
 	switch {
 	case err == nil:
@@ -226,8 +230,9 @@ func (r *shardReader) save(ctx context.Context, cp Checkpoint) error {
 }
 
 // acquire gets an iterator at the last processed record, else at the
-// start position. A checkpoint Kinesis rejects (its data was trimmed)
-// restarts at TRIM_HORIZON and is reported to the hooks.
+// start time stored, else at the start position. A checkpoint Kinesis
+// rejects (its data was trimmed) restarts at TRIM_HORIZON and is reported
+// to the hooks.
 func (r *shardReader) acquire(runCtx, callCtx context.Context) (*string, error) {
 	c := r.c
 	in := &sdkkinesis.GetShardIteratorInput{ShardId: aws.String(r.id), StreamName: c.streamName, StreamARN: c.streamARN}
@@ -235,13 +240,16 @@ func (r *shardReader) acquire(runCtx, callCtx context.Context) (*string, error) 
 	case r.processed:
 		in.ShardIteratorType = sdktypes.ShardIteratorTypeAtSequenceNumber
 		in.StartingSequenceNumber = aws.String(r.pos.SequenceNumber)
-	case !r.latestAt.IsZero():
+	case !r.pos.Timestamp.IsZero():
 		in.ShardIteratorType = sdktypes.ShardIteratorTypeAtTimestamp
-		in.Timestamp = aws.Time(r.latestAt)
+		in.Timestamp = aws.Time(r.pos.Timestamp)
 	default:
-		in.ShardIteratorType = c.cfg.start.typ
-		if c.cfg.start.typ == sdktypes.ShardIteratorTypeAtTimestamp {
-			in.Timestamp = aws.Time(c.cfg.start.at)
+		in.ShardIteratorType = r.start.typ
+		if err := r.storeStart(runCtx, callCtx); err != nil {
+			return nil, err
+		}
+		if r.start.typ == sdktypes.ShardIteratorTypeAtTimestamp {
+			in.Timestamp = aws.Time(r.pos.Timestamp)
 		}
 	}
 	var out *sdkkinesis.GetShardIteratorOutput
@@ -269,10 +277,34 @@ func (r *shardReader) acquire(runCtx, callCtx context.Context) (*string, error) 
 		return nil, fmt.Errorf("get shard iterator: %w", err)
 	}
 	r.verify = in.ShardIteratorType == sdktypes.ShardIteratorTypeAtSequenceNumber
-	if in.ShardIteratorType == sdktypes.ShardIteratorTypeLatest {
-		r.latestAt = time.Now()
-	}
 	return out.ShardIterator, nil
+}
+
+// storeStart stores where a reader of a shard without a checkpoint starts,
+// before it reads, when that is a time (StartLatest: now; StartAtTimestamp:
+// its time): a restart, or the next owner of the lease, resumes there
+// instead of at a later LATEST, so no record put after this reader started
+// is skipped. TRIM_HORIZON needs nothing stored: the next reader starts
+// there too.
+func (r *shardReader) storeStart(runCtx, callCtx context.Context) error {
+	var from time.Time
+	switch r.start.typ {
+	case sdktypes.ShardIteratorTypeLatest:
+		// The iterator is taken after the write, so LATEST is at or
+		// after this time: a later reader reads a few records more, not
+		// fewer. Kinesis timestamps have milliseconds.
+		from = time.Now().Truncate(time.Millisecond)
+	case sdktypes.ShardIteratorTypeAtTimestamp:
+		from = r.start.at
+	default:
+		return nil
+	}
+	cp := Checkpoint{Timestamp: from.UTC().Round(0)}
+	if err := retryCall(runCtx, r.c, r.id, OpCheckpointSave, func() error { return r.save(callCtx, cp) }); err != nil {
+		return err
+	}
+	r.pos = cp
+	return nil
 }
 
 // trimmed reports that the records after the checkpoint are gone.
