@@ -196,7 +196,9 @@ func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string
 	case <-done:
 	case <-time.After(30 * time.Second):
 		mu.Lock()
-		t.Fatalf("handled %d of %d", len(order), total)
+		n := len(order)
+		mu.Unlock() // the handlers still running take mu
+		t.Fatalf("handled %d of %d", n, total)
 	}
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
