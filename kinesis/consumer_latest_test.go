@@ -17,24 +17,14 @@ import (
 )
 
 // pollLog notes the shards a consumer has polled with GetRecords.
-type pollLog struct {
-	mu     sync.Mutex
-	shards map[string]bool
-}
+type pollLog struct{ shards sync.Map }
 
-func (l *pollLog) OnRecordsFetched(m RecordsFetchedMetrics) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.shards == nil {
-		l.shards = map[string]bool{}
-	}
-	l.shards[m.ShardID] = true
-}
+func (l *pollLog) OnRecordsFetched(m RecordsFetchedMetrics) { l.shards.Store(m.ShardID, true) }
 
 func (l *pollLog) polled() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.shards)
+	n := 0
+	l.shards.Range(func(any, any) bool { n++; return true })
+	return n
 }
 
 // latestClient is what the StartLatest scenarios call.
@@ -76,13 +66,20 @@ func testLatestResume(t *testing.T, client latestClient, stream string, shards i
 	p.put(50)
 	want := p.all()[len(before):]
 
-	stopSecond := start("b", &pollLog{})
-	deadline := time.Now().Add(10 * time.Second)
+	g.checkLatest(t, before, want, 10*time.Second, start("b", &pollLog{}))
+}
+
+// checkLatest waits up to timeout for every record of want to be handled,
+// stops the consumer, and fails the test if one of want was never handled
+// or one of before was.
+func (g *shardGuard) checkLatest(t *testing.T, before, want []string, timeout time.Duration, stop func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for g.missing(want) > 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if err := stopSecond(); err != nil {
-		t.Errorf("second consumer: %v", err)
+	if err := stop(); err != nil {
+		t.Errorf("Run: %v", err)
 	}
 	if n := g.missing(want); n > 0 {
 		t.Errorf("%d of the %d records put after the first consumer started were never handled", n, len(want))
@@ -170,20 +167,7 @@ func TestConsumerSplitUnderLatestLosesNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			p.put(50)
-			want := p.all()[before:]
-			deadline := time.Now().Add(5 * time.Second)
-			for g.missing(want) > 0 && time.Now().Before(deadline) {
-				time.Sleep(10 * time.Millisecond)
-			}
-			if err := stop(); err != nil {
-				t.Errorf("Run: %v", err)
-			}
-			if n := g.missing(want); n > 0 {
-				t.Errorf("%d of the %d records put after the consumer started were never handled", n, len(want))
-			}
-			if n := before - g.missing(p.all()[:before]); n > 0 {
-				t.Errorf("%d records put before the consumer started were handled", n)
-			}
+			g.checkLatest(t, p.all()[:before], p.all()[before:], 5*time.Second, stop)
 		})
 	}
 }

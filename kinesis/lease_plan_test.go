@@ -251,6 +251,64 @@ func (s *leaseSim) cycle() {
 	}
 }
 
+// settleCase is a set of workers sharing a stream's shards, for the tests
+// that check their leases settle.
+type settleCase struct {
+	name      string
+	shards    int
+	caps      []int // per worker; 0: no WithMaxShards
+	stagger   bool  // a worker joins every half lease duration
+	wallClock bool  // also run end to end (TestLeasesSettleWhileRecordsFlow)
+}
+
+var settleCases = []settleCase{
+	{"2 workers 4 shards", 4, []int{0, 0}, false, false},
+	{"3 workers 4 shards", 4, []int{0, 0, 0}, false, false},
+	{"3 workers 5 shards staggered", 5, []int{0, 0, 0}, true, true},
+	{"4 workers 6 shards staggered", 6, []int{0, 0, 0, 0}, true, false},
+	{"5 workers 2 shards", 2, []int{0, 0, 0, 0, 0}, false, false},
+	{"8 workers 24 shards staggered", 24, []int{0, 0, 0, 0, 0, 0, 0, 0}, true, false},
+	{"capped worker 3 workers 6 shards", 6, []int{1, 0, 0}, false, false},
+	{"capped workers 3 workers 5 shards staggered", 5, []int{2, 0, 1}, true, true},
+	{"caps leave shards to the uncapped", 7, []int{1, 1, 0}, true, false},
+}
+
+// workers names the case's workers w0, w1, ...
+func (sc settleCase) workers() []string {
+	names := make([]string, len(sc.caps))
+	for i := range names {
+		names[i] = fmt.Sprint("w", i)
+	}
+	return names
+}
+
+// checkShares fails the test unless every shard has an owner, no capped
+// worker holds more than its cap, and the uncapped workers' shares differ
+// by at most one.
+func (sc settleCase) checkShares(t *testing.T, owners map[string]string) {
+	t.Helper()
+	count := map[string]int{}
+	for _, w := range owners {
+		count[w]++
+	}
+	if len(owners) != sc.shards || count[""] > 0 {
+		t.Errorf("owners %v, want all %d shards owned", owners, sc.shards)
+	}
+	lo, hi := sc.shards, 0
+	for i, w := range sc.workers() {
+		if sc.caps[i] > 0 {
+			if count[w] > sc.caps[i] {
+				t.Errorf("%s holds %d shards, more than its cap %d", w, count[w], sc.caps[i])
+			}
+			continue
+		}
+		lo, hi = min(lo, count[w]), max(hi, count[w])
+	}
+	if hi-lo > 1 {
+		t.Errorf("settled shares %v differ by more than one", count)
+	}
+}
+
 // TestLeaseRoundsSettle: whatever the number of workers and shards, the
 // leases settle within a bounded number of rounds, every shard is owned,
 // the shares differ by at most one (a capped worker holds at most its
@@ -258,28 +316,12 @@ func (s *leaseSim) cycle() {
 func TestLeaseRoundsSettle(t *testing.T) {
 	t.Parallel()
 	const dur = 300 * time.Millisecond
-	tests := []struct {
-		name    string
-		shards  int
-		caps    []int // per worker; 0: no WithMaxShards
-		stagger bool  // a worker joins every half lease duration
-	}{
-		{"2 workers 4 shards", 4, []int{0, 0}, false},
-		{"3 workers 4 shards", 4, []int{0, 0, 0}, false},
-		{"3 workers 5 shards staggered", 5, []int{0, 0, 0}, true},
-		{"4 workers 6 shards staggered", 6, []int{0, 0, 0, 0}, true},
-		{"5 workers 2 shards", 2, []int{0, 0, 0, 0, 0}, false},
-		{"8 workers 24 shards staggered", 24, []int{0, 0, 0, 0, 0, 0, 0, 0}, true},
-		{"capped worker 3 workers 6 shards", 6, []int{1, 0, 0}, false},
-		{"capped workers 3 workers 5 shards staggered", 5, []int{2, 0, 1}, true},
-		{"caps leave shards to the uncapped", 7, []int{1, 1, 0}, true},
-	}
-	for _, tt := range tests {
+	for _, tt := range settleCases {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s := newLeaseSim(t, tt.shards, dur)
-			for i, cap := range tt.caps {
-				s.join(fmt.Sprint("w", i), cap)
+			for i, w := range tt.workers() {
+				s.join(w, tt.caps[i])
 				if tt.stagger {
 					s.cycle()
 					s.cycle() // half a lease duration and more
@@ -303,23 +345,7 @@ func TestLeaseRoundsSettle(t *testing.T) {
 				quiet++
 			}
 			settled := leaseOwners(t, s.store, "s")
-			count := map[string]int{}
-			for _, w := range settled {
-				count[w]++
-			}
-			lo, hi := tt.shards, 0
-			for i, w := range s.workers {
-				if w.cap > 0 {
-					if count[w.id] > w.cap {
-						t.Errorf("%s holds %d shards, more than its cap %d", w.id, count[w.id], tt.caps[i])
-					}
-					continue
-				}
-				lo, hi = min(lo, count[w.id]), max(hi, count[w.id])
-			}
-			if hi-lo > 1 {
-				t.Errorf("settled shares %v differ by more than one", count)
-			}
+			tt.checkShares(t, settled)
 			for range 30 {
 				s.cycle()
 			}

@@ -302,16 +302,10 @@ func TestLeaseNoHandlerStartsAfterTwoThirdsUnrenewed(t *testing.T) {
 func TestLeasesSettleWhileRecordsFlow(t *testing.T) {
 	t.Parallel()
 	const dur = 300 * time.Millisecond
-	tests := []struct {
-		name    string
-		shards  int
-		caps    []int // per worker; 0: no WithMaxShards
-		stagger bool  // start the workers one after the other
-	}{
-		{"3 workers 5 shards staggered", 5, []int{0, 0, 0}, true},
-		{"capped workers 3 workers 5 shards staggered", 5, []int{2, 0, 1}, true},
-	}
-	for _, tt := range tests {
+	for _, tt := range settleCases {
+		if !tt.wallClock {
+			continue
+		}
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			const stream = "s"
@@ -321,11 +315,8 @@ func TestLeasesSettleWhileRecordsFlow(t *testing.T) {
 			ll := newLeaseLog()
 			p := newFeed(t, f, stream)
 			p.put(200)
-			var names []string
-			for i, max := range tt.caps {
-				w := fmt.Sprint("w", i)
-				names = append(names, w)
-				runWorker(t, f, stream, store, Leases{WorkerID: w, Duration: dur}, g, ll, WithMaxShards(max))
+			for i, w := range tt.workers() {
+				runWorker(t, f, stream, store, Leases{WorkerID: w, Duration: dur}, g, ll, WithMaxShards(tt.caps[i]))
 				if tt.stagger {
 					time.Sleep(dur / 2)
 				}
@@ -349,23 +340,7 @@ func TestLeasesSettleWhileRecordsFlow(t *testing.T) {
 				return time.Since(since) > 3*dur
 			})
 			settled := leaseOwners(t, store, stream)
-			count := map[string]int{}
-			for _, w := range settled {
-				count[w]++
-			}
-			lo, hi := tt.shards, 0
-			for i, w := range names {
-				if tt.caps[i] > 0 {
-					if count[w] > tt.caps[i] {
-						t.Errorf("%s holds %d shards, more than its cap %d", w, count[w], tt.caps[i])
-					}
-					continue
-				}
-				lo, hi = min(lo, count[w]), max(hi, count[w])
-			}
-			if hi-lo > 1 {
-				t.Errorf("settled shares %v differ by more than one", count)
-			}
+			tt.checkShares(t, settled)
 			p.put(200)
 			time.Sleep(4 * dur)
 			if now := leaseOwners(t, store, stream); fmt.Sprint(now) != fmt.Sprint(settled) {
