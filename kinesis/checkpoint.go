@@ -3,6 +3,7 @@ package kinesis
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Checkpoint is how far a consumer has processed one shard.
@@ -20,6 +21,13 @@ type Checkpoint struct {
 	// after a split or merge) and every record in it was handled. Child
 	// shards are read only after all their parents have ended.
 	ShardEnded bool
+	// Timestamp, set only without a SequenceNumber, is the time a reader
+	// started the shard from (StartLatest, StartAtTimestamp) before it
+	// processed a record: the next reader resumes AT_TIMESTAMP there. With
+	// ShardEnded it is the time an ended shard was read from without
+	// finding a record. It is behind every checkpoint with a
+	// SequenceNumber.
+	Timestamp time.Time
 }
 
 // CheckpointStore keeps checkpoints per stream and shard. Implementations

@@ -12,9 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
-	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"golang.org/x/sync/errgroup"
 )
 
 // Consumer reads every shard of a stream and calls the registered handlers
@@ -42,6 +39,9 @@ import (
 //
 // A Consumer is safe for concurrent use: Stats may be called at any time;
 // Run may be called once at a time.
+//
+// Run's goroutine coordinates the shards (see coordinator); each shard
+// being read has a goroutine of its own (see shardReader).
 type Consumer struct {
 	client     ConsumerAPI
 	streamName *string // set when the stream was given by name
@@ -106,15 +106,27 @@ func NewConsumer(client ConsumerAPI, stream string, opts ...ConsumerOption) (*Co
 	return c, nil
 }
 
-// ShardStats is one shard's state in a Stats snapshot.
+// ShardState is a shard's state in ShardStats.
+type ShardState string
+
+const (
+	// ShardWaiting: waiting for its parents to end, for a free slot
+	// (WithMaxShards), or, with WithLeases, for this worker to hold its
+	// lease (see ShardStats.Owner).
+	ShardWaiting ShardState = "waiting"
+	// ShardReading: a reader of this consumer reads it.
+	ShardReading ShardState = "reading"
+	// ShardEnded: read to its end after a split or merge.
+	ShardEnded ShardState = "ended"
+	// ShardStopped: Run returned, or its lease moved, while it was read.
+	ShardStopped ShardState = "stopped"
+)
+
+// ShardStats is one shard's state in a ConsumerStats snapshot.
 type ShardStats struct {
 	ShardID string
 	Parents []string
-	// State is "waiting" (for its parents to end, for a free slot, or,
-	// with WithLeases, for this worker to hold its lease: see Owner),
-	// "reading", "ended" (read to its end after a split or merge), or
-	// "stopped" (Run returned while it was being read).
-	State string
+	State   ShardState
 	// MillisBehindLatest is the lag reported by the last GetRecords call.
 	MillisBehindLatest int64
 	// Records is the number of user records processed (handled,
@@ -132,8 +144,9 @@ type ShardStats struct {
 	PendingAcks int
 }
 
-// Stats is a snapshot of a Consumer's progress.
-type Stats struct {
+// ConsumerStats is a snapshot of a Consumer's progress. ProducerStats is
+// the producer's.
+type ConsumerStats struct {
 	// Worker is this consumer's worker id with WithLeases, else empty.
 	Worker string
 	Shards []ShardStats // sorted by shard id
@@ -150,9 +163,9 @@ type Stats struct {
 // Stats returns a snapshot of the consumer's progress, including each
 // shard's lag (MillisBehindLatest). It is cheap and safe to call at any
 // time, also from hooks and handlers.
-func (c *Consumer) Stats() Stats {
+func (c *Consumer) Stats() ConsumerStats {
 	ds := c.disp.Stats()
-	s := Stats{
+	s := ConsumerStats{
 		Worker:       c.cfg.workerID,
 		Handled:      ds.Handled,
 		DeadLettered: ds.DeadLettered,
@@ -175,34 +188,10 @@ func (c *Consumer) updateShard(id string, f func(*ShardStats)) {
 	defer c.mu.Unlock()
 	sh := c.shards[id]
 	if sh == nil {
-		sh = &ShardStats{ShardID: id, State: "waiting"}
+		sh = &ShardStats{ShardID: id, State: ShardWaiting}
 		c.shards[id] = sh
 	}
 	f(sh)
-}
-
-// shardInfo is the coordinator's view of one shard.
-type shardInfo struct {
-	id      string
-	parents []string
-	state   int // waiting, reading, ended
-	cp      *Checkpoint
-	// stop stops the shard's reader while the consumer runs on (its lease
-	// was lost or is handed over); set while it is reading.
-	stop context.CancelCauseFunc
-}
-
-const (
-	stateWaiting = iota
-	stateReading
-	stateEnded
-)
-
-// shardDone is sent by a shard reader when it stops.
-type shardDone struct {
-	id       string
-	ended    bool
-	children []sdktypes.ChildShard
 }
 
 // Run reads the stream until ctx is done or a shard fails for good, then
@@ -244,255 +233,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}()
 
 	c.log.Info("kinesis: consumer starting", "stream", c.stream, "start", c.cfg.start.String())
-	err := c.coordinate(runCtx, drainCtx, cancel)
+	err := newCoordinator(c, runCtx, drainCtx, cancel).run()
 	c.log.Info("kinesis: consumer stopped", "stream", c.stream, "err", err)
 	return err
-}
-
-// coordinate discovers shards, starts a reader for each shard whose
-// parents have ended, and waits for all readers once runCtx is done.
-func (c *Consumer) coordinate(runCtx, drainCtx context.Context, cancel context.CancelCauseFunc) error {
-	var g errgroup.Group
-	if c.cfg.maxShards > 0 {
-		g.SetLimit(c.cfg.maxShards)
-	}
-	// fatal is the first error that stopped Run; errors after runCtx is
-	// done are only kept when they are final checkpoint writes.
-	var errMu sync.Mutex
-	var fatal, finalErr error
-	fail := func(err error) {
-		errMu.Lock()
-		if runCtx.Err() == nil && fatal == nil {
-			fatal = err
-		}
-		errMu.Unlock()
-		cancel(err)
-	}
-	done := make(chan shardDone, 16)
-	shards := map[string]*shardInfo{}
-	var lm *leaseManager
-	var leaseTick <-chan time.Time
-	if c.cfg.leases {
-		lm = newLeaseManager(c)
-		t := time.NewTicker(lm.interval())
-		defer t.Stop()
-		leaseTick = t.C
-	}
-	// leaseRound runs a lease round and stops the readers it says to.
-	leaseRound := func() {
-		for id, cause := range lm.round(drainCtx, shards) {
-			info := shards[id]
-			switch {
-			case info != nil && info.state == stateReading:
-				info.stop(cause)
-			case cause == errHandoff:
-				lm.readerStopped(drainCtx, id, false) // not reading: hand over at once
-			}
-		}
-	}
-
-	// addShard registers a shard and loads its checkpoint.
-	addShard := func(id string, parents []string) error {
-		if _, ok := shards[id]; ok {
-			return nil
-		}
-		cp, ok, err := c.loadCheckpoint(runCtx, drainCtx, id)
-		if err != nil {
-			return err
-		}
-		info := &shardInfo{id: id, parents: parents}
-		if ok {
-			info.cp = &cp
-			if cp.ShardEnded {
-				info.state = stateEnded
-			}
-		}
-		shards[id] = info
-		c.updateShard(id, func(s *ShardStats) {
-			s.Parents = parents
-			if ok {
-				s.Checkpoint, s.Processed = cp, cp
-			}
-			if info.state == stateEnded {
-				s.State = "ended"
-			}
-		})
-		return nil
-	}
-	sync := func() error {
-		list, err := c.listShards(drainCtx)
-		if err != nil {
-			return err
-		}
-		for _, s := range list {
-			var parents []string
-			if p := aws.ToString(s.ParentShardId); p != "" {
-				parents = append(parents, p)
-			}
-			if p := aws.ToString(s.AdjacentParentShardId); p != "" {
-				parents = append(parents, p)
-			}
-			if err := addShard(aws.ToString(s.ShardId), parents); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	schedule := func() {
-		ids := make([]string, 0, len(shards))
-		for id := range shards {
-			ids = append(ids, id)
-		}
-		slices.Sort(ids)
-		for _, id := range ids {
-			info := shards[id]
-			if info.state != stateWaiting || !c.parentsEnded(shards, info) {
-				continue
-			}
-			if lm != nil {
-				if !lm.holds(id) {
-					continue
-				}
-				// Another worker may have moved the shard since this one
-				// loaded its checkpoint.
-				cp, ok, err := c.loadCheckpoint(runCtx, drainCtx, id)
-				if err != nil {
-					fail(err)
-					return
-				}
-				info.cp = nil
-				if ok {
-					info.cp = &cp
-					if cp.ShardEnded {
-						info.state = stateEnded
-						c.updateShard(id, func(s *ShardStats) { s.State, s.Checkpoint = "ended", cp })
-						lm.readerStopped(drainCtx, id, true)
-						continue
-					}
-				}
-				if !lm.holds(id) {
-					continue // the load outlasted the renewal: next round
-				}
-			}
-			r := c.newShardReader(info)
-			readCtx, stop := context.WithCancelCause(runCtx)
-			// Mark it reading first: the reader may end before TryGo returns.
-			info.state, info.stop = stateReading, stop
-			c.updateShard(id, func(s *ShardStats) { s.State = "reading" })
-			if !g.TryGo(func() error {
-				defer stop(nil)
-				res, err := r.run(readCtx, drainCtx)
-				if !res.ended {
-					c.updateShard(r.id, func(s *ShardStats) { s.State = "stopped" })
-				}
-				if err != nil && runCtx.Err() == nil && (readCtx.Err() != nil || lm != nil && errors.Is(err, ErrCheckpointBehind)) {
-					// The lease manager stopped the reader, or another
-					// worker moved the shard on: not fatal.
-					c.log.Warn("kinesis: shard reader stopped with an error", "shard", r.id, "cause", context.Cause(readCtx), "err", err)
-					err = nil
-				}
-				if err != nil {
-					if runCtx.Err() != nil {
-						// A final checkpoint write failed during the drain.
-						errMu.Lock()
-						finalErr = errors.Join(finalErr, err)
-						errMu.Unlock()
-						return nil
-					}
-					fail(err)
-					return nil
-				}
-				select {
-				case done <- res:
-				case <-runCtx.Done():
-				}
-				return nil
-			}) {
-				// No free slot: try again when a reader stops.
-				stop(nil)
-				info.state, info.stop = stateWaiting, nil
-				c.updateShard(id, func(s *ShardStats) { s.State = "waiting" })
-				return
-			}
-			if lm != nil {
-				lm.watch(id, stop)
-			}
-		}
-	}
-
-	err := retryCall(runCtx, c, "", "ListShards", sync)
-	if err == nil {
-		if lm != nil {
-			leaseRound()
-		}
-		schedule()
-		ticker := time.NewTicker(c.cfg.shardSync)
-	loop:
-		for {
-			select {
-			case <-runCtx.Done():
-				break loop
-			case d := <-done:
-				info := shards[d.id]
-				info.stop = nil
-				if lm != nil {
-					lm.readerStopped(drainCtx, d.id, d.ended)
-				}
-				if !d.ended {
-					info.state = stateWaiting
-					schedule() // a reader stopped by a lease, or a free slot
-					break
-				}
-				info.state = stateEnded
-				for _, ch := range d.children {
-					if err = addShard(aws.ToString(ch.ShardId), ch.ParentShards); err != nil {
-						break loop
-					}
-				}
-				if len(d.children) == 0 {
-					// kinesalite: no ChildShards at the end of a closed
-					// shard; find the children with ListShards.
-					if err = retryCall(runCtx, c, "", "ListShards", sync); err != nil {
-						break loop
-					}
-				}
-				schedule()
-			case <-ticker.C:
-				if err = retryCall(runCtx, c, "", "ListShards", sync); err != nil {
-					break loop
-				}
-				schedule()
-			case <-leaseTick:
-				leaseRound()
-				schedule()
-			}
-		}
-		ticker.Stop()
-	}
-	if err != nil {
-		fail(err)
-	}
-	_ = g.Wait()
-	if lm != nil {
-		// After the final checkpoints: the other workers may take the
-		// shards at once.
-		lm.releaseAll(drainCtx)
-	}
-	errMu.Lock()
-	defer errMu.Unlock()
-	return errors.Join(fatal, finalErr)
-}
-
-// parentsEnded reports whether every parent of info has ended. A parent
-// the stream no longer lists (past retention) and without a checkpoint
-// counts as ended.
-func (c *Consumer) parentsEnded(shards map[string]*shardInfo, info *shardInfo) bool {
-	for _, p := range info.parents {
-		if pi, ok := shards[p]; ok && pi.state != stateEnded {
-			return false
-		}
-	}
-	return true
 }
 
 // loadCheckpoint loads a shard's checkpoint, retrying until runCtx is
@@ -500,7 +243,7 @@ func (c *Consumer) parentsEnded(shards map[string]*shardInfo, info *shardInfo) b
 func (c *Consumer) loadCheckpoint(runCtx, callCtx context.Context, id string) (Checkpoint, bool, error) {
 	var cp Checkpoint
 	var ok bool
-	err := retryCall(runCtx, c, id, "checkpoint load", func() error {
+	err := retryCall(runCtx, c, id, OpCheckpointLoad, func() error {
 		var err error
 		cp, ok, err = c.cfg.store.Load(callCtx, c.stream, id)
 		return err
@@ -511,27 +254,9 @@ func (c *Consumer) loadCheckpoint(runCtx, callCtx context.Context, id string) (C
 	return cp, ok, nil
 }
 
-// listShards returns all shards of the stream, following NextToken.
-func (c *Consumer) listShards(ctx context.Context) ([]sdktypes.Shard, error) {
-	var all []sdktypes.Shard
-	in := &sdkkinesis.ListShardsInput{StreamName: c.streamName, StreamARN: c.streamARN}
-	for {
-		out, err := c.client.ListShards(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("kinesis: list shards of %s: %w", c.stream, err)
-		}
-		all = append(all, out.Shards...)
-		if aws.ToString(out.NextToken) == "" {
-			return all, nil
-		}
-		// With NextToken, the stream must not be named again.
-		in = &sdkkinesis.ListShardsInput{NextToken: out.NextToken}
-	}
-}
-
 // retryCall runs f until it succeeds, ctx is done, or it fails with an
 // error retrying cannot fix. Throttling is reported to the hooks.
-func retryCall(ctx context.Context, c *Consumer, shardID, op string, f func() error) error {
+func retryCall(ctx context.Context, c *Consumer, shardID string, op Operation, f func() error) error {
 	policy := DefaultCallRetry.start()
 	for {
 		err := f()
@@ -550,9 +275,7 @@ func retryCall(ctx context.Context, c *Consumer, shardID, op string, f func() er
 		}
 		d, _ := policy.next()
 		if throttle {
-			for _, h := range c.hooks.throttled {
-				h.OnThrottled(ThrottledMetrics{ShardID: shardID, Op: op, Delay: d, Err: err})
-			}
+			c.hooks.readThrottled(ReadThrottleMetrics{ShardID: shardID, Op: op, Delay: d, Err: err})
 		}
 		c.log.Warn("kinesis: call failed, retrying", "op", op, "shard", shardID, "delay", d, "err", err)
 		if !sleepCtx(ctx, d) {

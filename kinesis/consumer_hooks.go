@@ -36,20 +36,37 @@ type CheckpointMetrics struct {
 	Err        error
 }
 
-// ThrottledMetrics describes a call Kinesis throttled
-// (ProvisionedThroughputExceededException and alike).
-type ThrottledMetrics struct {
-	ShardID string
-	Op      string // "GetRecords", "GetShardIterator" or "ListShards"
-	Delay   time.Duration
+// Operation names a read-side call in ReadThrottleMetrics.
+type Operation string
+
+// The read-side calls of a Consumer. The values are the strings logs show.
+const (
+	OpListShards       Operation = "ListShards"
+	OpGetShardIterator Operation = "GetShardIterator"
+	OpGetRecords       Operation = "GetRecords"
+	OpCheckpointLoad   Operation = "checkpoint load"
+	OpCheckpointSave   Operation = "checkpoint"
+	OpListLeases       Operation = "ListLeases"
+	OpUpdateLease      Operation = "UpdateLease"
+)
+
+// ReadThrottleMetrics describes a read-side call that was throttled
+// (ProvisionedThroughputExceededException and alike): a Kinesis call or a
+// checkpoint or lease store call. It is the consumer's counterpart of
+// PutThrottleMetrics.
+type ReadThrottleMetrics struct {
+	ShardID string // "" for calls of the whole stream (ListShards, ListLeases)
+	Op      Operation
+	Delay   time.Duration // before the call is retried
 	Err     error
 }
 
 // ShardStartedMetrics describes a shard reader that started.
 type ShardStartedMetrics struct {
 	ShardID string
-	// Checkpoint is where reading resumes; nil when the shard had none and
-	// reading starts at the start position.
+	// Checkpoint is where reading resumes: the last record processed, or
+	// the start time (Timestamp) a previous reader stored; nil when the
+	// shard had none and reading starts at the start position.
 	Checkpoint *Checkpoint
 	Parents    []string
 }
@@ -61,35 +78,54 @@ type ShardEndedMetrics struct {
 	Children []string
 }
 
+// ResetReason is why a shard iterator was acquired again.
+type ResetReason string
+
+const (
+	// ResetExpired: ExpiredIteratorException; the reader resumes after the
+	// last record it processed.
+	ResetExpired ResetReason = "expired"
+	// ResetTrimmed: the checkpoint points at data the stream no longer
+	// holds; reading restarts at TRIM_HORIZON, so records between the
+	// checkpoint and the trim horizon were never handled.
+	ResetTrimmed ResetReason = "trimmed"
+)
+
 // IteratorResetMetrics describes a shard iterator acquired again.
 type IteratorResetMetrics struct {
 	ShardID string
-	// Reason is "expired" (ExpiredIteratorException: the reader resumes
-	// after the last record it processed) or "trimmed" (the checkpoint
-	// points at data the stream no longer holds: reading restarts at
-	// TRIM_HORIZON, so records between the checkpoint and the trim
-	// horizon were never handled).
-	Reason string
+	Reason  ResetReason
 	// From is the checkpoint or position the reset started from.
 	From Checkpoint
 }
+
+// LeaseAction is what happened to a lease in LeaseMetrics.
+type LeaseAction string
+
+const (
+	// LeaseTaken: this worker took a free or expired lease.
+	LeaseTaken LeaseAction = "taken"
+	// LeaseRequested: this worker asked Peer, which holds more shards, to
+	// hand the shard over.
+	LeaseRequested LeaseAction = "requested"
+	// LeaseHandedOver: this worker stopped reading the shard, saved its
+	// checkpoint and made Peer the owner, as Peer asked.
+	LeaseHandedOver LeaseAction = "handed-over"
+	// LeaseReceived: Peer handed the shard over to this worker.
+	LeaseReceived LeaseAction = "received"
+	// LeaseLost: another worker (Peer, if known) took the lease, or this
+	// worker could not renew it in time; reading the shard stopped.
+	LeaseLost LeaseAction = "lost"
+	// LeaseReleased: this worker gave the lease up (the shard ended, or
+	// Run returned).
+	LeaseReleased LeaseAction = "released"
+)
 
 // LeaseMetrics describes a change of a shard lease held or wanted by this
 // worker (WithLeases).
 type LeaseMetrics struct {
 	ShardID string
-	// Action is one of:
-	//   - "taken": this worker took a free or expired lease;
-	//   - "requested": this worker asked Peer, which holds more shards, to
-	//     hand the shard over;
-	//   - "handed-over": this worker stopped reading the shard, saved its
-	//     checkpoint and made Peer the owner, as Peer asked;
-	//   - "received": Peer handed the shard over to this worker;
-	//   - "lost": another worker (Peer, if known) took the lease, or this
-	//     worker could not renew it in time; reading the shard stopped;
-	//   - "released": this worker gave the lease up (the shard ended, or
-	//     Run returned).
-	Action string
+	Action  LeaseAction
 	// Peer is the other worker involved, if any.
 	Peer string
 	Err  error
@@ -115,9 +151,11 @@ type HookCheckpoint interface {
 	OnCheckpoint(CheckpointMetrics)
 }
 
-// HookThrottled is called when Kinesis throttled a consumer call.
-type HookThrottled interface {
-	OnThrottled(ThrottledMetrics)
+// HookReadThrottled is called when a read-side call (see Operation) was
+// throttled, before it is retried. It is the consumer's counterpart of
+// HookPutThrottled.
+type HookReadThrottled interface {
+	OnReadThrottled(ReadThrottleMetrics)
 }
 
 // HookShardStarted is called when a shard's reader starts.
@@ -145,7 +183,7 @@ type HookIteratorReset interface {
 
 func isConsumerHook(h Hook) bool {
 	switch h.(type) {
-	case HookRecordsFetched, HookHandlerDone, HookCheckpoint, HookThrottled,
+	case HookRecordsFetched, HookHandlerDone, HookCheckpoint, HookReadThrottled,
 		HookShardStarted, HookShardEnded, HookDeadLettered, HookIteratorReset, HookLease:
 		return true
 	}
@@ -157,7 +195,7 @@ type consumerHooks struct {
 	fetched    []HookRecordsFetched
 	handler    []HookHandlerDone
 	checkpoint []HookCheckpoint
-	throttled  []HookThrottled
+	throttled  []HookReadThrottled
 	started    []HookShardStarted
 	ended      []HookShardEnded
 	dead       []HookDeadLettered
@@ -166,35 +204,22 @@ type consumerHooks struct {
 }
 
 func newConsumerHooks(hs []Hook) consumerHooks {
-	var c consumerHooks
-	for _, h := range hs {
-		if x, ok := h.(HookRecordsFetched); ok {
-			c.fetched = append(c.fetched, x)
-		}
-		if x, ok := h.(HookHandlerDone); ok {
-			c.handler = append(c.handler, x)
-		}
-		if x, ok := h.(HookCheckpoint); ok {
-			c.checkpoint = append(c.checkpoint, x)
-		}
-		if x, ok := h.(HookThrottled); ok {
-			c.throttled = append(c.throttled, x)
-		}
-		if x, ok := h.(HookShardStarted); ok {
-			c.started = append(c.started, x)
-		}
-		if x, ok := h.(HookShardEnded); ok {
-			c.ended = append(c.ended, x)
-		}
-		if x, ok := h.(HookDeadLettered); ok {
-			c.dead = append(c.dead, x)
-		}
-		if x, ok := h.(HookIteratorReset); ok {
-			c.reset = append(c.reset, x)
-		}
-		if x, ok := h.(HookLease); ok {
-			c.lease = append(c.lease, x)
-		}
+	return consumerHooks{
+		fetched:    hooksOf[HookRecordsFetched](hs),
+		handler:    hooksOf[HookHandlerDone](hs),
+		checkpoint: hooksOf[HookCheckpoint](hs),
+		throttled:  hooksOf[HookReadThrottled](hs),
+		started:    hooksOf[HookShardStarted](hs),
+		ended:      hooksOf[HookShardEnded](hs),
+		dead:       hooksOf[HookDeadLettered](hs),
+		reset:      hooksOf[HookIteratorReset](hs),
+		lease:      hooksOf[HookLease](hs),
 	}
-	return c
+}
+
+// readThrottled reports a throttled read-side call to the hooks.
+func (h *consumerHooks) readThrottled(m ReadThrottleMetrics) {
+	for _, x := range h.throttled {
+		x.OnReadThrottled(m)
+	}
 }

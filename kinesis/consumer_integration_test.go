@@ -421,7 +421,7 @@ func TestConsumerIntegrationFaults(t *testing.T) {
 			throttled := make(chan struct{}, 1)
 			rec := newRecorder(len(es))
 			c, err := NewConsumer(pc, stream, append(fastConsumer(), OnRecord(rec.record), WithGetRecordsLimit(25),
-				WithHooks(hookFunc{throttled: func(m ThrottledMetrics) {
+				WithHooks(hookFunc{throttled: func(m ReadThrottleMetrics) {
 					select {
 					case throttled <- struct{}{}:
 					default:
@@ -550,7 +550,7 @@ func TestConsumerIntegrationTrimmedCheckpoint(t *testing.T) {
 			c, err := NewConsumer(client, stream, append(fastConsumer(), WithCheckpointStore(store), OnRecord(rec.record),
 				WithHooks(hookFunc{reset: func(m IteratorResetMetrics) {
 					mu.Lock()
-					resets = append(resets, m.Reason+" "+m.From.SequenceNumber)
+					resets = append(resets, string(m.Reason)+" "+m.From.SequenceNumber)
 					mu.Unlock()
 				}}))...)
 			if err != nil {

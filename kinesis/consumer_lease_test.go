@@ -68,7 +68,7 @@ func (l *leaseLog) hook(worker string) hookFunc {
 	return hookFunc{lease: func(m LeaseMetrics) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		l.n[worker+" "+m.Action]++
+		l.n[worker+" "+string(m.Action)]++
 	}}
 }
 
@@ -105,13 +105,16 @@ func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() boo
 	}
 }
 
-// runWorker starts a consumer worker; stop cancels it and returns Run's
-// error.
-func runWorker(t *testing.T, f *kinesistest.Fake, stream string, store CheckpointStore, id string, g *shardGuard, ll *leaseLog, opts ...ConsumerOption) (stop func() error) {
+// runWorker starts a consumer worker with leases l (Duration 0: 600ms);
+// stop cancels it and returns Run's error.
+func runWorker(t *testing.T, client ConsumerAPI, stream string, store CheckpointStore, l Leases, g *shardGuard, ll *leaseLog, opts ...ConsumerOption) (stop func() error) {
 	t.Helper()
-	all := append(fastConsumer(), g.handler(id), WithCheckpointStore(store),
-		WithLeases(id), WithLeaseDuration(600*time.Millisecond), WithHooks(ll.hook(id)))
-	c, err := NewConsumer(f, stream, append(all, opts...)...)
+	if l.Duration == 0 {
+		l.Duration = 600 * time.Millisecond
+	}
+	all := append(fastConsumer(), g.handler(l.WorkerID), WithCheckpointStore(store),
+		WithLeases(l), WithHooks(ll.hook(l.WorkerID)))
+	c, err := NewConsumer(client, stream, append(all, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,10 +160,10 @@ func TestLeasesShareShards(t *testing.T) {
 		putEntries(t, f, stream, es)
 	}
 	put(400)
-	stopA := runWorker(t, f, stream, store, "a", g, ll)
+	stopA := runWorker(t, f, stream, store, Leases{WorkerID: "a"}, g, ll)
 	waitUntil(t, 10*time.Second, "worker a to hold all 4 shards", func() bool { return owners(t, store, stream)["a"] == 4 })
 
-	stopB := runWorker(t, f, stream, store, "b", g, ll)
+	stopB := runWorker(t, f, stream, store, Leases{WorkerID: "b"}, g, ll)
 	var producing atomic.Bool
 	producing.Store(true)
 	doneProducing := make(chan struct{})
@@ -203,11 +206,7 @@ func TestLeasesShareShards(t *testing.T) {
 	if err := stopA(); err != nil {
 		t.Fatalf("worker a: %v", err)
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if len(g.overlaps) > 0 {
-		t.Errorf("%d records handled while another worker handled the same shard, e.g. %s", len(g.overlaps), g.overlaps[0])
-	}
+	g.noOverlaps(t)
 	if o := owners(t, store, stream); o[""] != 4 {
 		t.Errorf("after both stopped the leases are %v, want 4 free", o)
 	}
@@ -269,17 +268,17 @@ func (s *partitionedStore) UpdateLease(ctx context.Context, stream string, old, 
 	return s.MemoryStore.UpdateLease(ctx, stream, old, next)
 }
 
-// TestLeasesExpire: a worker that cannot reach the lease store stops
+// TestLeasesOfUnreachableWorkerExpire: a worker that cannot reach the lease store stops
 // reading its shards before their leases expire; another worker takes them
 // once they have, and resumes from the checkpoints. When the first worker
 // is back, the shards are shared again.
-func TestLeasesExpire(t *testing.T) {
+func TestLeasesOfUnreachableWorkerExpire(t *testing.T) {
 	t.Parallel()
-	t.Run("store fails", func(t *testing.T) { t.Parallel(); testLeasesExpire(t, false) })
-	t.Run("store hangs", func(t *testing.T) { t.Parallel(); testLeasesExpire(t, true) })
+	t.Run("store fails", func(t *testing.T) { t.Parallel(); testLeasesOfUnreachableWorkerExpire(t, false) })
+	t.Run("store hangs", func(t *testing.T) { t.Parallel(); testLeasesOfUnreachableWorkerExpire(t, true) })
 }
 
-func testLeasesExpire(t *testing.T, hang bool) {
+func testLeasesOfUnreachableWorkerExpire(t *testing.T, hang bool) {
 	const stream = "s"
 	f := kinesistest.New(kinesistest.WithStream(stream, 2))
 	mem := NewMemoryStore()
@@ -297,12 +296,12 @@ func testLeasesExpire(t *testing.T, hang bool) {
 		putEntries(t, f, stream, es)
 	}
 	put(0, 200)
-	stopA := runWorker(t, f, stream, aStore, "a", g, ll)
+	stopA := runWorker(t, f, stream, aStore, Leases{WorkerID: "a"}, g, ll)
 	waitUntil(t, 10*time.Second, "a to handle every record", func() bool { return g.missing(want) == 0 })
 
 	aStore.cut.Store(true)
 	cutAt := time.Now()
-	stopB := runWorker(t, f, stream, mem, "b", g, ll)
+	stopB := runWorker(t, f, stream, mem, Leases{WorkerID: "b"}, g, ll)
 	put(200, 400)
 	waitUntil(t, 10*time.Second, "b to take both shards", func() bool { return owners(t, mem, stream)["b"] == 2 })
 	if d := time.Since(cutAt); d < 600*time.Millisecond {
@@ -327,30 +326,40 @@ func testLeasesExpire(t *testing.T, hang bool) {
 			t.Errorf("worker %s: %v", name, err)
 		}
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if len(g.overlaps) > 0 {
-		t.Errorf("%d records handled while another worker handled the same shard, e.g. %s", len(g.overlaps), g.overlaps[0])
-	}
+	g.noOverlaps(t)
 }
 
-func TestWithLeasesNeedsLeaseStore(t *testing.T) {
+// TestWithLeasesValidatesSettings: WithLeases needs a LeaseStore and a
+// lease duration that is 0 (the default) or at least MinLeaseDuration;
+// an empty worker id gets a generated one.
+func TestWithLeasesValidatesSettings(t *testing.T) {
 	t.Parallel()
 	f := kinesistest.New(kinesistest.WithStream("s", 1))
-	_, err := NewConsumer(f, "s", OnRecord(func(context.Context, Record) error { return nil }),
-		WithCheckpointStore(checkpointOnly{NewMemoryStore()}), WithLeases("w"))
-	if err == nil {
-		t.Fatal("NewConsumer accepted WithLeases with a store that keeps no leases")
-	}
-	if _, err := NewConsumer(f, "s", OnRecord(func(context.Context, Record) error { return nil }), WithLeaseDuration(time.Millisecond)); err == nil {
-		t.Fatal("NewConsumer accepted a 1ms lease duration")
-	}
-	c, err := NewConsumer(f, "s", OnRecord(func(context.Context, Record) error { return nil }), WithLeases(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Stats().Worker == "" {
-		t.Error("WithLeases(\"\") left the worker id empty")
+	noop := OnRecord(func(context.Context, Record) error { return nil })
+	for _, tt := range []struct {
+		name string
+		opts []ConsumerOption
+		ok   bool
+	}{
+		{"store without leases", []ConsumerOption{WithCheckpointStore(checkpointOnly{NewMemoryStore()}), WithLeases(Leases{WorkerID: "w"})}, false},
+		{"1ms duration", []ConsumerOption{WithLeases(Leases{WorkerID: "w", Duration: time.Millisecond})}, false},
+		{"negative duration", []ConsumerOption{WithLeases(Leases{Duration: -time.Second})}, false},
+		{"minimum duration", []ConsumerOption{WithLeases(Leases{WorkerID: "w", Duration: MinLeaseDuration})}, true},
+		{"defaults", []ConsumerOption{WithLeases(Leases{})}, true},
+	} {
+		c, err := NewConsumer(f, "s", append(tt.opts, noop)...)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: NewConsumer error %v, want ok=%v", tt.name, err, tt.ok)
+		}
+		if err != nil {
+			continue
+		}
+		if c.Stats().Worker == "" {
+			t.Errorf("%s: the worker id is empty", tt.name)
+		}
+		if c.cfg.leaseDuration < MinLeaseDuration {
+			t.Errorf("%s: lease duration %v", tt.name, c.cfg.leaseDuration)
+		}
 	}
 }
 

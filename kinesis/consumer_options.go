@@ -35,8 +35,8 @@ const (
 	// spends writing final checkpoints.
 	DefaultShutdownTimeout = 10 * time.Second
 	// DefaultLeaseDuration is how long a lease that is not renewed stays
-	// with its worker before another worker may take it (WithLeases,
-	// WithLeaseDuration). Workers renew their leases every third of it.
+	// with its worker before another worker may take it (Leases.Duration
+	// 0). Workers renew their leases every third of it.
 	DefaultLeaseDuration = 10 * time.Second
 	// DefaultMaxPendingAcks is how many records of one shard may wait for
 	// their acknowledgement (Defer) before reading the shard pauses
@@ -86,8 +86,8 @@ type consumerConfig struct {
 	shardSync          time.Duration
 	maxShards          int
 	shutdownTimeout    time.Duration
-	leases             bool
-	workerID           string
+	leases             bool   // WithLeases was given
+	workerID           string // Leases.WorkerID, defaulted by validate
 	leaseDuration      time.Duration
 	maxPendingAcks     int
 }
@@ -102,7 +102,6 @@ func defaultConsumerConfig() consumerConfig {
 		shardSync:          DefaultShardSyncInterval,
 		maxShards:          DefaultMaxShards,
 		shutdownTimeout:    DefaultShutdownTimeout,
-		leaseDuration:      DefaultLeaseDuration,
 		maxPendingAcks:     DefaultMaxPendingAcks,
 		handlerConfig:      defaultHandlerConfig(),
 	}
@@ -125,6 +124,9 @@ func (c *consumerConfig) validate() error {
 		if c.workerID == "" {
 			c.workerID = defaultWorkerID()
 		}
+		if c.leaseDuration == 0 {
+			c.leaseDuration = DefaultLeaseDuration
+		}
 	}
 	return nil
 }
@@ -145,6 +147,16 @@ func WithCheckpointStore(s CheckpointStore) ConsumerOption {
 // WithStartPosition sets where shards without a checkpoint are read from.
 // Default: StartTrimHorizon. Shards that have a checkpoint always resume
 // from it.
+//
+// A reader that starts at StartLatest or StartAtTimestamp stores that
+// position (a time) as the shard's checkpoint before it reads, so a restart
+// or another worker resumes there before the first record was handled:
+// no record put after the first reader started is skipped. (StartLatest
+// takes the consumer's clock as that time; the stream's arrival timestamps
+// are compared to it.) A child shard of a split or merge whose parents
+// were read starts at TRIM_HORIZON whatever the position (as the KCL
+// does), or, if its parents were read without finding a record, at the
+// time they were started from.
 func WithStartPosition(p StartPosition) ConsumerOption {
 	return consumerOptionFunc(func(c *consumerConfig) {
 		switch p.typ {
@@ -301,37 +313,53 @@ func WithShutdownTimeout(d time.Duration) ConsumerOption {
 	})
 }
 
+// MinLeaseDuration is the shortest Leases.Duration accepted.
+const MinLeaseDuration = 30 * time.Millisecond
+
+// Leases configures a worker that shares a stream with others
+// (WithLeases).
+type Leases struct {
+	// WorkerID names this worker in the leases; it must be unique among
+	// the running workers (two live workers with one id would both read
+	// the shards leased to it). A worker restarted with the id it had
+	// resumes the leases still written to it at once, without waiting for
+	// them to expire: give a stable id (a pod or host name) only to a
+	// worker whose previous incarnation is surely gone. Empty: the host
+	// name, the process id and a random suffix.
+	WorkerID string
+	// Duration is how long an unrenewed lease stays with its worker.
+	// Shorter moves a dead worker's shards sooner and costs more lease
+	// writes (three per held shard per duration, plus one query per worker
+	// every third of it). All workers of a stream should use the same
+	// duration. 0 means DefaultLeaseDuration; otherwise at least
+	// MinLeaseDuration.
+	Duration time.Duration
+}
+
 // WithLeases makes the consumer one worker of several sharing the stream:
 // each shard is read by one worker at a time, and the workers balance the
 // shards among themselves through leases kept in the checkpoint store,
 // which must be a LeaseStore (dynamodbstore.Store for workers in
 // different processes; MemoryStore for workers in one process).
 // Workers share a stream when they use the same store, table and
-// application name (dynamodbstore.WithApplication).
+// application name (dynamodbstore.WithApplication). Without WithLeases a
+// consumer reads every shard. See Leases for the settings.
 //
-// workerID names this worker in the leases; it must be unique among the
-// running workers (two live workers with one id would both read the
-// shards leased to it). A worker restarted with the id it had resumes the
-// leases still written to it at once, without waiting for them to expire:
-// give a stable id (a pod or host name) only to a worker whose previous
-// incarnation is surely gone. Empty: the host name, the process id and a
-// random suffix. Without WithLeases a consumer reads every shard.
-//
-// How it works: every third of the lease duration (WithLeaseDuration), a
-// worker lists the leases with one query, renews its own, and takes free
-// leases, and leases whose counter has not moved for the lease duration
-// (their worker died), until it holds its share: the ready shards (not
-// ended, parents ended) divided by the live workers, rounded up (at most
-// WithMaxShards). Beyond its share, it takes only leases that no worker
-// took for two lease durations (the others are at their WithMaxShards
-// cap). A worker below its share asks the worker with the most shards to
-// hand one over; that worker stops reading the shard, lets the handler in
-// flight finish, saves the checkpoint and passes the lease on, so a
-// handoff neither overlaps nor replays records. A worker that cannot renew
-// a lease for two thirds of the lease duration stops reading that shard
-// (on a timer of its own, however busy the worker) before another worker
-// may take it. When Run returns, the worker releases its leases after its
-// final checkpoints, so the others take them at once.
+// How it works: every third of the lease duration, a worker lists the
+// leases with one query, renews its own, and takes free leases, and leases
+// whose counter has not moved for the lease duration (their worker died),
+// until it holds its share: the ready shards (not ended, parents ended)
+// divided by the live workers, rounded up (at most WithMaxShards). Beyond
+// its share, it takes only leases that no worker took for two lease
+// durations (the others are at their WithMaxShards cap). A worker below its
+// share asks the worker with the most shards to hand one over; that worker
+// stops reading the shard, lets the handler in flight finish, saves the
+// checkpoint and passes the lease on, so a handoff neither overlaps nor
+// replays records. A worker that cannot renew a lease for two thirds of
+// the lease duration stops reading that shard (on a timer of its own,
+// however busy the worker) before another worker may take it. When Run
+// returns, the worker releases its leases after its final checkpoints, so
+// the others take them at once.
 //
 // A worker that dies (SIGKILL, a lost machine) leaves its shards unread
 // for up to the lease duration; another worker then resumes them from
@@ -340,28 +368,17 @@ func WithShutdownTimeout(d time.Duration) ConsumerOption {
 // only if it runs longer than a third of the lease duration past a missed
 // renewal; keep handlers shorter than that, or the lease duration longer.
 //
-// With StartLatest, a shard that changes hands before its first record was
-// processed has no checkpoint, so its new owner starts at LATEST too and
-// the records put in between are not read (the KCL behaves the same). Use
-// StartTrimHorizon or StartAtTimestamp with leases when that matters.
-func WithLeases(workerID string) ConsumerOption {
+// A reader stores its start position as the shard's checkpoint before it
+// reads (see WithStartPosition), so a shard that changes hands before its
+// first record was processed resumes where its first reader started, with
+// StartLatest too.
+func WithLeases(l Leases) ConsumerOption {
 	return consumerOptionFunc(func(c *consumerConfig) {
-		c.leases, c.workerID = true, workerID
-	})
-}
-
-// WithLeaseDuration sets how long an unrenewed lease stays with its worker
-// (see WithLeases). Shorter moves a dead worker's shards sooner and costs
-// more lease writes (three per held shard per duration, plus one query per
-// worker every third of it). All workers of a stream should use the same
-// duration. Default: DefaultLeaseDuration.
-func WithLeaseDuration(d time.Duration) ConsumerOption {
-	return consumerOptionFunc(func(c *consumerConfig) {
-		if d < 30*time.Millisecond {
-			c.setErr(fmt.Errorf("kinesis: lease duration %v is too short (at least 30ms)", d))
+		if l.Duration != 0 && l.Duration < MinLeaseDuration {
+			c.setErr(fmt.Errorf("kinesis: lease duration %v is too short (0 for the default, or at least %v)", l.Duration, MinLeaseDuration))
 			return
 		}
-		c.leaseDuration = d
+		c.leases, c.workerID, c.leaseDuration = true, l.WorkerID, l.Duration
 	})
 }
 

@@ -121,9 +121,9 @@ func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string
 	if leases != nil {
 		workers = nil
 		for _, w := range []string{"w1", "w2"} {
-			workers = append(workers, append(slices.Clip(opts), WithCheckpointStore(leases), WithLeases(w), WithLeaseDuration(300*time.Millisecond),
+			workers = append(workers, append(slices.Clip(opts), WithCheckpointStore(leases), WithLeases(Leases{WorkerID: w, Duration: 300 * time.Millisecond}),
 				WithHooks(hookFunc{lease: func(m LeaseMetrics) {
-					if m.Action == "lost" {
+					if m.Action == LeaseLost {
 						lost.Add(1)
 					}
 				}})))
@@ -148,7 +148,7 @@ func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string
 		return errors.Join(errs...)
 	}
 
-	shards, err := c.listShards(ctx)
+	shards, err := listShards(ctx, c.client, c.streamName, c.streamARN)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string
 	}
 	want = append(want, put("b", 200)...)
 
-	shards, err = c.listShards(ctx)
+	shards, err = listShards(ctx, c.client, c.streamName, c.streamARN)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,9 @@ func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string
 	case <-done:
 	case <-time.After(30 * time.Second):
 		mu.Lock()
-		t.Fatalf("handled %d of %d", len(order), total)
+		n := len(order)
+		mu.Unlock() // the handlers still running take mu
+		t.Fatalf("handled %d of %d", n, total)
 	}
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
@@ -306,7 +308,7 @@ func TestConsumerChildWaitsForUnreadParent(t *testing.T) {
 	}
 	var ended int
 	for _, s := range c.Stats().Shards {
-		if s.State == "ended" {
+		if s.State == ShardEnded {
 			ended++
 		}
 	}

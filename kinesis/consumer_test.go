@@ -403,7 +403,7 @@ func idsInOrder(got []handled) []string {
 type hookFunc struct {
 	dead      func(DeadLetter)
 	reset     func(IteratorResetMetrics)
-	throttled func(ThrottledMetrics)
+	throttled func(ReadThrottleMetrics)
 	ended     func(ShardEndedMetrics)
 	started   func(ShardStartedMetrics)
 	cp        func(CheckpointMetrics)
@@ -428,7 +428,7 @@ func (h hookFunc) OnIteratorReset(m IteratorResetMetrics) {
 	}
 }
 
-func (h hookFunc) OnThrottled(m ThrottledMetrics) {
+func (h hookFunc) OnReadThrottled(m ReadThrottleMetrics) {
 	if h.throttled != nil {
 		h.throttled(m)
 	}
@@ -602,7 +602,7 @@ func TestConsumerTrimmedCheckpointRestartsAtTrimHorizon(t *testing.T) {
 	consume(t, trimmingClient{f}, "s", rec, 5*time.Second, WithCheckpointStore(store), OnEvent(rec.onEvent),
 		WithHooks(hookFunc{reset: func(m IteratorResetMetrics) {
 			mu.Lock()
-			reasons = append(reasons, m.Reason+" "+m.From.SequenceNumber)
+			reasons = append(reasons, string(m.Reason)+" "+m.From.SequenceNumber)
 			mu.Unlock()
 		}}))
 	mu.Lock()
@@ -626,9 +626,9 @@ func TestConsumerThrottling(t *testing.T) {
 	var throttled atomic.Int32
 	rec := newRecorder(len(es))
 	consume(t, f, "s", rec, 10*time.Second, OnEvent(rec.onEvent),
-		WithHooks(hookFunc{throttled: func(m ThrottledMetrics) {
+		WithHooks(hookFunc{throttled: func(m ReadThrottleMetrics) {
 			var pe *sdktypes.ProvisionedThroughputExceededException
-			if m.Op == "GetRecords" && errors.As(m.Err, &pe) {
+			if m.Op == OpGetRecords && errors.As(m.Err, &pe) {
 				throttled.Add(1)
 			}
 		}}))

@@ -110,7 +110,7 @@
 // shards from the busiest one by a graceful handoff (the owner finishes the
 // record in progress and saves its checkpoint before passing the lease),
 // a dead worker's shards move once their leases expire
-// (WithLeaseDuration), and a stopping worker releases its leases after
+// (Leases.Duration), and a stopping worker releases its leases after
 // its final checkpoints. Parents still end before their children start,
 // whichever workers read them.
 //

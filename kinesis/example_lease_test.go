@@ -21,8 +21,7 @@ func ExampleWithLeases() {
 		c, err := kinesis.NewConsumer(f, "rtds-events",
 			kinesis.OnRecord(func(ctx context.Context, r kinesis.Record) error { return nil }),
 			kinesis.WithCheckpointStore(store),
-			kinesis.WithLeases(id),
-			kinesis.WithLeaseDuration(300*time.Millisecond), // default 10s
+			kinesis.WithLeases(kinesis.Leases{WorkerID: id, Duration: 300 * time.Millisecond}), // default 10s
 			kinesis.WithIdleWait(10*time.Millisecond),
 		)
 		if err != nil {

@@ -21,3 +21,16 @@ func WithHooks(hooks ...Hook) Option {
 		}
 	})
 }
+
+// hooksOf returns the hooks that implement T, in order. The producer and
+// the consumer sort their hooks with it once, so the hot paths do no type
+// assertions.
+func hooksOf[T any](hs []Hook) []T {
+	var out []T
+	for _, h := range hs {
+		if x, ok := h.(T); ok {
+			out = append(out, x)
+		}
+	}
+	return out
+}

@@ -3,7 +3,6 @@ package kinesis
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"slices"
 	"time"
 )
@@ -49,6 +48,9 @@ type leaseManager struct {
 	// stealAt when.
 	steal   string
 	stealAt time.Time
+	// now is the clock of the lease timings: time.Now, or a test's
+	// virtual clock.
+	now func() time.Time
 }
 
 func newLeaseManager(c *Consumer) *leaseManager {
@@ -59,6 +61,7 @@ func newLeaseManager(c *Consumer) *leaseManager {
 		dur:   c.cfg.leaseDuration,
 		held:  map[string]*heldLease{},
 		seen:  map[string]observedLease{},
+		now:   time.Now,
 	}
 }
 
@@ -69,7 +72,7 @@ func (m *leaseManager) interval() time.Duration { return m.dur / 3 }
 // it: it is not being handed over, and was renewed in time.
 func (m *leaseManager) holds(id string) bool {
 	h := m.held[id]
-	return h != nil && h.handoffTo == "" && time.Since(h.renewedAt) < m.readFor()
+	return h != nil && h.handoffTo == "" && m.now().Sub(h.renewedAt) < m.readFor()
 }
 
 // readFor is how long after a lease's last renewal its shard may be read:
@@ -83,7 +86,7 @@ func (m *leaseManager) watch(id string, stop context.CancelCauseFunc) {
 	if h.watch != nil {
 		h.watch.Stop()
 	}
-	h.watch = time.AfterFunc(time.Until(h.renewedAt.Add(m.readFor())), func() { stop(errLeaseExpired) })
+	h.watch = time.AfterFunc(h.renewedAt.Add(m.readFor()).Sub(m.now()), func() { stop(errLeaseExpired) })
 }
 
 // unwatch disarms the timer of a shard whose reader stopped.
@@ -100,23 +103,26 @@ func (m *leaseManager) drop(id string) {
 	delete(m.held, id)
 }
 
-func (m *leaseManager) hook(id, action, peer string, err error) {
+func (m *leaseManager) hook(id string, action LeaseAction, peer string, err error) {
 	for _, h := range m.c.hooks.lease {
 		h.OnLease(LeaseMetrics{ShardID: id, Action: action, Peer: peer, Err: err})
 	}
 	switch action {
-	case "lost":
+	case LeaseLost:
 		m.c.log.Warn("kinesis: lease lost", "stream", m.c.stream, "shard", id, "worker", m.me, "to", peer, "err", err)
 	default:
-		m.c.log.Info("kinesis: lease "+action, "stream", m.c.stream, "shard", id, "worker", m.me, "peer", peer)
+		m.c.log.Info("kinesis: lease "+string(action), "stream", m.c.stream, "shard", id, "worker", m.me, "peer", peer)
 	}
 }
 
-// expired reports whether a lease seen with an owner has not changed for
-// the lease duration, by this worker's clock.
-func (m *leaseManager) expired(id string, now time.Time) bool {
-	o, ok := m.seen[id]
-	return ok && o.lease.Owner != "" && now.Sub(o.since) >= m.dur
+// storeFailed logs a failed lease store call and reports a throttled one
+// to the hooks. The call is not retried as such: the next round is the
+// retry, a third of the lease duration later.
+func (m *leaseManager) storeFailed(op Operation, id, what string, err error) {
+	if _, throttle := classify(err); throttle {
+		m.c.hooks.readThrottled(ReadThrottleMetrics{ShardID: id, Op: op, Delay: m.interval(), Err: err})
+	}
+	m.c.log.Debug("kinesis: "+what+" failed", "shard", id, "worker", m.me, "err", err)
 }
 
 // round lists the leases, renews this worker's, notes shards other workers
@@ -132,8 +138,11 @@ func (m *leaseManager) round(ctx context.Context, shards map[string]*shardInfo) 
 	c := m.c
 	stop := map[string]error{}
 	listed, err := m.store.ListLeases(ctx, c.stream)
-	now := time.Now()
+	now := m.now()
 	if err != nil {
+		if _, throttle := classify(err); throttle {
+			c.hooks.readThrottled(ReadThrottleMetrics{Op: OpListLeases, Delay: m.interval(), Err: err})
+		}
 		c.log.Warn("kinesis: listing leases failed", "stream", c.stream, "worker", m.me, "err", err)
 		m.expireUnrenewed(now, stop, err)
 		return stop
@@ -148,10 +157,10 @@ func (m *leaseManager) round(ctx context.Context, shards map[string]*shardInfo) 
 		if info == nil {
 			continue
 		}
-		if l.ShardEnded && info.state == stateWaiting {
+		if l.ShardEnded && info.state == phaseWaiting {
 			// Another worker read it to its end: its children may start.
-			info.state = stateEnded
-			c.updateShard(l.ShardID, func(s *ShardStats) { s.State = "ended" })
+			info.state = phaseEnded
+			c.updateShard(l.ShardID, func(s *ShardStats) { s.State = ShardEnded })
 		}
 		c.updateShard(l.ShardID, func(s *ShardStats) { s.Owner = l.Owner })
 	}
@@ -165,9 +174,9 @@ func (m *leaseManager) round(ctx context.Context, shards map[string]*shardInfo) 
 		m.held[l.ShardID] = &heldLease{lease: l}
 		if l.ShardID == m.steal {
 			m.steal = ""
-			m.hook(l.ShardID, "received", "", nil)
+			m.hook(l.ShardID, LeaseReceived, "", nil)
 		} else {
-			m.hook(l.ShardID, "taken", "", nil)
+			m.hook(l.ShardID, LeaseTaken, "", nil)
 		}
 	}
 
@@ -178,12 +187,12 @@ func (m *leaseManager) round(ctx context.Context, shards map[string]*shardInfo) 
 		if !ok || l.Owner != m.me {
 			m.drop(id)
 			stop[id] = errLeaseLost
-			m.hook(id, "lost", l.Owner, errLeaseLost)
+			m.hook(id, LeaseLost, l.Owner, errLeaseLost)
 			continue
 		}
 		if l.ShardEnded {
-			if info := shards[id]; info == nil || info.state != stateReading {
-				m.pass(ctx, id, "", "released")
+			if info := shards[id]; info == nil || info.state != phaseReading {
+				m.pass(ctx, id, "", LeaseReleased)
 			} // else released when its reader returns
 			continue
 		}
@@ -194,18 +203,18 @@ func (m *leaseManager) round(ctx context.Context, shards map[string]*shardInfo) 
 		next := l
 		next.Counter++
 		next.ShardEnded = false
-		start := time.Now()
+		start := m.now()
 		if err := m.store.UpdateLease(ctx, c.stream, l, next); err != nil {
-			c.log.Debug("kinesis: lease renewal failed", "shard", id, "worker", m.me, "err", err)
+			m.storeFailed(OpUpdateLease, id, "lease renewal", err)
 			continue
 		}
 		h.lease, h.renewedAt = next, start
 		if h.watch != nil {
-			h.watch.Reset(time.Until(start.Add(m.readFor())))
+			h.watch.Reset(start.Add(m.readFor()).Sub(m.now()))
 		}
-		m.seen[id] = observedLease{lease: next, since: time.Now()}
+		m.seen[id] = observedLease{lease: next, since: m.now()}
 	}
-	m.expireUnrenewed(time.Now(), stop, nil)
+	m.expireUnrenewed(m.now(), stop, nil)
 
 	m.balance(ctx, shards, byID, now)
 	return stop
@@ -221,18 +230,17 @@ func (m *leaseManager) expireUnrenewed(now time.Time, stop map[string]error, cau
 		}
 		m.drop(id)
 		stop[id] = errLeaseExpired
-		m.hook(id, "lost", "", errors.Join(errLeaseExpired, cause))
+		m.hook(id, LeaseLost, "", errors.Join(errLeaseExpired, cause))
 	}
 }
 
-// balance takes free and expired leases of ready shards until this worker
-// holds its share, and asks the busiest worker for a handoff if it is
-// still short.
+// balance plans the round's balancing (planBalance) and applies the plan:
+// it releases the leases above this worker's cap, takes free and expired
+// leases, and asks for a handoff.
 func (m *leaseManager) balance(ctx context.Context, shards map[string]*shardInfo, byID map[string]Lease, now time.Time) {
-	c := m.c
 	var ready []string
 	for id, info := range shards {
-		if info.state != stateEnded && !byID[id].ShardEnded && c.parentsEnded(shards, info) {
+		if info.state != phaseEnded && !byID[id].ShardEnded && parentsEnded(shards, info) {
 			ready = append(ready, id)
 		}
 	}
@@ -240,115 +248,55 @@ func (m *leaseManager) balance(ctx context.Context, shards map[string]*shardInfo
 		return
 	}
 	slices.Sort(ready)
-	count := map[string]int{m.me: 0}
-	owned := map[string][]string{}
+	held := make(map[string]heldView, len(m.held))
+	for id, h := range m.held {
+		held[id] = heldView{handoffTo: h.handoffTo, reading: shards[id] != nil && shards[id].state == phaseReading}
+	}
+	plan := planBalance(balanceInput{
+		me: m.me, now: now, duration: m.dur, maxShards: m.c.cfg.maxShards,
+		ready: ready, leases: byID, held: held, seen: m.seen,
+		steal: m.steal, stealAt: m.stealAt, rand: leaseRand,
+	})
 	for _, id := range ready {
-		if h := m.held[id]; h != nil {
-			if h.handoffTo == "" {
-				count[m.me]++
-			}
-			continue
-		}
-		l := byID[id]
-		if l.Owner != "" && l.Owner != m.me && !m.expired(id, now) {
-			count[l.Owner]++
-			if l.HandoffTo == "" {
-				owned[l.Owner] = append(owned[l.Owner], id)
-			}
-		}
-	}
-	target := (len(ready) + len(count) - 1) / len(count)
-	limit := len(ready) // the most this worker may hold
-	if c.cfg.maxShards > 0 {
-		target = min(target, c.cfg.maxShards)
-		limit = c.cfg.maxShards
-	}
-	// Above its cap (a handoff asked for arrived late, or a previous run
-	// with this id held more), the worker cannot read every shard it
-	// holds: it releases the leases of shards it does not read.
-	for _, id := range ready {
-		if count[m.me] <= limit {
-			break
-		}
-		if h := m.held[id]; h != nil && h.handoffTo == "" && shards[id].state != stateReading {
-			m.pass(ctx, id, "", "released")
-			count[m.me]--
-		}
-	}
-
-	if m.steal != "" && (m.held[m.steal] != nil || now.Sub(m.stealAt) > 2*m.dur) {
-		m.steal = ""
-	}
-	// A handoff asked for counts as held, so that it does not arrive on
-	// top of a free lease taken meanwhile.
-	have := count[m.me]
-	if m.steal != "" {
-		have++
-	}
-	var free []string
-	for _, id := range ready {
-		l := byID[id]
-		if m.held[id] == nil && (l.Owner == "" || m.expired(id, now)) {
-			free = append(free, id)
-		}
 		if _, ok := m.seen[id]; !ok {
 			m.seen[id] = observedLease{lease: Lease{ShardID: id}, since: now}
 		}
 	}
-	rand.Shuffle(len(free), func(i, j int) { free[i], free[j] = free[j], free[i] })
-	for _, id := range free {
-		if have >= limit {
-			break
-		}
-		// Beyond its share, a worker takes only a lease no other worker
-		// took for two lease durations: the others are at their share or
-		// at their WithMaxShards cap.
-		if have >= target && now.Sub(m.seen[id].since) < 2*m.dur {
-			continue
-		}
+	if plan.forgetSteal {
+		m.steal = ""
+	}
+	for _, id := range plan.release {
+		m.pass(ctx, id, "", LeaseReleased)
+	}
+	for _, id := range plan.take {
 		old := byID[id]
 		if old.ShardID == "" {
 			old.ShardID = id
 		}
 		next := Lease{ShardID: id, Owner: m.me, Counter: old.Counter + 1}
-		start := time.Now()
-		if err := m.store.UpdateLease(ctx, c.stream, old, next); err != nil {
-			c.log.Debug("kinesis: taking a lease failed", "shard", id, "worker", m.me, "err", err)
+		start := m.now()
+		if err := m.store.UpdateLease(ctx, m.c.stream, old, next); err != nil {
+			m.storeFailed(OpUpdateLease, id, "taking a lease", err)
 			continue
 		}
 		m.held[id] = &heldLease{lease: next, renewedAt: start}
-		m.seen[id] = observedLease{lease: next, since: time.Now()}
-		count[m.me]++
-		have++
-		m.hook(id, "taken", old.Owner, nil)
+		m.seen[id] = observedLease{lease: next, since: m.now()}
+		m.hook(id, LeaseTaken, old.Owner, nil)
 	}
-
-	// Steal: one handoff request at a time.
-	if count[m.me] >= target || m.steal != "" {
+	if plan.request == "" {
 		return
 	}
-	victim := ""
-	for _, w := range sortedKeys(owned) {
-		if victim == "" || len(owned[w]) > len(owned[victim]) {
-			victim = w
-		}
-	}
-	if victim == "" || !(count[victim] > target || count[victim] > count[m.me]+1) {
-		return
-	}
-	ids := owned[victim]
-	id := ids[rand.IntN(len(ids))]
-	old := byID[id]
+	old := byID[plan.request]
 	next := old
 	next.Counter++
 	next.HandoffTo, next.ShardEnded = m.me, false
-	if err := m.store.UpdateLease(ctx, c.stream, old, next); err != nil {
-		c.log.Debug("kinesis: asking for a handoff failed", "shard", id, "worker", m.me, "err", err)
+	if err := m.store.UpdateLease(ctx, m.c.stream, old, next); err != nil {
+		m.storeFailed(OpUpdateLease, plan.request, "asking for a handoff", err)
 		return
 	}
-	m.seen[id] = observedLease{lease: next, since: time.Now()}
-	m.steal, m.stealAt = id, now
-	m.hook(id, "requested", victim, nil)
+	m.seen[plan.request] = observedLease{lease: next, since: m.now()}
+	m.steal, m.stealAt = plan.request, now
+	m.hook(plan.request, LeaseRequested, plan.victim, nil)
 }
 
 // readerStopped is called when a shard's reader returned. It hands the
@@ -361,14 +309,14 @@ func (m *leaseManager) readerStopped(ctx context.Context, id string, ended bool)
 	switch {
 	case h == nil:
 	case h.handoffTo != "":
-		m.pass(ctx, id, h.handoffTo, "handed-over")
+		m.pass(ctx, id, h.handoffTo, LeaseHandedOver)
 	case ended:
-		m.pass(ctx, id, "", "released")
+		m.pass(ctx, id, "", LeaseReleased)
 	}
 }
 
 // pass writes the lease to owner ("" to release it) and forgets it.
-func (m *leaseManager) pass(ctx context.Context, id, owner, action string) {
+func (m *leaseManager) pass(ctx context.Context, id, owner string, action LeaseAction) {
 	h := m.held[id]
 	m.drop(id)
 	next := Lease{ShardID: id, Owner: owner, Counter: h.lease.Counter + 1}
@@ -399,25 +347,16 @@ func (m *leaseManager) releaseAll(ctx context.Context) {
 				}
 			case h != nil: // lost since the last round
 				m.drop(l.ShardID)
-				m.hook(l.ShardID, "lost", l.Owner, errLeaseLost)
+				m.hook(l.ShardID, LeaseLost, l.Owner, errLeaseLost)
 			}
 		}
 	}
 	for _, id := range sortedKeys(m.held) {
 		h := m.held[id]
 		if h.handoffTo != "" {
-			m.pass(ctx, id, h.handoffTo, "handed-over")
+			m.pass(ctx, id, h.handoffTo, LeaseHandedOver)
 		} else {
-			m.pass(ctx, id, "", "released")
+			m.pass(ctx, id, "", LeaseReleased)
 		}
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -27,13 +27,13 @@ import (
 // from any goroutine.
 type feed struct {
 	t      *testing.T
-	f      *kinesistest.Fake
+	f      PutRecordsAPI
 	stream string
 	mu     sync.Mutex
 	want   []string
 }
 
-func newFeed(t *testing.T, f *kinesistest.Fake, stream string) *feed {
+func newFeed(t *testing.T, f PutRecordsAPI, stream string) *feed {
 	return &feed{t: t, f: f, stream: stream}
 }
 
@@ -142,31 +142,6 @@ func settled(t *testing.T, s LeaseStore, stream string) map[string]int {
 	return m
 }
 
-// runWorkerOn is runWorker with any client.
-func runWorkerOn(t *testing.T, client ConsumerAPI, stream string, store CheckpointStore, id string, g *shardGuard, ll *leaseLog, opts ...ConsumerOption) (stop func() error) {
-	t.Helper()
-	all := append(fastConsumer(), g.handler(id), WithCheckpointStore(store),
-		WithLeases(id), WithLeaseDuration(600*time.Millisecond), WithHooks(ll.hook(id)))
-	c, err := NewConsumer(client, stream, append(all, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- c.Run(ctx) }()
-	var once sync.Once
-	var runErr error
-	stop = func() error {
-		once.Do(func() {
-			cancel()
-			runErr = <-errc
-		})
-		return runErr
-	}
-	t.Cleanup(func() { _ = stop() })
-	return stop
-}
-
 // stallingClient fails every ListShards call while stall is set (as when
 // ListShards is throttled for long); GetRecords keeps working.
 type stallingClient struct {
@@ -181,10 +156,10 @@ func (c *stallingClient) ListShards(ctx context.Context, in *sdkkinesis.ListShar
 	return c.ConsumerAPI.ListShards(ctx, in, opts...)
 }
 
-// TestLeaseReviewStalledCoordinator: a worker whose coordinator is stuck
+// TestLeaseReadersStopWhileCoordinatorStalls: a worker whose coordinator is stuck
 // retrying ListShards cannot renew its leases; its readers must stop before
 // another worker may take the leases, although GetRecords still works.
-func TestLeaseReviewStalledCoordinator(t *testing.T) {
+func TestLeaseReadersStopWhileCoordinatorStalls(t *testing.T) {
 	t.Parallel()
 	const stream = "s"
 	const dur = 600 * time.Millisecond
@@ -194,12 +169,12 @@ func TestLeaseReviewStalledCoordinator(t *testing.T) {
 	ll := newLeaseLog()
 	p := newFeed(t, f, stream)
 	ca := &stallingClient{ConsumerAPI: f}
-	stopA := runWorkerOn(t, ca, stream, store, "a", g, ll, WithLeaseDuration(dur))
+	stopA := runWorker(t, ca, stream, store, Leases{WorkerID: "a", Duration: dur}, g, ll)
 	waitUntil(t, 10*time.Second, "a to hold both shards", func() bool { return owners(t, store, stream)["a"] == 2 })
 	stopFeed := p.keep(5, 10*time.Millisecond)
 
 	ca.stall.Store(true)
-	stopB := runWorker(t, f, stream, store, "b", g, ll, WithLeaseDuration(dur))
+	stopB := runWorker(t, f, stream, store, Leases{WorkerID: "b", Duration: dur}, g, ll)
 	waitUntil(t, 10*time.Second, "b to take both shards", func() bool { return owners(t, store, stream)["b"] == 2 })
 	time.Sleep(dur) // b reads while a's coordinator is stuck
 	ca.stall.Store(false)
@@ -259,12 +234,12 @@ func (s *slowListStore) UpdateLease(ctx context.Context, stream string, old, nex
 	return err
 }
 
-// TestLeaseReviewStopsWithinTwoThirds: a worker that cannot reach the
+// TestLeaseNoHandlerStartsAfterTwoThirdsUnrenewed: a worker that cannot reach the
 // store starts no handler later than two thirds of the lease duration
 // after its last successful renewal, whatever the phase of its rounds, so
 // another worker (which may take the lease a third later) never meets a
 // handler shorter than that third.
-func TestLeaseReviewStopsWithinTwoThirds(t *testing.T) {
+func TestLeaseNoHandlerStartsAfterTwoThirdsUnrenewed(t *testing.T) {
 	t.Parallel()
 	const stream = "s"
 	const dur = 1200 * time.Millisecond
@@ -281,7 +256,7 @@ func TestLeaseReviewStopsWithinTwoThirds(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 			return nil
 		}),
-		WithCheckpointStore(store), WithLeases("a"), WithLeaseDuration(dur))...)
+		WithCheckpointStore(store), WithLeases(Leases{WorkerID: "a", Duration: dur}))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,28 +293,19 @@ func TestLeaseReviewStopsWithinTwoThirds(t *testing.T) {
 	}
 }
 
-// TestLeaseReviewBalanceStable: whatever the number of workers and shards,
-// the leases settle, every shard is owned, the shares differ by at most
-// one (a capped worker holds its cap), and then nothing moves for several
-// lease durations.
-func TestLeaseReviewBalanceStable(t *testing.T) {
+// TestLeasesSettleWhileRecordsFlow: workers joining one after the other
+// settle their leases, every shard owned, the shares differing by at most
+// one (a capped worker holds at most its cap); then nothing moves for
+// several lease durations, and every record is handled by one worker at a
+// time. End to end on the wall clock; TestLeaseRoundsSettle checks the
+// balancing of many more shapes on a virtual clock.
+func TestLeasesSettleWhileRecordsFlow(t *testing.T) {
 	t.Parallel()
 	const dur = 300 * time.Millisecond
-	tests := []struct {
-		name    string
-		shards  int
-		caps    []int // per worker; 0: no WithMaxShards
-		stagger bool  // start the workers one after the other
-	}{
-		{"2 workers 4 shards", 4, []int{0, 0}, false},
-		{"3 workers 4 shards", 4, []int{0, 0, 0}, false},
-		{"3 workers 5 shards staggered", 5, []int{0, 0, 0}, true},
-		{"4 workers 6 shards staggered", 6, []int{0, 0, 0, 0}, true},
-		{"5 workers 2 shards", 2, []int{0, 0, 0, 0, 0}, false},
-		{"capped worker 3 workers 6 shards", 6, []int{1, 0, 0}, false},
-		{"capped workers 3 workers 5 shards staggered", 5, []int{2, 0, 1}, true},
-	}
-	for _, tt := range tests {
+	for _, tt := range settleCases {
+		if !tt.wallClock {
+			continue
+		}
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			const stream = "s"
@@ -349,11 +315,8 @@ func TestLeaseReviewBalanceStable(t *testing.T) {
 			ll := newLeaseLog()
 			p := newFeed(t, f, stream)
 			p.put(200)
-			var names []string
-			for i, max := range tt.caps {
-				w := fmt.Sprint("w", i)
-				names = append(names, w)
-				runWorker(t, f, stream, store, w, g, ll, WithLeaseDuration(dur), WithMaxShards(max))
+			for i, w := range tt.workers() {
+				runWorker(t, f, stream, store, Leases{WorkerID: w, Duration: dur}, g, ll, WithMaxShards(tt.caps[i]))
 				if tt.stagger {
 					time.Sleep(dur / 2)
 				}
@@ -377,23 +340,7 @@ func TestLeaseReviewBalanceStable(t *testing.T) {
 				return time.Since(since) > 3*dur
 			})
 			settled := leaseOwners(t, store, stream)
-			count := map[string]int{}
-			for _, w := range settled {
-				count[w]++
-			}
-			lo, hi := tt.shards, 0
-			for i, w := range names {
-				if tt.caps[i] > 0 {
-					if count[w] > tt.caps[i] {
-						t.Errorf("%s holds %d shards, more than its cap %d", w, count[w], tt.caps[i])
-					}
-					continue
-				}
-				lo, hi = min(lo, count[w]), max(hi, count[w])
-			}
-			if hi-lo > 1 {
-				t.Errorf("settled shares %v differ by more than one", count)
-			}
+			tt.checkShares(t, settled)
 			p.put(200)
 			time.Sleep(4 * dur)
 			if now := leaseOwners(t, store, stream); fmt.Sprint(now) != fmt.Sprint(settled) {
@@ -405,10 +352,10 @@ func TestLeaseReviewBalanceStable(t *testing.T) {
 	}
 }
 
-// TestLeaseReviewMaxShards: a worker capped by WithMaxShards holds no more
+// TestLeasesBeyondMaxShardsReadByOthers: a worker capped by WithMaxShards holds no more
 // leases than it reads, and the shards beyond its cap are read by the
 // other workers.
-func TestLeaseReviewMaxShards(t *testing.T) {
+func TestLeasesBeyondMaxShardsReadByOthers(t *testing.T) {
 	t.Parallel()
 	const stream = "s"
 	const dur = 300 * time.Millisecond
@@ -420,11 +367,11 @@ func TestLeaseReviewMaxShards(t *testing.T) {
 		ll := newLeaseLog()
 		p := newFeed(t, f, stream)
 		p.put(400)
-		runWorker(t, f, stream, store, "a", g, ll, WithLeaseDuration(dur), WithMaxShards(1))
+		runWorker(t, f, stream, store, Leases{WorkerID: "a", Duration: dur}, g, ll, WithMaxShards(1))
 		waitUntil(t, 10*time.Second, "a to hold 1 shard", func() bool { return owners(t, store, stream)["a"] == 1 })
 		// b's share is 2; it takes the fourth shard once nobody else has
 		// for a while.
-		runWorker(t, f, stream, store, "b", g, ll, WithLeaseDuration(dur))
+		runWorker(t, f, stream, store, Leases{WorkerID: "b", Duration: dur}, g, ll)
 		waitUntil(t, 10*time.Second, "a to hold 1 shard and b 3", func() bool {
 			o := owners(t, store, stream)
 			return o["a"] == 1 && o["b"] == 3
@@ -451,8 +398,8 @@ func TestLeaseReviewMaxShards(t *testing.T) {
 		ll := newLeaseLog()
 		p := newFeed(t, f, stream)
 		p.put(300)
-		runWorker(t, f, stream, store, "a", g, ll, WithLeaseDuration(dur), WithMaxShards(1))
-		runWorker(t, f, stream, store, "b", g, ll, WithLeaseDuration(dur))
+		runWorker(t, f, stream, store, Leases{WorkerID: "a", Duration: dur}, g, ll, WithMaxShards(1))
+		runWorker(t, f, stream, store, Leases{WorkerID: "b", Duration: dur}, g, ll)
 		waitUntil(t, 10*time.Second, "every record handled", func() bool { return g.missing(p.all()) == 0 })
 		if o := owners(t, store, stream); o["a"] > 1 {
 			t.Errorf("leases %v: a holds more than its cap of 1", o)
@@ -461,19 +408,19 @@ func TestLeaseReviewMaxShards(t *testing.T) {
 	})
 }
 
-// TestLeaseReviewStealOvershoot: a capped worker that asked for a handoff
+// TestLeaseCappedWorkerNeverHoldsMoreThanItReads: a capped worker that asked for a handoff
 // and sees a free lease before the handoff arrives must not end up holding
 // more leases than it may read (the extra one would be renewed and never
 // read). Driven round by round; the other worker, p, is played by the
 // test.
-func TestLeaseReviewStealOvershoot(t *testing.T) {
+func TestLeaseCappedWorkerNeverHoldsMoreThanItReads(t *testing.T) {
 	t.Parallel()
 	const stream = "s"
 	ctx := context.Background()
 	store := NewMemoryStore()
 	f := kinesistest.New(kinesistest.WithStream(stream, 3))
 	c, err := NewConsumer(f, stream, OnRecord(func(context.Context, Record) error { return nil }),
-		WithCheckpointStore(store), WithLeases("a"), WithMaxShards(1), WithLeaseDuration(time.Minute))
+		WithCheckpointStore(store), WithLeases(Leases{WorkerID: "a", Duration: time.Minute}), WithMaxShards(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -528,9 +475,9 @@ func TestLeaseReviewStealOvershoot(t *testing.T) {
 	}
 }
 
-// TestLeaseReviewStopDuringHandoff: a worker stopped while a handoff it
+// TestLeaseHandoffInterruptedLeavesNoShardUnread: a worker stopped while a handoff it
 // takes part in is under way leaves no shard unread for long.
-func TestLeaseReviewStopDuringHandoff(t *testing.T) {
+func TestLeaseHandoffInterruptedLeavesNoShardUnread(t *testing.T) {
 	t.Parallel()
 	const stream = "s"
 	const dur = 900 * time.Millisecond
@@ -541,10 +488,10 @@ func TestLeaseReviewStopDuringHandoff(t *testing.T) {
 		g := newShardGuard(time.Millisecond)
 		ll := newLeaseLog()
 		p := newFeed(t, f, stream)
-		stopA := runWorker(t, f, stream, store, "a", g, ll, WithLeaseDuration(dur))
+		stopA := runWorker(t, f, stream, store, Leases{WorkerID: "a", Duration: dur}, g, ll)
 		waitUntil(t, 10*time.Second, "a to hold both shards", func() bool { return owners(t, store, stream)["a"] == 2 })
 		stopFeed := p.keep(5, 10*time.Millisecond)
-		stopB := runWorker(t, f, stream, store, "b", g, ll, WithLeaseDuration(dur))
+		stopB := runWorker(t, f, stream, store, Leases{WorkerID: "b", Duration: dur}, g, ll)
 		waitUntil(t, 10*time.Second, "b to ask for a shard", func() bool { return ll.count("b", "requested") > 0 })
 		if err := stopA(); err != nil {
 			t.Errorf("worker a: %v", err)
@@ -570,10 +517,10 @@ func TestLeaseReviewStopDuringHandoff(t *testing.T) {
 		g := newShardGuard(time.Millisecond)
 		ll := newLeaseLog()
 		p := newFeed(t, f, stream)
-		stopA := runWorker(t, f, stream, store, "a", g, ll, WithLeaseDuration(dur))
+		stopA := runWorker(t, f, stream, store, Leases{WorkerID: "a", Duration: dur}, g, ll)
 		waitUntil(t, 10*time.Second, "a to hold both shards", func() bool { return owners(t, store, stream)["a"] == 2 })
 		stopFeed := p.keep(5, 10*time.Millisecond)
-		stopB := runWorker(t, f, stream, store, "b", g, ll, WithLeaseDuration(dur))
+		stopB := runWorker(t, f, stream, store, Leases{WorkerID: "b", Duration: dur}, g, ll)
 		waitUntil(t, 10*time.Second, "b to ask for a shard", func() bool { return ll.count("b", "requested") > 0 })
 		if err := stopB(); err != nil {
 			t.Errorf("worker b: %v", err)
@@ -593,10 +540,10 @@ func TestLeaseReviewStopDuringHandoff(t *testing.T) {
 	})
 }
 
-// TestLeaseReviewRestartSameID: a worker that died holding leases and is
+// TestLeasesResumedAtOnceBySameWorkerID: a worker that died holding leases and is
 // restarted with its id resumes them at once; the other worker does not
 // take them, and nothing is lost.
-func TestLeaseReviewRestartSameID(t *testing.T) {
+func TestLeasesResumedAtOnceBySameWorkerID(t *testing.T) {
 	t.Parallel()
 	const stream = "s"
 	const dur = 600 * time.Millisecond
@@ -606,9 +553,9 @@ func TestLeaseReviewRestartSameID(t *testing.T) {
 	g := newShardGuard(time.Millisecond)
 	ll := newLeaseLog()
 	p := newFeed(t, f, stream)
-	stopA := runWorker(t, f, stream, cut, "a", g, ll, WithLeaseDuration(dur))
+	stopA := runWorker(t, f, stream, cut, Leases{WorkerID: "a", Duration: dur}, g, ll)
 	waitUntil(t, 10*time.Second, "a to hold both shards", func() bool { return owners(t, mem, stream)["a"] == 2 })
-	stopB := runWorker(t, f, stream, mem, "b", g, ll, WithLeaseDuration(dur))
+	stopB := runWorker(t, f, stream, mem, Leases{WorkerID: "b", Duration: dur}, g, ll)
 	waitUntil(t, 10*time.Second, "a 1/1 split", func() bool {
 		o := owners(t, mem, stream)
 		return o["a"] == 1 && o["b"] == 1
@@ -621,7 +568,7 @@ func TestLeaseReviewRestartSameID(t *testing.T) {
 		t.Fatalf("leases %v after a died, want one still a's", o)
 	}
 	bTook := ll.count("b", "taken")
-	stopA2 := runWorker(t, f, stream, mem, "a", g, ll, WithLeaseDuration(dur))
+	stopA2 := runWorker(t, f, stream, mem, Leases{WorkerID: "a", Duration: dur}, g, ll)
 	time.Sleep(3 * dur)
 	if o := owners(t, mem, stream); o["a"] != 1 || o["b"] != 1 {
 		t.Errorf("leases %v after a restarted, want 1/1", o)
@@ -639,9 +586,9 @@ func TestLeaseReviewRestartSameID(t *testing.T) {
 	g.noOverlaps(t)
 }
 
-// TestLeaseReviewHandoffToDeadWorker: a lease handed over to a worker that
+// TestLeaseHandedToDeadWorkerExpires: a lease handed over to a worker that
 // is gone (it asked, then died) expires and is read again.
-func TestLeaseReviewHandoffToDeadWorker(t *testing.T) {
+func TestLeaseHandedToDeadWorkerExpires(t *testing.T) {
 	t.Parallel()
 	const stream = "s"
 	const dur = 300 * time.Millisecond
@@ -651,7 +598,7 @@ func TestLeaseReviewHandoffToDeadWorker(t *testing.T) {
 	g := newShardGuard(time.Millisecond)
 	ll := newLeaseLog()
 	p := newFeed(t, f, stream)
-	runWorker(t, f, stream, store, "a", g, ll, WithLeaseDuration(dur))
+	runWorker(t, f, stream, store, Leases{WorkerID: "a", Duration: dur}, g, ll)
 	waitUntil(t, 10*time.Second, "a to hold both shards", func() bool { return owners(t, store, stream)["a"] == 2 })
 	// "ghost" asks for a shard and is never seen again.
 	waitUntil(t, 5*time.Second, "the handoff request written", func() bool {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Positions in a shard.
@@ -44,7 +45,9 @@ func compareSequenceNumbers(a, b string) int {
 // have up to 129 digits, so they are compared as decimal strings, the
 // longer one being the larger), then by sub-sequence number. A checkpoint
 // with ShardEnded is ahead of every other, and two ended checkpoints are
-// equal whatever their sequence numbers.
+// equal whatever their sequence numbers. A start time (Timestamp, no
+// sequence number) is behind every sequence number; two start times compare
+// by time.
 //
 // A CheckpointStore refuses to Save a checkpoint c when
 // c.Compare(stored) < 0, and accepts it otherwise (saving the stored
@@ -57,6 +60,8 @@ func (c Checkpoint) Compare(o Checkpoint) int {
 		return 1
 	case o.ShardEnded:
 		return -1
+	case c.SequenceNumber == "" && o.SequenceNumber == "":
+		return c.Timestamp.Compare(o.Timestamp)
 	}
 	if r := compareSequenceNumbers(c.SequenceNumber, o.SequenceNumber); r != 0 {
 		return r
@@ -92,15 +97,24 @@ func validSequenceNumber(s string) bool {
 
 // Validate reports whether c may be saved: its SequenceNumber is a
 // canonical decimal as Kinesis returns them (1 to 129 digits, no sign, no
-// leading zeros but for "0" itself), or, for an ended shard, either that or
-// empty (a shard can end without ever holding a record; then
-// SubSequenceNumber must be 0). A CheckpointStore's Save refuses an invalid
-// checkpoint with this error before storing anything, and Compare is only
-// meaningful between valid checkpoints.
+// leading zeros but for "0" itself); or it has no sequence number but a
+// start time (Timestamp, from 1970 on) where a reader started reading; or,
+// for an ended shard, either of those or neither (a shard can end without
+// ever holding a record). Never both a sequence number and a start time;
+// without a sequence number, SubSequenceNumber must be 0. A
+// CheckpointStore's Save refuses an invalid checkpoint with this error
+// before storing anything, and Compare is only meaningful between valid
+// checkpoints.
 func (c Checkpoint) Validate() error {
-	if c.ShardEnded && c.SequenceNumber == "" {
+	if !c.Timestamp.IsZero() && c.SequenceNumber != "" {
+		return fmt.Errorf("%w: both a sequence number and a start time", errInvalidCheckpoint)
+	}
+	if c.SequenceNumber == "" && (c.ShardEnded || !c.Timestamp.IsZero()) {
 		if c.SubSequenceNumber != 0 {
 			return fmt.Errorf("%w: sub-sequence number %d without a sequence number", errInvalidCheckpoint, c.SubSequenceNumber)
+		}
+		if c.Timestamp.UnixNano() < 0 && !c.Timestamp.IsZero() {
+			return fmt.Errorf("%w: start time %v before 1970", errInvalidCheckpoint, c.Timestamp)
 		}
 		return nil
 	}
@@ -113,11 +127,14 @@ func (c Checkpoint) Validate() error {
 
 // String renders the position for logs and errors, for example
 // "49590338271490256608559692538361571095921575989136588898/3" (sequence
-// number/sub-sequence number), "shard end (after 4959.../0)" or
-// "shard end". A store names both positions this way when it refuses a
+// number/sub-sequence number), "from 2026-01-02T03:04:05.006Z" (a start
+// time), "shard end (after 4959.../0)" or "shard end". A store names both positions this way when it refuses a
 // checkpoint behind the stored one (see ErrCheckpointBehind).
 func (c Checkpoint) String() string {
 	pos := c.SequenceNumber + "/" + strconv.FormatUint(c.SubSequenceNumber, 10)
+	if c.SequenceNumber == "" && !c.Timestamp.IsZero() {
+		pos = "from " + c.Timestamp.UTC().Format(time.RFC3339Nano)
+	}
 	if !c.ShardEnded {
 		return pos
 	}

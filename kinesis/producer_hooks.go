@@ -111,23 +111,11 @@ type producerHooks struct {
 }
 
 func newProducerHooks(hs []Hook) producerHooks {
-	var p producerHooks
-	for _, h := range hs {
-		if x, ok := h.(HookPutBatch); ok {
-			p.batch = append(p.batch, x)
-		}
-		if x, ok := h.(HookPutRetried); ok {
-			p.retried = append(p.retried, x)
-		}
-		if x, ok := h.(HookPutFailed); ok {
-			p.failed = append(p.failed, x)
-		}
-		if x, ok := h.(HookPutThrottled); ok {
-			p.throttle = append(p.throttle, x)
-		}
-		if x, ok := h.(HookPutBuffer); ok {
-			p.buffer = append(p.buffer, x)
-		}
+	return producerHooks{
+		batch:    hooksOf[HookPutBatch](hs),
+		retried:  hooksOf[HookPutRetried](hs),
+		failed:   hooksOf[HookPutFailed](hs),
+		throttle: hooksOf[HookPutThrottled](hs),
+		buffer:   hooksOf[HookPutBuffer](hs),
 	}
-	return p
 }

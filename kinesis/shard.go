@@ -25,19 +25,20 @@ type shardReader struct {
 	stored Checkpoint
 	hasCP  bool
 	// pos is the last processed user record; processed is false until the
-	// first one (or a loaded checkpoint).
+	// first one (or a loaded checkpoint). Before that, pos is the start
+	// time stored (Timestamp), if any.
 	pos       Checkpoint
 	processed bool
+	// start is where a shard without a checkpoint starts (the configured
+	// position, or a child shard's; see coordinator.childStart).
+	start StartPosition
 	// verify is set after an iterator was acquired at a checkpoint: the
 	// first record fetched must be the checkpoint's record, else the data
 	// was trimmed.
-	verify bool
-	// latestAt is when a LATEST iterator was acquired with nothing
-	// processed yet: an expired iterator resumes AT_TIMESTAMP from there.
-	latestAt time.Time
-	limiter  *rate.Limiter
-	buf      []batch.UserRecord
-	count    int64 // records processed, not yet added to the stats
+	verify  bool
+	limiter *rate.Limiter
+	buf     []batch.UserRecord
+	count   int64 // records processed, not yet added to the stats
 
 	// acks keeps the position that may be checkpointed: pos, or, while
 	// records are waiting for their acknowledgement (Defer), the last one
@@ -51,11 +52,12 @@ type shardReader struct {
 	perRecord time.Duration
 }
 
-func (c *Consumer) newShardReader(info *shardInfo) *shardReader {
+func (c *Consumer) newShardReader(info *shardInfo, start StartPosition) *shardReader {
 	r := &shardReader{
 		c:       c,
 		id:      info.id,
 		parents: info.parents,
+		start:   start,
 		limiter: rate.NewLimiter(rate.Limit(c.cfg.getRecordsRate), 1),
 	}
 	if info.cp != nil {
@@ -113,7 +115,7 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 			var expired *sdktypes.ExpiredIteratorException
 			if errors.As(err, &expired) {
 				for _, h := range c.hooks.reset {
-					h.OnIteratorReset(IteratorResetMetrics{ShardID: r.id, Reason: "expired", From: r.pos})
+					h.OnIteratorReset(IteratorResetMetrics{ShardID: r.id, Reason: ResetExpired, From: r.pos})
 				}
 				c.log.Warn("kinesis: shard iterator expired; acquiring a new one", "shard", r.id, "after", r.pos.SequenceNumber)
 				if iter, err = r.acquire(runCtx, drainCtx); err != nil {
@@ -130,9 +132,7 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 			}
 			d, _ := policy.next()
 			if throttle {
-				for _, h := range c.hooks.throttled {
-					h.OnThrottled(ThrottledMetrics{ShardID: r.id, Op: "GetRecords", Delay: d, Err: err})
-				}
+				c.hooks.readThrottled(ReadThrottleMetrics{ShardID: r.id, Op: OpGetRecords, Delay: d, Err: err})
 				c.log.Debug("kinesis: GetRecords throttled", "shard", r.id, "delay", d)
 			} else {
 				c.log.Warn("kinesis: GetRecords failed, retrying", "shard", r.id, "delay", d, "err", err)
@@ -357,8 +357,10 @@ func (r *shardReader) measure(d time.Duration, n int) {
 // first; the progress is then saved and the end is found again later.
 func (r *shardReader) endShard(runCtx, drainCtx context.Context) (bool, error) {
 	c := r.c
-	cp := Checkpoint{SequenceNumber: r.pos.SequenceNumber, SubSequenceNumber: r.pos.SubSequenceNumber, ShardEnded: true}
-	err := retryCall(runCtx, c, r.id, "checkpoint", func() error { return r.save(drainCtx, cp) })
+	// Read from a start time without a record: the time stays, for the
+	// children (see coordinator.childStart).
+	cp := Checkpoint{SequenceNumber: r.pos.SequenceNumber, SubSequenceNumber: r.pos.SubSequenceNumber, ShardEnded: true, Timestamp: r.pos.Timestamp}
+	err := retryCall(runCtx, c, r.id, OpCheckpointSave, func() error { return r.save(drainCtx, cp) })
 	switch {
 	case err == nil:
 	case runCtx.Err() != nil && !errors.Is(err, ErrCheckpointBehind):
@@ -366,7 +368,7 @@ func (r *shardReader) endShard(runCtx, drainCtx context.Context) (bool, error) {
 	default:
 		return false, &ShardError{ShardID: r.id, Err: err}
 	}
-	c.updateShard(r.id, func(s *ShardStats) { s.State = "ended" })
+	c.updateShard(r.id, func(s *ShardStats) { s.State = ShardEnded })
 	c.log.Info("kinesis: shard ended", "stream", c.stream, "shard", r.id)
 	return true, nil
 }
@@ -389,8 +391,9 @@ func (r *shardReader) save(ctx context.Context, cp Checkpoint) error {
 }
 
 // acquire gets an iterator at the last processed record, else at the
-// start position. A checkpoint Kinesis rejects (its data was trimmed)
-// restarts at TRIM_HORIZON and is reported to the hooks.
+// start time stored, else at the start position. A checkpoint Kinesis
+// rejects (its data was trimmed) restarts at TRIM_HORIZON and is reported
+// to the hooks.
 func (r *shardReader) acquire(runCtx, callCtx context.Context) (*string, error) {
 	c := r.c
 	in := &sdkkinesis.GetShardIteratorInput{ShardId: aws.String(r.id), StreamName: c.streamName, StreamARN: c.streamARN}
@@ -398,17 +401,20 @@ func (r *shardReader) acquire(runCtx, callCtx context.Context) (*string, error) 
 	case r.processed:
 		in.ShardIteratorType = sdktypes.ShardIteratorTypeAtSequenceNumber
 		in.StartingSequenceNumber = aws.String(r.pos.SequenceNumber)
-	case !r.latestAt.IsZero():
+	case !r.pos.Timestamp.IsZero():
 		in.ShardIteratorType = sdktypes.ShardIteratorTypeAtTimestamp
-		in.Timestamp = aws.Time(r.latestAt)
+		in.Timestamp = aws.Time(r.pos.Timestamp)
 	default:
-		in.ShardIteratorType = c.cfg.start.typ
-		if c.cfg.start.typ == sdktypes.ShardIteratorTypeAtTimestamp {
-			in.Timestamp = aws.Time(c.cfg.start.at)
+		in.ShardIteratorType = r.start.typ
+		if err := r.storeStart(runCtx, callCtx); err != nil {
+			return nil, err
+		}
+		if r.start.typ == sdktypes.ShardIteratorTypeAtTimestamp {
+			in.Timestamp = aws.Time(r.pos.Timestamp)
 		}
 	}
 	var out *sdkkinesis.GetShardIteratorOutput
-	err := retryCall(runCtx, c, r.id, "GetShardIterator", func() error {
+	err := retryCall(runCtx, c, r.id, OpGetShardIterator, func() error {
 		var err error
 		out, err = c.client.GetShardIterator(callCtx, in)
 		return err
@@ -422,7 +428,7 @@ func (r *shardReader) acquire(runCtx, callCtx context.Context) (*string, error) 
 	if err != nil && r.processed && (errors.As(err, &invalid) || errors.As(err, &notFound)) {
 		r.trimmed()
 		in.ShardIteratorType, in.StartingSequenceNumber = sdktypes.ShardIteratorTypeTrimHorizon, nil
-		err = retryCall(runCtx, c, r.id, "GetShardIterator", func() error {
+		err = retryCall(runCtx, c, r.id, OpGetShardIterator, func() error {
 			var err error
 			out, err = c.client.GetShardIterator(callCtx, in)
 			return err
@@ -432,17 +438,41 @@ func (r *shardReader) acquire(runCtx, callCtx context.Context) (*string, error) 
 		return nil, fmt.Errorf("get shard iterator: %w", err)
 	}
 	r.verify = in.ShardIteratorType == sdktypes.ShardIteratorTypeAtSequenceNumber
-	if in.ShardIteratorType == sdktypes.ShardIteratorTypeLatest {
-		r.latestAt = time.Now()
-	}
 	return out.ShardIterator, nil
+}
+
+// storeStart stores where a reader of a shard without a checkpoint starts,
+// before it reads, when that is a time (StartLatest: now; StartAtTimestamp:
+// its time): a restart, or the next owner of the lease, resumes there
+// instead of at a later LATEST, so no record put after this reader started
+// is skipped. TRIM_HORIZON needs nothing stored: the next reader starts
+// there too.
+func (r *shardReader) storeStart(runCtx, callCtx context.Context) error {
+	var from time.Time
+	switch r.start.typ {
+	case sdktypes.ShardIteratorTypeLatest:
+		// The iterator is taken after the write, so LATEST is at or
+		// after this time: a later reader reads a few records more, not
+		// fewer. Kinesis timestamps have milliseconds.
+		from = time.Now().Truncate(time.Millisecond)
+	case sdktypes.ShardIteratorTypeAtTimestamp:
+		from = r.start.at
+	default:
+		return nil
+	}
+	cp := Checkpoint{Timestamp: from.UTC().Round(0)}
+	if err := retryCall(runCtx, r.c, r.id, OpCheckpointSave, func() error { return r.save(callCtx, cp) }); err != nil {
+		return err
+	}
+	r.pos = cp
+	return nil
 }
 
 // trimmed reports that the records after the checkpoint are gone.
 func (r *shardReader) trimmed() {
 	c := r.c
 	for _, h := range c.hooks.reset {
-		h.OnIteratorReset(IteratorResetMetrics{ShardID: r.id, Reason: "trimmed", From: r.pos})
+		h.OnIteratorReset(IteratorResetMetrics{ShardID: r.id, Reason: ResetTrimmed, From: r.pos})
 	}
 	c.log.Error("kinesis: checkpoint points at trimmed data; records after it were lost, restarting at TRIM_HORIZON",
 		"stream", c.stream, "shard", r.id, "seq", r.pos.SequenceNumber)

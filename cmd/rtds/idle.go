@@ -93,7 +93,7 @@ func consumerShards(c *kinesis.Consumer) func() []shardState {
 		st := c.Stats()
 		out := make([]shardState, 0, len(st.Shards))
 		for _, s := range st.Shards {
-			out = append(out, shardState{id: s.ShardID, ended: s.State == "ended"})
+			out = append(out, shardState{id: s.ShardID, ended: s.State == kinesis.ShardEnded})
 		}
 		return out
 	}

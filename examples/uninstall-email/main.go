@@ -134,7 +134,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, c *client
 		}
 		opts = append(opts, kinesis.WithCheckpointStore(store))
 		if *share {
-			opts = append(opts, kinesis.WithLeases(*workerID))
+			opts = append(opts, kinesis.WithLeases(kinesis.Leases{WorkerID: *workerID}))
 		}
 	}
 
@@ -241,7 +241,7 @@ func (a *app) onOther(ctx context.Context, e event.Event) error {
 }
 
 // summary prints what the run did.
-func (a *app) summary(w io.Writer, st kinesis.Stats) {
+func (a *app) summary(w io.Writer, st kinesis.ConsumerStats) {
 	fmt.Fprintf(w, "uninstalls: %d (emails: %d, without named user: %d)\n", a.uninstallSeen.Load(), a.emails.Load(), a.anonymous.Load())
 	a.mu.Lock()
 	types := make([]event.Type, 0, len(a.others))
@@ -273,7 +273,7 @@ func (a *app) summary(w io.Writer, st kinesis.Stats) {
 type idleWatch struct {
 	d      time.Duration
 	cancel context.CancelFunc
-	stats  func() kinesis.Stats
+	stats  func() kinesis.ConsumerStats
 
 	mu    sync.Mutex
 	atTip map[string]bool // shard id: last answer empty and not behind
@@ -303,8 +303,8 @@ func (w *idleWatch) idle(now time.Time) bool {
 	all, mine := true, 0
 	for _, s := range st.Shards {
 		switch {
-		case s.State == "ended":
-		case s.State == "waiting" && s.Owner != "" && s.Owner != st.Worker:
+		case s.State == kinesis.ShardEnded:
+		case s.State == kinesis.ShardWaiting && s.Owner != "" && s.Owner != st.Worker:
 			// Read by another instance.
 		default:
 			mine++

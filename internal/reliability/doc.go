@@ -8,7 +8,8 @@
 // Producer under faults (throttled calls, failed entries, connections
 // dropped before and after forwarding; with and without KPL aggregation),
 // Close while every call is throttled, bounded memory while the endpoint is
-// unreachable, a consumer process killed with SIGKILL five times, resharding
+// unreachable, a consumer process killed with SIGKILL five times, a
+// StartLatest consumer or worker killed before its first record, resharding
 // while producing and consuming, a consumer under read faults, and poison
 // records.
 //

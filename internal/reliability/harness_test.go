@@ -27,6 +27,8 @@ func TestMain(m *testing.M) {
 		os.Exit(runWorkerChild()) // a worker process for TestMultiWorker
 	case "slow-consumer":
 		os.Exit(runSlowChild()) // a consumer process for TestConsumerKilledMoreOftenThanABatch
+	case "latest":
+		os.Exit(runLatestChild()) // a StartLatest consumer for TestConsumerLatestKilledBeforeFirstRecord
 	}
 	goleak.VerifyTestMain(m)
 }

@@ -47,8 +47,7 @@ func runWorkerChild() int {
 			return err
 		})
 	},
-		kinesis.WithLeases(os.Getenv(envWorkerID)),
-		kinesis.WithLeaseDuration(workerLeaseDuration),
+		kinesis.WithLeases(kinesis.Leases{WorkerID: os.Getenv(envWorkerID), Duration: workerLeaseDuration}),
 		kinesis.WithCheckpointInterval(100*time.Millisecond),
 		kinesis.WithShardSyncInterval(time.Second),
 	)

@@ -23,6 +23,7 @@
 //	checkpoint_seq     S     Checkpoint.SequenceNumber (absent when empty)
 //	checkpoint_subseq  N     Checkpoint.SubSequenceNumber
 //	shard_ended        BOOL  Checkpoint.ShardEnded
+//	checkpoint_at      S     Checkpoint.Timestamp, RFC 3339 (absent when zero)
 //	checkpoint_pos     S     sortable position (see below)
 //	checkpoint_updated S     time of the last write, RFC 3339 (informational)
 //
@@ -42,7 +43,8 @@
 // # Never backwards
 //
 // checkpoint_pos encodes the position so that string order is position
-// order (kinesis.Checkpoint.Compare): "1", the 3-digit length of the
+// order (kinesis.Checkpoint.Compare): "0" and the 20-digit Unix
+// nanoseconds for a start time (Timestamp without a sequence number); "1", the 3-digit length of the
 // sequence number, the sequence number, and the sub-sequence number
 // zero-padded to 20 digits; "2" for an ended shard. Save writes on condition
 // "attribute_not_exists(checkpoint_pos) OR checkpoint_pos <= :pos", so a

@@ -11,6 +11,7 @@ import (
 // is the order of kinesis.Checkpoint.Compare, so that DynamoDB compares
 // positions server-side (the "pos <= :pos" condition of Save):
 //
+//	"0" + 20-digit Unix nanoseconds of Timestamp for a start time
 //	"1" + 3-digit length of the sequence number + the sequence number + 20-digit sub-sequence number
 //	"2" for any ended shard
 //
@@ -23,6 +24,11 @@ func sortablePosition(cp kinesis.Checkpoint) string {
 		return "2"
 	}
 	var b strings.Builder
+	if cp.SequenceNumber == "" {
+		b.WriteByte('0')
+		writePadded(&b, uint64(cp.Timestamp.UnixNano()), 20)
+		return b.String()
+	}
 	b.Grow(1 + 3 + len(cp.SequenceNumber) + 20)
 	b.WriteByte('1')
 	writePadded(&b, uint64(len(cp.SequenceNumber)), 3)

@@ -1,8 +1,10 @@
 package dynamodbstore
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rtdskit/rtds/kinesis"
 )
@@ -17,10 +19,33 @@ func TestSortablePositionIsTheDocumentedEncoding(t *testing.T) {
 		{kinesis.Checkpoint{SequenceNumber: "0"}, "1001" + "0" + "00000000000000000000"},
 		{kinesis.Checkpoint{SequenceNumber: "12345", ShardEnded: true}, "2"},
 		{kinesis.Checkpoint{ShardEnded: true}, "2"},
+		{kinesis.Checkpoint{Timestamp: time.Unix(0, 1767323045006000000)}, "0" + "01767323045006000000"},
 	} {
 		if got := sortablePosition(tt.cp); got != tt.want {
 			t.Errorf("sortablePosition(%+v) = %q, want %q", tt.cp, got, tt.want)
 		}
+	}
+}
+
+// Start times sort by time, behind every sequence number and every ended
+// checkpoint, as in kinesis.Checkpoint.Compare.
+func TestSortablePositionOrdersStartTimesFirst(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	ordered := []kinesis.Checkpoint{
+		{Timestamp: t0},
+		{Timestamp: t0.Add(time.Millisecond)},
+		{Timestamp: t0.Add(time.Hour * 24 * 365 * 100)},
+		{SequenceNumber: "0"},
+		{SequenceNumber: "49590338271490256608559692538361571095921575989136588898"},
+		{ShardEnded: true, Timestamp: t0},
+	}
+	keys := make([]string, len(ordered))
+	for i, cp := range ordered {
+		keys[i] = sortablePosition(cp)
+	}
+	if !slices.IsSorted(keys) {
+		t.Errorf("sortable positions out of order: %q", keys)
 	}
 }
 

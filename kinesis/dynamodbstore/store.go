@@ -39,6 +39,7 @@ const (
 	ddbAttrSeq       = "checkpoint_seq"     // S: Checkpoint.SequenceNumber (absent if empty)
 	ddbAttrSubSeq    = "checkpoint_subseq"  // N: Checkpoint.SubSequenceNumber
 	ddbAttrEnded     = "shard_ended"        // BOOL: Checkpoint.ShardEnded
+	ddbAttrAt        = "checkpoint_at"      // S: Checkpoint.Timestamp, RFC 3339 (absent if zero)
 	ddbAttrPos       = "checkpoint_pos"     // S: sortablePosition, compared by the write condition
 	ddbAttrUpdated   = "checkpoint_updated" // S: RFC 3339 time of the last write (informational)
 	ddbAttrOwner     = "lease_owner"        // S: Lease.Owner (absent when free)
@@ -155,9 +156,9 @@ func (s *Store) Load(ctx context.Context, stream, shardID string) (kinesis.Check
 		TableName:            aws.String(s.table),
 		Key:                  s.key(stream, shardID),
 		ConsistentRead:       aws.Bool(true),
-		ProjectionExpression: aws.String("#seq, #sub, #ended, #pos"),
+		ProjectionExpression: aws.String("#seq, #sub, #ended, #pos, #at"),
 		ExpressionAttributeNames: map[string]string{
-			"#seq": ddbAttrSeq, "#sub": ddbAttrSubSeq, "#ended": ddbAttrEnded, "#pos": ddbAttrPos,
+			"#seq": ddbAttrSeq, "#sub": ddbAttrSubSeq, "#ended": ddbAttrEnded, "#pos": ddbAttrPos, "#at": ddbAttrAt,
 		},
 	})
 	if err != nil {
@@ -200,6 +201,17 @@ func decodeCheckpointItem(item map[string]ddbtypes.AttributeValue) (kinesis.Chec
 		}
 		cp.ShardEnded = bv.Value
 	}
+	if v, ok := item[ddbAttrAt]; ok {
+		sv, ok := v.(*ddbtypes.AttributeValueMemberS)
+		if !ok {
+			return cp, fmt.Errorf("malformed item: %s is %T, want S", ddbAttrAt, v)
+		}
+		t, err := time.Parse(time.RFC3339Nano, sv.Value)
+		if err != nil {
+			return cp, fmt.Errorf("malformed item: %s: %w", ddbAttrAt, err)
+		}
+		cp.Timestamp = t
+	}
 	return cp, nil
 }
 
@@ -220,7 +232,7 @@ func (s *Store) Save(ctx context.Context, stream, shardID string, cp kinesis.Che
 	}
 	names := map[string]string{
 		"#seq": ddbAttrSeq, "#sub": ddbAttrSubSeq, "#ended": ddbAttrEnded,
-		"#pos": ddbAttrPos, "#upd": ddbAttrUpdated,
+		"#pos": ddbAttrPos, "#upd": ddbAttrUpdated, "#at": ddbAttrAt,
 	}
 	values := map[string]ddbtypes.AttributeValue{
 		":sub":   &ddbtypes.AttributeValueMemberN{Value: strconv.FormatUint(cp.SubSequenceNumber, 10)},
@@ -229,11 +241,21 @@ func (s *Store) Save(ctx context.Context, stream, shardID string, cp kinesis.Che
 		":upd":   &ddbtypes.AttributeValueMemberS{Value: time.Now().UTC().Format(time.RFC3339Nano)},
 	}
 	update := "SET #sub = :sub, #ended = :ended, #pos = :pos, #upd = :upd"
+	var remove []string
 	if cp.SequenceNumber == "" {
-		update += " REMOVE #seq"
+		remove = append(remove, "#seq")
 	} else {
 		update += ", #seq = :seq"
 		values[":seq"] = &ddbtypes.AttributeValueMemberS{Value: cp.SequenceNumber}
+	}
+	if cp.Timestamp.IsZero() {
+		remove = append(remove, "#at")
+	} else {
+		update += ", #at = :at"
+		values[":at"] = &ddbtypes.AttributeValueMemberS{Value: cp.Timestamp.UTC().Format(time.RFC3339Nano)}
+	}
+	if len(remove) > 0 {
+		update += " REMOVE " + strings.Join(remove, ", ")
 	}
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),

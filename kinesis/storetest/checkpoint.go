@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rtdskit/rtds/kinesis"
 )
@@ -38,6 +39,48 @@ var checkpointTests = []behaviour[kinesis.CheckpointStore]{
 	{"CheckpointsArePerStreamAndShard", testIsolation},
 	{"CancelledContextFails", testCancelledContext},
 	{"ConcurrentWritersNeverMoveBackwards", testConcurrentWriters},
+	{"StartTimesAreKeptAndOrderedBehindSequenceNumbers", testStartTimes},
+}
+
+// testStartTimes: a store keeps a checkpoint's start time (Timestamp, no
+// sequence number: where a reader started before it handled a record),
+// alone and on an ended shard, and orders it behind every sequence number.
+func testStartTimes(t *testing.T, s kinesis.CheckpointStore) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.UTC)
+	for shard, cp := range map[string]kinesis.Checkpoint{
+		"shardId-start": {Timestamp: t0},
+		"shardId-ended": {ShardEnded: true, Timestamp: t0},
+	} {
+		if err := s.Save(ctx, stream, shard, cp); err != nil {
+			t.Fatalf("Save(%v): %v", cp, err)
+		}
+		if got, ok, err := s.Load(ctx, stream, shard); err != nil || !ok || !got.Timestamp.Equal(cp.Timestamp) || got.ShardEnded != cp.ShardEnded || got.SequenceNumber != "" {
+			t.Errorf("Load = %+v, %v, %v; want %+v", got, ok, err, cp)
+		}
+	}
+	steps := []struct {
+		cp     kinesis.Checkpoint
+		behind bool
+	}{
+		{kinesis.Checkpoint{Timestamp: t0}, false},
+		{kinesis.Checkpoint{Timestamp: t0.Add(-time.Second)}, true},
+		{kinesis.Checkpoint{Timestamp: t0.Add(time.Second)}, false},
+		{kinesis.Checkpoint{SequenceNumber: seqA}, false},
+		{kinesis.Checkpoint{Timestamp: t0.Add(time.Hour)}, true},
+	}
+	for _, st := range steps {
+		err := s.Save(ctx, stream, shard, st.cp)
+		if got := errors.Is(err, kinesis.ErrCheckpointBehind); got != st.behind || (err != nil && !st.behind) {
+			t.Errorf("Save(%v) = %v, want behind %v", st.cp, err, st.behind)
+		}
+	}
+	if got, _, err := s.Load(ctx, stream, shard); err != nil || got != (kinesis.Checkpoint{SequenceNumber: seqA}) {
+		t.Errorf("after a sequence number: Load = %+v, %v; want the sequence number alone", got, err)
+	}
+	if err := s.Save(ctx, stream, "shardId-both", kinesis.Checkpoint{SequenceNumber: seqA, Timestamp: t0}); err == nil || errors.Is(err, kinesis.ErrCheckpointBehind) {
+		t.Errorf("Save of a sequence number with a start time = %v, want it refused as invalid", err)
+	}
 }
 
 func testLoadOfNewShard(t *testing.T, s kinesis.CheckpointStore) {
