@@ -61,7 +61,7 @@ type ProducerStats struct {
 // with a retryable error (throttling, KMS throttling, internal failures,
 // 5xx answers and network errors) is retried on its own, ahead of newer
 // records for its shard, with exponential backoff and jitter, until it is
-// delivered, its TTL (WithRecordTTL) passes, or WithMaxAttempts is
+// delivered, its TTL (WithRecordTTL) passes, or WithPutRetry's MaxAttempts is
 // reached. Errors that cannot succeed on retry (validation, access denied,
 // a missing stream, a disabled KMS key, ...) fail the records at once; the
 // Result's error wraps the SDK's typed error, so errors.As finds for

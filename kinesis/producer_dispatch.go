@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/cenkalti/backoff/v4"
 
 	"github.com/rtdskit/rtds/batch"
 )
@@ -43,7 +42,7 @@ type unit struct {
 	size     int           // bytes counted against request limits
 	born     time.Duration // oldest record's Put time
 	attempts int
-	bo       backoff.BackOff
+	retry    *retrier // its retry sequence, from its first failure
 	retryAt  time.Time
 	state    unitState
 	shardID  string // answer
@@ -585,13 +584,13 @@ func countRecs(us []unit) int {
 // scheduleRetryLocked marks u for a retry after its backoff, or failed when
 // its TTL or attempt limit does not allow one.
 func (p *Producer) scheduleRetryLocked(u *unit, cause error, now time.Time) {
-	if u.bo == nil {
-		u.bo = p.cfg.newBackoff()
+	if u.retry == nil {
+		u.retry = p.cfg.retry.start()
 	}
-	d := u.bo.NextBackOff()
+	d, ok := u.retry.next()
 	deadline := p.t0.Add(u.born + p.cfg.ttl)
 	at := now.Add(d)
-	if d == backoff.Stop || (p.cfg.maxAttempts > 0 && u.attempts >= p.cfg.maxAttempts) || at.After(deadline) {
+	if !ok || at.After(deadline) {
 		u.state = stateFailed
 		u.err = &RecordError{ShardID: u.sh.id, Attempts: u.attempts, Err: fmt.Errorf("%w: %w", ErrRecordExpired, cause)}
 		return

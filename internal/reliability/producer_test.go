@@ -14,10 +14,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtdskit/rtds/batch"
 	"github.com/rtdskit/rtds/internal/faultproxy"
 	"github.com/rtdskit/rtds/internal/testenv"
 	"github.com/rtdskit/rtds/kinesis"
 )
+
+// fastPutRetry keeps producer retries quick in the scenarios: 10 ms
+// doubling to 200 ms, ±50%, no attempt limit.
+var fastPutRetry = kinesis.Retry{InitialInterval: 10 * time.Millisecond, MaxInterval: 200 * time.Millisecond, Multiplier: 2, Jitter: 0.5}
 
 // outcomes collects a producer's Results by event id and flags any event
 // reported twice.
@@ -114,8 +119,8 @@ func TestProducerUnderFaultsAggregated(t *testing.T) {
 	runProducerScenario(t, "producer-under-faults-aggregated", 20000, faultproxy.Config{
 		Throttle: 0.10, FailEntries: 0.05, EntryErrorCode: faultproxy.CodeInternalFailure,
 		DropBefore: 0.005, DropAfter: 0.005,
-	}, true, kinesis.WithAggregation(true), kinesis.WithAggregateLimits(4096, 0),
-		kinesis.WithBatchLimits(5, kinesis.DefaultMaxBatchBytes, kinesis.DefaultMaxRecordBytes))
+	}, true, kinesis.WithAggregation(true), kinesis.WithAggregateLimits(kinesis.AggregateLimits{MaxBytes: 4096, MaxRecords: kinesis.DefaultAggregateLimits.MaxRecords}),
+		kinesis.WithBatchLimits(batch.Limits{MaxRecordsPerRequest: 5, MaxRequestBytes: batch.DefaultMaxRequestBytes, MaxRecordBytes: batch.DefaultMaxRecordBytes}))
 }
 
 // runProducerScenario puts n events through a proxy with cfg. Requests carry
@@ -132,8 +137,8 @@ func runProducerScenario(t *testing.T, name string, n int, cfg faultproxy.Config
 	p, err := kinesis.NewProducer(via, stream, append([]kinesis.ProducerOption{
 		kinesis.WithRecordTTL(24 * time.Hour),
 		kinesis.WithResultHandler(out.handle),
-		kinesis.WithBackoff(fastBackoff),
-		kinesis.WithBatchLimits(200, kinesis.DefaultMaxBatchBytes, kinesis.DefaultMaxRecordBytes),
+		kinesis.WithPutRetry(fastPutRetry),
+		kinesis.WithBatchLimits(batch.Limits{MaxRecordsPerRequest: 200, MaxRequestBytes: batch.DefaultMaxRequestBytes, MaxRecordBytes: batch.DefaultMaxRecordBytes}),
 	}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +202,7 @@ func TestProducerCloseWhileThrottled(t *testing.T) {
 	px := startProxy(t, ep, 12, faultproxy.Config{Throttle: 1})
 	via := client(t, px.URL(), 1)
 	out := newOutcomes()
-	p, err := kinesis.NewProducer(via, stream, kinesis.WithResultHandler(out.handle), kinesis.WithBackoff(fastBackoff))
+	p, err := kinesis.NewProducer(via, stream, kinesis.WithResultHandler(out.handle), kinesis.WithPutRetry(fastPutRetry))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +256,7 @@ func TestProducerBoundedMemoryWhileUnreachable(t *testing.T) {
 		sampleEvery = 250 * time.Millisecond
 		buffer      = 8 << 20
 		steadySlack = 20 << 20
-		peakSlack   = kinesis.DefaultMaxInFlight * kinesis.DefaultMaxBatchBytes
+		peakSlack   = kinesis.DefaultMaxInFlight * batch.DefaultMaxRequestBytes
 		minChurn    = 3 // accepted bytes / buffer
 	)
 	ep := testenv.Lookup(t, testenv.EnvKinesalite)
@@ -262,7 +267,7 @@ func TestProducerBoundedMemoryWhileUnreachable(t *testing.T) {
 	var accepted [s7Putters]int // putter g's events 0..accepted[g]-1 were accepted
 	out := &s7Outcomes{}
 	p, err := kinesis.NewProducer(via, stream, kinesis.WithBufferBytes(buffer), kinesis.WithRecordTTL(ttl),
-		kinesis.WithResultHandler(out.handle), kinesis.WithBackoff(fastBackoff))
+		kinesis.WithResultHandler(out.handle), kinesis.WithPutRetry(fastPutRetry))
 	if err != nil {
 		t.Fatal(err)
 	}
