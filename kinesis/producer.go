@@ -121,8 +121,9 @@ type Producer struct {
 	closed   bool
 	space    chan struct{} // closed when buffer space is freed; nil if nobody waits
 	aborted  bool
-	abortErr error // why records were failed by Close
-	shards   shardMap
+	abortErr error           // why records were failed by Close
+	shardMap *batch.ShardMap // the stream's open shards; nil until first read
+	shards   []*shardQ       // their queues, in shardMap.Ranges order
 	byID     map[string]*shardQ
 	unmapped *shardQ
 	draining []*shardQ
@@ -186,7 +187,7 @@ func NewProducer(client ProducerAPI, stream string, opts ...ProducerOption) (*Pr
 		wake:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		byID:     map[string]*shardQ{},
-		unmapped: newShardQ("", hashKey{}, batch.MaxHashKey),
+		unmapped: newShardQ("", hashKey{}, batch.MaxHashKey, ""),
 		old:      map[uint64]int{},
 	}
 	if strings.HasPrefix(stream, "arn:") {
@@ -254,11 +255,9 @@ func (p *Producer) Put(ctx context.Context, partitionKey string, data []byte) er
 		p.mu.Lock()
 	}
 	at := time.Since(p.t0)
-	sh := p.unmapped
-	if len(p.shards) > 0 {
-		if s := p.shards.route(h); s != nil {
-			sh = s
-		}
+	sh := p.routeLocked(h)
+	if sh == nil {
+		sh = p.unmapped
 	}
 	sh.recs.push(rec{pk: partitionKey, data: data, h: h, at: at, epoch: p.epoch})
 	p.cur++

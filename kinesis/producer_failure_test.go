@@ -367,7 +367,10 @@ func TestProducerThrottledShardSlowsDownAlone(t *testing.T) {
 		}
 		for i := 0; hot == "" || cold == ""; i++ {
 			k := fmt.Sprintf("key-%d", i)
-			if m.route(batch.PartitionKeyHash(k)) == m[0] {
+			p.mu.Lock()
+			q := p.routeLocked(batch.PartitionKeyHash(k))
+			p.mu.Unlock()
+			if q == m[0] {
 				hot = k
 			} else {
 				cold = k

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -60,8 +59,8 @@ type shardQ struct {
 	after []*shardQ
 }
 
-func newShardQ(id string, start, end hashKey) *shardQ {
-	return &shardQ{id: id, start: start, end: end, ehk: start.String(),
+func newShardQ(id string, start, end hashKey, ehk string) *shardQ {
+	return &shardQ{id: id, start: start, end: end, ehk: ehk,
 		lim: rate.NewLimiter(rate.Inf, shardBurst), open: true}
 }
 
@@ -147,26 +146,22 @@ func (s *shardQ) succeeded(now time.Time) {
 	s.lim.SetLimitAt(now, l)
 }
 
-// shardMap is a sorted list of the stream's open shards.
-type shardMap []*shardQ
-
-func (m shardMap) route(h hashKey) *shardQ {
-	i := sort.Search(len(m), func(i int) bool { return m[i].end.Compare(h) >= 0 })
-	if i < len(m) && h.Compare(m[i].start) >= 0 {
-		return m[i]
+// routeLocked returns the queue of the shard whose hash key range holds
+// h in the current shard map, or nil (no map yet, or h in a gap).
+func (p *Producer) routeLocked(h hashKey) *shardQ {
+	if p.shardMap == nil {
+		return nil
+	}
+	if i := p.shardMap.Index(h); i >= 0 {
+		return p.shards[i]
 	}
 	return nil
 }
 
-type shardRange struct {
-	id         string
-	start, end hashKey
-}
-
 // listOpenShards reads the stream's open shards with ListShards, following
 // NextToken pages.
-func listOpenShards(ctx context.Context, client ListShardsAPI, name, arn *string) ([]shardRange, error) {
-	var out []shardRange
+func listOpenShards(ctx context.Context, client ListShardsAPI, name, arn *string) ([]batch.ShardRange, error) {
+	var out []batch.ShardRange
 	in := &sdkkinesis.ListShardsInput{StreamName: name, StreamARN: arn}
 	for range 10000 {
 		page, err := client.ListShards(ctx, in)
@@ -180,18 +175,13 @@ func listOpenShards(ctx context.Context, client ListShardsAPI, name, arn *string
 			if s.HashKeyRange == nil {
 				continue
 			}
-			a, err := batch.ParseHashKey(aws.ToString(s.HashKeyRange.StartingHashKey))
+			r, err := batch.ParseShardRange(aws.ToString(s.ShardId), aws.ToString(s.HashKeyRange.StartingHashKey), aws.ToString(s.HashKeyRange.EndingHashKey))
 			if err != nil {
 				return nil, err
 			}
-			b, err := batch.ParseHashKey(aws.ToString(s.HashKeyRange.EndingHashKey))
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, shardRange{aws.ToString(s.ShardId), a, b})
+			out = append(out, r)
 		}
 		if page.NextToken == nil || *page.NextToken == "" {
-			sort.Slice(out, func(i, j int) bool { return out[i].start.Compare(out[j].start) < 0 })
 			return out, nil
 		}
 		in = &sdkkinesis.ListShardsInput{NextToken: page.NextToken}
@@ -204,13 +194,17 @@ func (p *Producer) refreshShards() {
 	defer p.wg.Done()
 	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
 	defer cancel()
+	var m *batch.ShardMap
 	ranges, err := listOpenShards(ctx, p.client, p.name, p.arn)
+	if err == nil && len(ranges) > 0 {
+		m, err = batch.NewShardMap(ranges)
+	}
 	p.mu.Lock()
 	p.refreshing = false
 	p.lastRefresh = time.Now()
 	p.mapReady = true
-	if err == nil && len(ranges) > 0 {
-		p.applyMapLocked(ranges)
+	if m != nil {
+		p.applyMapLocked(m)
 	}
 	p.mu.Unlock()
 	if err != nil && !errors.Is(err, context.Canceled) {
@@ -222,16 +216,17 @@ func (p *Producer) refreshShards() {
 // applyMapLocked installs a new shard map: unchanged shards keep their
 // state, closed ones drain their retries and in-flight requests, and fresh
 // records are routed again.
-func (p *Producer) applyMapLocked(ranges []shardRange) {
-	m := make(shardMap, 0, len(ranges))
+func (p *Producer) applyMapLocked(sm *batch.ShardMap) {
+	ranges := sm.Ranges()
+	m := make([]*shardQ, 0, len(ranges))
 	byID := make(map[string]*shardQ, len(ranges))
-	for _, r := range ranges {
-		q := p.byID[r.id]
-		if q == nil || q.start != r.start || q.end != r.end {
-			q = newShardQ(r.id, r.start, r.end)
+	for i, r := range ranges {
+		q := p.byID[r.ShardID]
+		if q == nil || q.start != r.StartingHashKey || q.end != r.EndingHashKey {
+			q = newShardQ(r.ShardID, r.StartingHashKey, r.EndingHashKey, sm.ExplicitHashKey(i))
 		}
 		m = append(m, q)
-		byID[r.id] = q
+		byID[r.ShardID] = q
 	}
 	var moved []rec
 	for id, q := range p.byID {
@@ -273,7 +268,7 @@ func (p *Producer) applyMapLocked(ranges []shardRange) {
 		// Keep Put order within each key.
 		slices.SortStableFunc(moved, func(a, b rec) int { return int(a.at - b.at) })
 	}
-	p.shards, p.byID = m, byID
+	p.shardMap, p.shards, p.byID = sm, m, byID
 	for _, q := range p.draining {
 		if len(q.retry) > 0 {
 			var retry []unit
@@ -284,7 +279,7 @@ func (p *Producer) applyMapLocked(ranges []shardRange) {
 		}
 	}
 	for _, r := range moved {
-		q := m.route(r.h)
+		q := p.routeLocked(r.h)
 		if q == nil {
 			q = p.unmapped
 		}
@@ -307,7 +302,7 @@ func (p *Producer) regroupLocked(dst []unit, u *unit) []unit {
 	var targets [4]*shardQ
 	ts := targets[:0]
 	for i := range u.recs {
-		if q := p.shards.route(u.recs[i].h); !slices.Contains(ts, q) {
+		if q := p.routeLocked(u.recs[i].h); !slices.Contains(ts, q) {
 			ts = append(ts, q)
 		}
 	}
@@ -322,7 +317,7 @@ func (p *Producer) regroupLocked(dst []unit, u *unit) []unit {
 			part.ehk = q.ehk
 		}
 		for i := range u.recs {
-			if p.shards.route(u.recs[i].h) == q {
+			if p.routeLocked(u.recs[i].h) == q {
 				part.recs = append(part.recs, u.recs[i])
 			}
 		}
