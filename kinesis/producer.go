@@ -101,53 +101,66 @@ type ProducerStats struct {
 //
 // A Producer is safe for concurrent use.
 type Producer struct {
-	client ProducerAPI
-	cfg    producerConfig
-	hooks  producerHooks
-	name   *string // exactly one of name and arn is set
-	arn    *string
-	t0     time.Time
+	// Set by NewProducer, then only read: no lock needed.
+	client    ProducerAPI
+	cfg       producerConfig
+	hooks     producerHooks
+	name      *string // exactly one of name and arn is set
+	arn       *string
+	t0        time.Time   // origin of rec.at and unit.born
+	fullBytes int         // fresh bytes that make a request worth sending before the linger ends
+	aggBufs   *aggBufPool // with aggregation: buffers for encoded aggregates (a sync.Pool per class)
 
+	// Goroutine control: safe for concurrent use by construction.
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelCauseFunc
-	wake   chan struct{}
-	stop   chan struct{}
+	wake   chan struct{} // signal: the dispatch loop should run
+	stop   chan struct{} // closed by Close: the dispatch loop returns
 	wg     sync.WaitGroup
 
 	closeOnce sync.Once
-	closeErr  error
+	closeErr  error // written inside closeOnce, read after it
 
-	mu       sync.Mutex
-	closed   bool
-	space    chan struct{} // closed when buffer space is freed; nil if nobody waits
-	aborted  bool
-	abortErr error           // why records were failed by Close
-	shardMap *batch.ShardMap // the stream's open shards; nil until first read
-	shards   []*shardQ       // their queues, in shardMap.Ranges order
-	byID     map[string]*shardQ
-	unmapped *shardQ
-	draining []*shardQ
-	all      []*shardQ // shards, draining and unmapped: what dispatch visits
-	rr       int
-	mapReady bool
+	// mu guards every field below it, every shardQ's fields and the units
+	// queued for a retry. It is never held while calling the client, a
+	// hook or the result handler, nor while waiting.
+	mu sync.Mutex
 
-	refreshing  bool
-	needRefresh bool
+	// Lifecycle.
+	closed   bool  // Close was called: Put and Flush return ErrClosed
+	aborted  bool  // Close gave up: records still buffered were failed
+	abortErr error // why records were failed by Close
+
+	// Admission: Put waits on space while the buffer is full or its
+	// shard's backlog would not drain within the TTL.
+	space chan struct{} // closed when records finish; nil if nobody waits
+
+	// The shard map and the queues dispatch visits.
+	shardMap    *batch.ShardMap // the stream's open shards; nil until first read
+	shards      []*shardQ       // their queues, in shardMap.Ranges order
+	byID        map[string]*shardQ
+	unmapped    *shardQ   // records whose shard is unknown
+	draining    []*shardQ // queues of closed shards with retries or requests in flight
+	all         []*shardQ // shards, draining and unmapped: what dispatch visits
+	rr          int       // round-robin start in all
+	mapReady    bool      // the first ListShards answered (or failed)
+	refreshing  bool      // a refreshShards goroutine runs
+	needRefresh bool      // an answer named an unexpected shard
 	lastRefresh time.Time
 
-	inflight    int
-	fullBytes   int // fresh bytes that make a request worth sending before the linger ends
-	freshRecs   int
+	// Requests.
+	inflight    int // PutRecords calls in flight
+	freshRecs   int // records in the queues not yet taken into a request
 	freshBytes  int
-	lingerStart time.Time
-	urgent      int
-	keys        map[string]struct{}
+	lingerStart time.Time           // when the oldest fresh record's linger started
+	urgent      int                 // Flush calls waiting: send without lingering
+	keys        map[string]struct{} // with ordering: keys in the request being built
 	reqPool     []*request
-	aggBufs     *aggBufPool // with aggregation: buffers for encoded aggregates
 
+	// Flush accounting: records put in each epoch and not yet finished.
 	epoch   uint64
-	cur     int
-	old     map[uint64]int
+	cur     int            // records of the current epoch not finished
+	old     map[uint64]int // the same for earlier epochs that a Flush waits for
 	waiters []flushWaiter
 
 	stats ProducerStats

@@ -223,25 +223,28 @@ func (p *Producer) freeRequest(r *request) {
 const fullRequestBytes = 1 << 20
 
 // buildLocked takes records for one request, visiting shards round-robin.
-// Retries come before fresh records of their shard, in their original
-// order; fresh records are taken only when due.
+// A shard's retries that are due come first, in their original order
+// (takeRetriesLocked); then, when due is set, its fresh records
+// (takeFreshLocked). With WithOrdering, fresh records wait until the
+// shard's retries are all out; without it, a shard whose retries still
+// wait for their backoff sends fresh records meanwhile. It returns the
+// request (nil if nothing could be taken), when it should run next, and
+// records that expired in the buffer.
 func (p *Producer) buildLocked(now time.Time, due bool) (req *request, wake time.Time, expired []unit) {
-	maxRecs, maxBytes := p.cfg.maxBatchRecords, p.cfg.maxBatchBytes
-	ttl := p.cfg.ttl
-	sinceT0 := now.Sub(p.t0)
 	n := len(p.all)
 	start := p.rr
 	p.rr++
 	for k := range n {
 		sh := p.all[(start+k)%n]
-		if len(sh.retry) == 0 && (sh.recs.len() == 0 || !due) {
+		retryDue := len(sh.retry) > 0 && !sh.retry[0].retryAt.After(now)
+		freshDue := due && sh.recs.len() > 0 && (len(sh.retry) == 0 || !p.cfg.ordering)
+		if len(sh.retry) > 0 && !retryDue {
+			wake = earliest(wake, sh.retry[0].retryAt)
+		}
+		if !retryDue && !freshDue {
 			continue
 		}
 		if p.cfg.ordering && (sh.inflight > 0 || sh.waiting()) {
-			continue
-		}
-		if len(sh.retry) > 0 && sh.retry[0].retryAt.After(now) {
-			wake = earliest(wake, sh.retry[0].retryAt)
 			continue
 		}
 		if at := sh.readyAt(now); at.After(now) {
@@ -256,95 +259,19 @@ func (p *Producer) buildLocked(now time.Time, due bool) (req *request, wake time
 				}
 				clear(p.keys)
 			}
-		} else if len(req.units) >= maxRecs || req.bytes >= maxBytes {
+		} else if len(req.units) >= p.cfg.maxBatchRecords || req.bytes >= p.cfg.maxBatchBytes {
 			break
 		}
-		budget, cost := sh.budget(), 0
-		first := len(req.units)
-		room := func(size int) bool {
-			return len(req.units) < maxRecs && req.bytes+size <= maxBytes && (cost == 0 || cost < budget)
+		t := take{req: req, sh: sh, budget: sh.budget(), first: len(req.units)}
+		if retryDue {
+			p.takeRetriesLocked(&t, now)
 		}
-		// Retries that are due, in order.
-		taken := 0
-		for taken < len(sh.retry) {
-			u := &sh.retry[taken]
-			if u.retryAt.After(now) || !room(u.size) {
-				break
-			}
-			if p.cfg.ordering {
-				if p.cfg.aggregate && len(req.units) > first {
-					break
-				}
-				if !p.cfg.aggregate {
-					if _, dup := p.keys[u.pk]; dup {
-						break
-					}
-					p.keys[u.pk] = struct{}{}
-				}
-			}
-			req.units = append(req.units, *u)
-			req.bytes += u.size
-			req.records += u.count()
-			cost += max(u.size, recordCostFloor)
-			taken++
+		if due && (len(sh.retry) == 0 || !p.cfg.ordering) {
+			expired = p.takeFreshLocked(&t, now, expired)
 		}
-		clear(sh.retry[:taken])
-		sh.retry = sh.retry[taken:]
-		if len(sh.retry) == 0 {
-			sh.retry = nil
-		}
-		// Fresh records, only once the shard's retries are all out.
-		if len(sh.retry) == 0 && due {
-			taken = 0
-			for taken < sh.recs.len() {
-				r := sh.recs.at(taken)
-				if sinceT0-r.at > ttl {
-					expired = append(expired, unit{sh: sh, pk: r.pk, one: *r, born: r.at,
-						state: stateFailed, err: &RecordError{ShardID: sh.id, Err: fmt.Errorf("%w: expired in the buffer", ErrRecordExpired)}})
-					p.freshRecs--
-					p.freshBytes -= len(r.pk) + len(r.data)
-					taken++
-					continue
-				}
-				size := len(r.pk) + len(r.data)
-				if p.cfg.ordering && len(req.units) > first && p.cfg.aggregate {
-					break
-				}
-				if p.cfg.aggregate && sh.id != "" && 2*len(r.pk)+len(r.data)+aggRecordOverhead+aggHeader+len(sh.ehk) <= p.cfg.maxAggBytes {
-					if cost > 0 && cost >= budget {
-						break
-					}
-					m := p.takeAggregateLocked(req, sh, taken, maxBytes, budget-cost, cost == 0)
-					if m == 0 {
-						break
-					}
-					u := &req.units[len(req.units)-1]
-					cost += max(u.size, recordCostFloor)
-					taken += m
-					continue
-				}
-				if !room(size) {
-					break
-				}
-				if p.cfg.ordering && !p.cfg.aggregate {
-					if _, dup := p.keys[r.pk]; dup {
-						break
-					}
-					p.keys[r.pk] = struct{}{}
-				}
-				req.units = append(req.units, unit{sh: sh, pk: r.pk, one: *r, size: size, born: r.at})
-				req.bytes += size
-				req.records++
-				p.freshRecs--
-				p.freshBytes -= size
-				cost += max(size, recordCostFloor)
-				taken++
-			}
-			sh.recs.drop(taken)
-		}
-		if len(req.units) > first {
+		if len(req.units) > t.first {
 			sh.inflight++
-			sh.charge(now, cost)
+			sh.charge(now, t.cost)
 			sh.sent++
 			req.shards = append(req.shards, sh)
 			req.seqs = append(req.seqs, sh.sent)
@@ -358,6 +285,117 @@ func (p *Producer) buildLocked(now time.Time, due bool) (req *request, wake time
 		req.sentAt = now
 	}
 	return req, wake, expired
+}
+
+// take is one shard's share of a request being built.
+type take struct {
+	req    *request
+	sh     *shardQ
+	budget int // cost the shard's rate allows this request
+	cost   int // cost taken so far
+	first  int // index in req.units of the shard's first unit
+}
+
+// room reports whether a unit of size bytes fits the request's limits and
+// the shard's budget (the shard's first unit always fits the budget, so a
+// slow shard still progresses).
+func (t *take) room(p *Producer, size int) bool {
+	return len(t.req.units) < p.cfg.maxBatchRecords && t.req.bytes+size <= p.cfg.maxBatchBytes &&
+		(t.cost == 0 || t.cost < t.budget)
+}
+
+// add appends u to the request.
+func (t *take) add(u unit) {
+	t.req.units = append(t.req.units, u)
+	t.req.bytes += u.size
+	t.req.records += u.count()
+	t.cost += max(u.size, recordCostFloor)
+}
+
+// keyTakenLocked reports, with ordering and without aggregation, whether
+// the request already holds a record of key pk, and claims pk otherwise:
+// one request carries at most one record per key.
+func (p *Producer) keyTakenLocked(pk string) bool {
+	if !p.cfg.ordering || p.cfg.aggregate {
+		return false
+	}
+	if _, dup := p.keys[pk]; dup {
+		return true
+	}
+	p.keys[pk] = struct{}{}
+	return false
+}
+
+// takeRetriesLocked moves the shard's retries that are due into the
+// request, in their original order.
+func (p *Producer) takeRetriesLocked(t *take, now time.Time) {
+	sh := t.sh
+	taken := 0
+	for taken < len(sh.retry) {
+		u := &sh.retry[taken]
+		if u.retryAt.After(now) || !t.room(p, u.size) {
+			break
+		}
+		if p.cfg.ordering && p.cfg.aggregate && len(t.req.units) > t.first {
+			break // one aggregate per shard per request
+		}
+		if p.keyTakenLocked(u.pk) {
+			break
+		}
+		t.add(*u)
+		taken++
+	}
+	clear(sh.retry[:taken])
+	sh.retry = sh.retry[taken:]
+	if len(sh.retry) == 0 {
+		sh.retry = nil
+	}
+}
+
+// takeFreshLocked moves the shard's fresh records into the request, in Put
+// order, as single records or (with aggregation) aggregates, and appends
+// those older than the TTL to expired instead.
+func (p *Producer) takeFreshLocked(t *take, now time.Time, expired []unit) []unit {
+	sh, req := t.sh, t.req
+	sinceT0 := now.Sub(p.t0)
+	taken := 0
+	for taken < sh.recs.len() {
+		r := sh.recs.at(taken)
+		if sinceT0-r.at > p.cfg.ttl {
+			expired = append(expired, unit{sh: sh, pk: r.pk, one: *r, born: r.at,
+				state: stateFailed, err: &RecordError{ShardID: sh.id, Err: fmt.Errorf("%w: expired in the buffer", ErrRecordExpired)}})
+			p.freshRecs--
+			p.freshBytes -= len(r.pk) + len(r.data)
+			taken++
+			continue
+		}
+		size := len(r.pk) + len(r.data)
+		if p.cfg.ordering && p.cfg.aggregate && len(req.units) > t.first {
+			break
+		}
+		if p.cfg.aggregate && sh.id != "" && 2*len(r.pk)+len(r.data)+aggRecordOverhead+aggHeader+len(sh.ehk) <= p.cfg.maxAggBytes {
+			if t.cost > 0 && t.cost >= t.budget {
+				break
+			}
+			m := p.takeAggregateLocked(req, sh, taken, p.cfg.maxBatchBytes, t.budget-t.cost, t.cost == 0)
+			if m == 0 {
+				break
+			}
+			u := &req.units[len(req.units)-1]
+			t.cost += max(u.size, recordCostFloor)
+			taken += m
+			continue
+		}
+		if !t.room(p, size) || p.keyTakenLocked(r.pk) {
+			break
+		}
+		t.add(unit{sh: sh, pk: r.pk, one: *r, size: size, born: r.at})
+		p.freshRecs--
+		p.freshBytes -= size
+		taken++
+	}
+	sh.recs.drop(taken)
+	return expired
 }
 
 // takeAggregateLocked packs fresh records of sh, starting at index from,
