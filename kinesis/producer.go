@@ -208,6 +208,7 @@ func NewProducer(client ProducerAPI, stream string, opts ...ProducerOption) (*Pr
 	} else {
 		p.name = aws.String(stream)
 	}
+	p.unmapped.setAdmit(p.t0, cfg.ttl)
 	p.all = []*shardQ{p.unmapped}
 	if cfg.aggregate {
 		p.aggBufs = newAggBufPool(cfg.maxAggBytes)
@@ -243,16 +244,23 @@ func (p *Producer) Put(ctx context.Context, partitionKey string, data []byte) er
 		return err
 	}
 	size := len(partitionKey) + len(data)
+	cost := p.recCost(size)
 	h := batch.PartitionKeyHash(partitionKey)
 	p.mu.Lock()
+	var sh *shardQ
 	for {
 		if p.closed {
 			p.mu.Unlock()
 			return ErrClosed
 		}
+		sh = p.routeLocked(h)
+		if sh == nil {
+			sh = p.unmapped
+		}
 		// A record always fits in an empty buffer (validate bounds its
-		// size), so a full buffer only waits for records to finish.
-		if p.stats.BufferedBytes+size <= p.cfg.bufferBytes || p.stats.BufferedBytes == 0 {
+		// size) and in an empty shard backlog, so waiting only waits for
+		// records to finish.
+		if (p.stats.BufferedBytes+size <= p.cfg.bufferBytes || p.stats.BufferedBytes == 0) && sh.admits(cost) {
 			break
 		}
 		if p.space == nil {
@@ -268,11 +276,7 @@ func (p *Producer) Put(ctx context.Context, partitionKey string, data []byte) er
 		p.mu.Lock()
 	}
 	at := time.Since(p.t0)
-	sh := p.routeLocked(h)
-	if sh == nil {
-		sh = p.unmapped
-	}
-	sh.recs.push(rec{pk: partitionKey, data: data, h: h, at: at, epoch: p.epoch})
+	p.pushLocked(sh, rec{pk: partitionKey, data: data, h: h, at: at, epoch: p.epoch})
 	p.cur++
 	p.stats.Records++
 	p.stats.Buffered++

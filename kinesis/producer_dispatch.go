@@ -520,6 +520,7 @@ func (p *Producer) complete(req *request, out *sdkkinesis.PutRecordsOutput, err 
 		} else {
 			u.state, u.err = stateDelivered, nil
 			u.shardID, u.seq = aws.ToString(r.ShardId), aws.ToString(r.SequenceNumber)
+			u.sh.meter.add(now, max(u.size, recordCostFloor))
 			if u.sh.id != "" && u.shardID != u.sh.id {
 				p.needRefresh = true
 			}
@@ -542,7 +543,7 @@ func (p *Producer) complete(req *request, out *sdkkinesis.PutRecordsOutput, err 
 			u.state = stateFailed
 			u.err = &RecordError{ShardID: u.sh.id, Attempts: u.attempts, Err: cause}
 		default:
-			p.scheduleRetryLocked(u, cause, now)
+			p.scheduleRetryLocked(u, cause, thr, now)
 		}
 	}
 	for i, sh := range req.shards {
@@ -550,6 +551,7 @@ func (p *Producer) complete(req *request, out *sdkkinesis.PutRecordsOutput, err 
 		if req.seqs[i] > sh.decreased {
 			sh.succeeded(now)
 		}
+		sh.setAdmit(now, p.cfg.ttl)
 	}
 	// Requeue retries at the front of their shard, in their original order
 	// (a shard's units are contiguous in the request).
@@ -573,7 +575,13 @@ func (p *Producer) complete(req *request, out *sdkkinesis.PutRecordsOutput, err 
 		}
 		if len(run) > 0 {
 			sh := req.units[i].sh
-			sh.retry = append(run, sh.retry...)
+			if p.cfg.ordering {
+				// Nothing of the shard was sent since these units:
+				// they are its oldest.
+				sh.retry = append(run, sh.retry...)
+			} else {
+				sh.retry = mergeRetries(sh.retry, run)
+			}
 			p.stats.Retried += int64(countRecs(run))
 		}
 		i = j
@@ -611,6 +619,30 @@ func lenResults(out *sdkkinesis.PutRecordsOutput) int {
 	return len(out.Records)
 }
 
+// mergeRetries merges run into q, a shard's retries in order of retryAt,
+// keeping that order (and the order of units due at the same time).
+// Without WithOrdering a shard sends fresh records while its retries wait,
+// so a failed request may hold units newer than some waiting in q.
+func mergeRetries(q, run []unit) []unit {
+	slices.SortStableFunc(run, func(a, b unit) int { return a.retryAt.Compare(b.retryAt) })
+	if len(q) == 0 || !run[0].retryAt.Before(q[len(q)-1].retryAt) {
+		return append(q, run...)
+	}
+	out := make([]unit, 0, len(q)+len(run))
+	i, j := 0, 0
+	for i < len(q) && j < len(run) {
+		if run[j].retryAt.Before(q[i].retryAt) {
+			out = append(out, run[j])
+			j++
+		} else {
+			out = append(out, q[i])
+			i++
+		}
+	}
+	out = append(out, q[i:]...)
+	return append(out, run[j:]...)
+}
+
 func countRecs(us []unit) int {
 	n := 0
 	for i := range us {
@@ -620,12 +652,16 @@ func countRecs(us []unit) int {
 }
 
 // scheduleRetryLocked marks u for a retry after its backoff, or failed when
-// its TTL or attempt limit does not allow one.
-func (p *Producer) scheduleRetryLocked(u *unit, cause error, now time.Time) {
+// its TTL or attempt limit does not allow one. A throttled unit waits at
+// most maxThrottleWait: its shard's rate limit, not its backoff, paces it.
+func (p *Producer) scheduleRetryLocked(u *unit, cause error, throttled bool, now time.Time) {
 	if u.retry == nil {
 		u.retry = p.cfg.retry.start()
 	}
 	d, ok := u.retry.next()
+	if throttled {
+		d = min(d, maxThrottleWait)
+	}
 	deadline := p.t0.Add(u.born + p.cfg.ttl)
 	at := now.Add(d)
 	if !ok || at.After(deadline) {
@@ -685,6 +721,10 @@ func (p *Producer) finish(units []unit, req *request) {
 		u := &units[i]
 		if u.state != stateDelivered && u.state != stateFailed {
 			continue
+		}
+		for j := range u.count() {
+			r := u.rec(j)
+			u.sh.pending -= p.recCost(len(r.pk) + len(r.data))
 		}
 		if u.recs == nil {
 			p.completeLocked(u.one.epoch, 1)

@@ -512,7 +512,7 @@ func TestProducerRateRecoversAfterThrottling(t *testing.T) {
 			if i%20 == 19 {
 				time.Sleep(100 * time.Millisecond) // 200 records/s for 10 s
 			}
-			if i == 300 && !(limit() < nominalShardRate*2) {
+			if i == 150 && !(limit() < nominalShardRate*2) { // while every entry is throttled
 				t.Errorf("rate %v after throttling, want it lowered", limit())
 			}
 		}

@@ -15,14 +15,26 @@ import (
 	"github.com/rtdskit/rtds/batch"
 )
 
-// Adaptive per-shard rate. A shard starts unlimited. When it throttles, its
-// limit drops to the nominal shard throughput, then halves on each further
-// throttle (at most once per round trip), down to minShardRate; each
+// Adaptive per-shard rate. A shard starts unlimited. When it throttles
+// (at most once per round trip: throttles in answers to requests sent
+// before the last change are already accounted for), its limit becomes
+// throttleGain times the most it delivered in one second of the last
+// meterSeconds (the rate the shard demonstrably accepts), at least
+// nominalShardRate when it was unlimited and at least minShardRate. Each
 // request it completes without throttling adds shardRateStep, and once the
-// limit is back above maxShardRate the shard is unlimited again. Cost is
-// bytes, with each Kinesis record counted as at least recordCostFloor
-// bytes, so one limiter covers both the 1 MiB/s and the 1,000 records/s
-// shard limits.
+// limit is back above maxShardRate the shard is unlimited again.
+//
+// Setting the limit from the delivered rate rather than halving it is what
+// keeps the rate from collapsing under throttles the producer's own rate
+// did not cause (another writer, a fault): those fail a share of entries
+// whatever the rate, so the shard still delivers most of what it is sent,
+// and the limit stays near the rate that worked. When the producer does
+// exceed the shard, the shard delivers its capacity, and the limit
+// settles just above it.
+//
+// Cost is bytes, with each Kinesis record counted as at least
+// recordCostFloor bytes, so one limiter covers both the 1 MiB/s and the
+// 1,000 records/s shard limits.
 const (
 	nominalShardRate = 1 << 20
 	minShardRate     = 16 << 10
@@ -30,9 +42,20 @@ const (
 	shardRateStep    = 64 << 10
 	shardBurst       = 1 << 20
 	recordCostFloor  = 1 << 10
+	throttleGain     = 1.25
+	meterSeconds     = 10
 	// shardSlice bounds one request's share of a rate-limited shard to
 	// this much of its rate, so a slow shard paces smoothly.
 	shardSlice = 200 * time.Millisecond
+	// admitShare is the share of the record TTL that a shard's backlog
+	// may take to drain at its current rate: Put admits a record only
+	// when its shard's backlog, the record included, can be sent within
+	// admitShare × TTL (or the backlog is empty). The rest of the TTL is
+	// left for retries and for the rate to drop further.
+	admitShare = 0.5
+	// maxThrottleWait caps the backoff of a throttled record (see
+	// WithPutRetry).
+	maxThrottleWait = 500 * time.Millisecond
 )
 
 // hashKey is a 128-bit Kinesis hash key.
@@ -51,6 +74,12 @@ type shardQ struct {
 	sent       uint64 // requests sent that carry this shard's records
 	decreased  uint64 // value of sent at the last rate decrease
 	open       bool   // in the current shard map
+	// pending is the cost of the records routed here and not yet
+	// delivered or failed (fresh, retrying or in flight); Put admits a
+	// record while pending stays within admit (see admitShare).
+	pending int
+	admit   int
+	meter   deliveryMeter
 	// after lists, with WithOrdering, the queues of an earlier shard map
 	// whose hash ranges overlap this one and which still held records
 	// (fresh, retrying or in flight) when this queue took over their
@@ -61,7 +90,70 @@ type shardQ struct {
 
 func newShardQ(id string, start, end hashKey, ehk string) *shardQ {
 	return &shardQ{id: id, start: start, end: end, ehk: ehk,
-		lim: rate.NewLimiter(rate.Inf, shardBurst), open: true}
+		lim: rate.NewLimiter(rate.Inf, shardBurst), open: true, admit: math.MaxInt}
+}
+
+// admits reports whether a record of the given cost may join the shard's
+// backlog.
+func (s *shardQ) admits(cost int) bool { return s.pending == 0 || s.pending+cost <= s.admit }
+
+// drainRate is the rate, in cost per second, at which the shard is
+// expected to accept records: when it throttled, the most it delivered in
+// a second lately (at least minShardRate), within its limit; when it is
+// unlimited, that or the nominal shard rate, whichever is higher.
+func (s *shardQ) drainRate(now time.Time) float64 {
+	peak := float64(s.meter.peak(now))
+	if l := s.lim.Limit(); l != rate.Inf {
+		return min(float64(l), max(peak, minShardRate))
+	}
+	return max(nominalShardRate, peak)
+}
+
+// setAdmit sets the backlog Put may build for the shard: what drains in
+// admitShare of ttl at its current rate. The unmapped queue counts as one
+// shard.
+func (s *shardQ) setAdmit(now time.Time, ttl time.Duration) {
+	a := s.drainRate(now) * ttl.Seconds() * admitShare
+	if a >= math.MaxInt/2 {
+		s.admit = math.MaxInt / 2
+		return
+	}
+	s.admit = int(a)
+}
+
+// deliveryMeter counts the cost a shard delivered in each of the last
+// meterSeconds whole seconds.
+type deliveryMeter struct {
+	sec     int64 // Unix second of the current bucket; 0 before the first delivery
+	buckets [meterSeconds]int64
+}
+
+func (m *deliveryMeter) advance(now time.Time) {
+	sec := now.Unix()
+	if m.sec == 0 || sec-m.sec >= meterSeconds {
+		m.buckets = [meterSeconds]int64{}
+		m.sec = sec
+		return
+	}
+	for m.sec < sec {
+		m.sec++
+		m.buckets[m.sec%meterSeconds] = 0
+	}
+}
+
+func (m *deliveryMeter) add(now time.Time, cost int) {
+	m.advance(now)
+	m.buckets[m.sec%meterSeconds] += int64(cost)
+}
+
+// peak is the most cost delivered in one second of the last meterSeconds,
+// the current (partial) second included.
+func (m *deliveryMeter) peak(now time.Time) int64 {
+	if m.sec == 0 {
+		return 0
+	}
+	m.advance(now)
+	return slices.Max(m.buckets[:])
 }
 
 func (s *shardQ) idle() bool { return s.recs.len() == 0 && len(s.retry) == 0 && s.inflight == 0 }
@@ -114,19 +206,21 @@ func (s *shardQ) charge(now time.Time, cost int) {
 	s.lim.ReserveN(now, min(cost, shardBurst))
 }
 
-// throttled lowers the shard's rate after a throttle in the answer to its
+// throttled sets the shard's rate after a throttle in the answer to its
 // request number seq, once per round trip: throttles of requests sent
-// before the last decrease are already accounted for. It reports the new
-// rate, or 0 when it did not change.
+// before the last change are already accounted for. The new rate is
+// throttleGain times the shard's peak delivered rate (see the constants).
+// It reports the new rate, or 0 when it did not change.
 func (s *shardQ) throttled(now time.Time, seq uint64) float64 {
 	if seq <= s.decreased {
 		return 0
 	}
-	l := float64(s.lim.Limit())
+	l := max(throttleGain*float64(s.meter.peak(now)), minShardRate)
 	if s.lim.Limit() == rate.Inf {
-		l = nominalShardRate
-	} else {
-		l = max(l/2, minShardRate)
+		l = max(l, nominalShardRate)
+	}
+	if l >= maxShardRate {
+		l = maxShardRate
 	}
 	s.decreased = s.sent
 	s.lim.SetLimitAt(now, rate.Limit(l))
@@ -234,12 +328,12 @@ func (p *Producer) applyMapLocked(sm *batch.ShardMap) {
 			continue
 		}
 		q.open = false
-		moved = append(moved, q.recs.drain()...)
+		moved = append(moved, p.drainLocked(q)...)
 		if !q.idle() {
 			p.draining = append(p.draining, q)
 		}
 	}
-	moved = append(moved, p.unmapped.recs.drain()...)
+	moved = append(moved, p.drainLocked(p.unmapped)...)
 	if p.cfg.ordering {
 		// A queue taking over keys from queues of the earlier map (closed
 		// shards, or the unmapped queue before the first map) waits until
@@ -283,7 +377,11 @@ func (p *Producer) applyMapLocked(sm *batch.ShardMap) {
 		if q == nil {
 			q = p.unmapped
 		}
-		q.recs.push(r)
+		p.pushLocked(q, r)
+	}
+	now := time.Now()
+	for _, q := range m {
+		q.setAdmit(now, p.cfg.ttl)
 	}
 	p.rebuildAllLocked()
 }
@@ -334,6 +432,32 @@ func (p *Producer) regroupLocked(dst []unit, u *unit) []unit {
 		dst = append(dst, part)
 	}
 	return dst
+}
+
+// recCost is what a record of size bytes (data plus partition key) costs
+// against its shard's rate: its size, and without aggregation at least
+// recordCostFloor, the share of a shard's 1 MiB/s that one of its 1,000
+// records/s takes.
+func (p *Producer) recCost(size int) int {
+	if p.cfg.aggregate {
+		return size + aggRecordOverhead
+	}
+	return max(size, recordCostFloor)
+}
+
+// pushLocked queues a fresh record on q.
+func (p *Producer) pushLocked(q *shardQ, r rec) {
+	q.recs.push(r)
+	q.pending += p.recCost(len(r.pk) + len(r.data))
+}
+
+// drainLocked removes and returns q's fresh records.
+func (p *Producer) drainLocked(q *shardQ) []rec {
+	rs := q.recs.drain()
+	for i := range rs {
+		q.pending -= p.recCost(len(rs[i].pk) + len(rs[i].data))
+	}
+	return rs
 }
 
 // recQueue is a FIFO ring of buffered records. It grows by doubling and
