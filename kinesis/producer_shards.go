@@ -48,11 +48,15 @@ const (
 	// this much of its rate, so a slow shard paces smoothly.
 	shardSlice = 200 * time.Millisecond
 	// admitShare is the share of the record TTL that a shard's backlog
-	// may take to drain at its current rate: Put admits a record only
-	// when its shard's backlog, the record included, can be sent within
-	// admitShare × TTL (or the backlog is empty). The rest of the TTL is
-	// left for retries and for the rate to drop further.
+	// may take to drain at its current rate (drainRate): Put admits a
+	// record only when its shard's backlog, the record included, can be
+	// sent within admitShare × TTL (or the backlog is empty). The rest of
+	// the TTL is left for retries and for the rate to drop further.
 	admitShare = 0.5
+	// minAdmitRate is the least drain rate Put assumes of a shard (64
+	// records of 1 KiB a second): what a shard that has not answered yet
+	// is admitted at.
+	minAdmitRate = 64 << 10
 	// maxThrottleWait caps the backoff of a throttled record (see
 	// WithPutRetry).
 	maxThrottleWait = 500 * time.Millisecond
@@ -98,15 +102,18 @@ func newShardQ(id string, start, end hashKey, ehk string) *shardQ {
 func (s *shardQ) admits(cost int) bool { return s.pending == 0 || s.pending+cost <= s.admit }
 
 // drainRate is the rate, in cost per second, at which the shard is
-// expected to accept records: when it throttled, the most it delivered in
-// a second lately (at least minShardRate), within its limit; when it is
-// unlimited, that or the nominal shard rate, whichever is higher.
+// expected to accept records: the most it delivered in a second lately (at
+// least minAdmitRate), within its limit once it throttled. A shard that
+// has not delivered yet is admitted little, and its admission grows with
+// each answer, by as much as that answer delivered: a burst is admitted
+// within a few round trips where the stream takes it, and a slow endpoint
+// is not handed more than it can take within the TTL.
 func (s *shardQ) drainRate(now time.Time) float64 {
-	peak := float64(s.meter.peak(now))
+	r := max(float64(s.meter.peak(now)), minAdmitRate)
 	if l := s.lim.Limit(); l != rate.Inf {
-		return min(float64(l), max(peak, minShardRate))
+		r = min(r, float64(l))
 	}
-	return max(nominalShardRate, peak)
+	return r
 }
 
 // setAdmit sets the backlog Put may build for the shard: what drains in
