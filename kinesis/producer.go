@@ -37,16 +37,26 @@ type Result struct {
 }
 
 // ProducerStats is a snapshot of a producer's counters.
+//
+// Answered and LastError tell a producer that never reached the stream
+// (Requests > 0, Answered == 0: a wrong endpoint, a network that drops
+// everything) from one that reached it and meets transient errors
+// (Answered > 0); LastError says why the latest attempt failed, for a
+// progress line while retries go on.
 type ProducerStats struct {
 	Records        int64 // records accepted by Put
 	Delivered      int64 // records delivered
 	Failed         int64 // records reported failed
 	Retried        int64 // record retries scheduled (one record retried twice counts 2)
 	Requests       int64 // PutRecords calls made
+	Answered       int64 // PutRecords calls the service answered (some entries may have failed)
 	KinesisRecords int64 // PutRecords entries sent, retries included
 	Throttled      int64 // entries or calls throttled
 	Buffered       int   // records put and not yet delivered or failed
 	BufferedBytes  int   // their data plus partition keys
+	// LastError is the error of the latest failed PutRecords call or
+	// entry (the SDK's error, as in Result.Err), nil if none failed yet.
+	LastError error
 }
 
 // Producer writes records to one Kinesis stream with PutRecords. Put
@@ -86,11 +96,22 @@ type ProducerStats struct {
 // when a retry overtakes them or requests overlap; WithOrdering keeps Put
 // order per key, through retries, splits and merges, at a documented cost.
 //
-// The SDK client retries throttled and failed calls on its own (three
-// attempts with its default retryer) before the producer sees the error;
-// a client with RetryMaxAttempts set to 1 leaves every retry, and its
-// backoff, to the producer. Entry failures inside a successful PutRecords
-// answer are never retried by the SDK, only by the producer.
+// # Retries
+//
+// The producer's retry policy (WithPutRetry) is the only retry layer. Each
+// PutRecords call passes the SDK a per-call option setting
+// RetryMaxAttempts to 1, so the SDK's retryer makes exactly one attempt
+// per producer attempt: its backoff and retry quota never multiply the
+// producer's (a ProducerAPI other than *sdkkinesis.Client may ignore the
+// option). Errors no retry can fix fail the records on their first
+// attempt, with the SDK's error in Result.Err (errors.As finds its
+// *smithy.OperationError and, where the service answered, its typed
+// exception): a missing region or an endpoint that does not resolve,
+// credentials that cannot be obtained, an endpoint URL without a scheme or
+// host, access denied, a stream that does not exist, validation errors.
+// Connection errors (refused, reset, timeouts, DNS failures) are retried
+// like throttling: ProducerStats.Answered and LastError tell a producer
+// that never reached the stream from one meeting transient errors.
 //
 // # Memory
 //

@@ -483,7 +483,7 @@ func (p *Producer) send(req *request) {
 	start := time.Now()
 	if len(req.entries) > 0 {
 		in := &sdkkinesis.PutRecordsInput{Records: req.entries, StreamName: p.name, StreamARN: p.arn}
-		out, err = p.client.PutRecords(p.ctx, in)
+		out, err = p.client.PutRecords(p.ctx, in, sdkAttemptOnce...)
 	}
 	p.complete(req, out, err, time.Since(start))
 }
@@ -505,6 +505,9 @@ func (p *Producer) complete(req *request, out *sdkkinesis.PutRecordsOutput, err 
 
 	p.mu.Lock()
 	aborted := p.aborted
+	if out != nil && err == nil {
+		p.stats.Answered++
+	}
 	for k := range req.entries {
 		i := k
 		if len(req.sent) > 0 {
@@ -527,7 +530,11 @@ func (p *Producer) complete(req *request, out *sdkkinesis.PutRecordsOutput, err 
 			continue
 		}
 		failed++
+		p.stats.LastError = cause
 		retry, thr := classify(cause)
+		if retry && isSetupError(cause) {
+			retry = false
+		}
 		if thr {
 			p.stats.Throttled++
 			if r := u.sh.throttled(now, req.seq(u.sh)); r > 0 {
