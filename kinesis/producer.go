@@ -87,10 +87,21 @@ type ProducerStats struct {
 //
 // The producer reads the stream's shard map with ListShards and predicts
 // each record's shard from its partition key. When a shard throttles, the
-// producer lowers that shard's rate alone (multiplicative decrease, then
-// additive increase back to unlimited), so other shards keep their pace
-// and nothing spins while waiting. The map is re-read periodically and as
+// producer limits that shard alone, to a little more (1.25 times) than the
+// most it delivered in one second of the last ten, then raises the limit
+// additively back to unlimited, so other shards keep their pace and
+// nothing spins while waiting. Because the limit follows what the shard
+// delivers rather than halving on each throttle, throttles the producer
+// did not cause (another writer, a fault failing a share of entries at any
+// rate) do not make it collapse. The map is re-read periodically and as
 // soon as a record lands on an unexpected shard (a reshard).
+//
+// # Back-pressure
+//
+// Put admits a record only when its shard can be expected to send it
+// within its TTL: see WithRecordTTL. Otherwise Put waits, so a caller
+// writing faster than the stream accepts is slowed to the stream's pace
+// instead of filling a buffer whose records would expire.
 //
 // Without WithOrdering, records of one key may be written out of Put order
 // when a retry overtakes them or requests overlap; WithOrdering keeps Put
@@ -116,7 +127,8 @@ type ProducerStats struct {
 // # Memory
 //
 // Records put and not yet delivered or failed are bounded by
-// WithBufferBytes; Put blocks while the buffer is full. The producer keeps
+// WithBufferBytes, and per shard by what it sends within half the TTL; Put
+// blocks while either is reached. The producer keeps
 // a reference to each record's data until its outcome is reported, so the
 // caller must not modify the slice before that.
 //
@@ -253,8 +265,9 @@ func (p *Producer) validate(pk string, data []byte) error {
 }
 
 // Put buffers a record for the stream and returns once it is accepted. It
-// blocks while the buffer is full (WithBufferBytes) and returns ctx's error
-// if ctx ends first. It returns ErrClosed after Close, and an error for a
+// blocks while the buffer is full (WithBufferBytes) or while the record's
+// shard holds as much as it can send within half the TTL (WithRecordTTL),
+// and returns ctx's error if ctx ends first. It returns ErrClosed after Close, and an error for a
 // record that breaks a service limit, matching batch.ErrInvalidPartitionKey
 // (an empty, over-long or invalid UTF-8 key) or batch.ErrRecordTooLarge
 // with errors.Is; such a record is never sent and gets no Result. The

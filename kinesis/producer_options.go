@@ -208,6 +208,20 @@ func WithMaxInFlight(n int) ProducerOption {
 // A record not delivered by then is reported failed with an error that
 // wraps ErrRecordExpired and the last attempt's error. Default:
 // DefaultRecordTTL.
+//
+// The TTL bounds delivery, not buffering: Put admits a record only when
+// its shard's backlog (its records put and not yet delivered or failed,
+// this one included) can be sent within half the TTL at the rate the shard
+// currently accepts, the most it delivered in one second of the last ten
+// (at least 64 records of 1 KiB a second), within its limit once it
+// throttled; otherwise Put waits (or returns ctx's error). The other half
+// is left for retries. So a record expires only when its shard's rate
+// drops by more than half within a TTL, or the stream stops accepting for
+// about half the TTL (an outage), not because the buffer is deeper than a
+// throttled rate can send: the reliability suite puts 20,000 events into a
+// 2-shard stream whose calls are 10% throttled and whose other entries are
+// 10% throttled, at random, and every event is delivered with the default
+// TTL.
 func WithRecordTTL(d time.Duration) ProducerOption {
 	return producerOptionFunc(func(c *producerConfig) { c.ttl = d })
 }
@@ -225,11 +239,10 @@ func WithPutRetry(r Retry) ProducerOption {
 
 // WithBufferBytes bounds the bytes (data plus partition keys) of records
 // put but not yet delivered or failed; Put blocks while the buffer is full.
-// It must hold at least one record of the record byte limit. Sending never
-// waits for a slow shard, but a shard that cannot keep up with its share of
-// Put calls for long eventually fills the buffer, and Put then blocks for
-// every key: size the buffer for the bursts you expect. Default:
-// DefaultBufferBytes.
+// It must hold at least one record of the record byte limit. Each shard's
+// share is also bounded by what it sends within half the TTL (see
+// WithRecordTTL), so a slow shard makes Put wait for its own keys before
+// it fills the buffer for every key. Default: DefaultBufferBytes.
 func WithBufferBytes(n int) ProducerOption {
 	return producerOptionFunc(func(c *producerConfig) { c.bufferBytes = n })
 }
