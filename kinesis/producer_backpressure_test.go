@@ -48,8 +48,7 @@ func randomThrottles(seed uint64, calls, entries float64) kinesistest.FaultFunc 
 func TestProducerPutWaitsInsteadOfExpiring(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		f := kinesistest.New(kinesistest.WithStream("s", 1),
-			kinesistest.WithShardWriteLimit(kinesistest.ShardRecordsPerSecond, kinesistest.ShardBytesPerSecond))
+		f := fakeAtShardLimits(1)
 		var c collector
 		const ttl = 5 * time.Second
 		p, err := NewProducer(f, "s", WithResultHandler(c.handle), WithRecordTTL(ttl))
@@ -118,8 +117,7 @@ func TestProducerRateHoldsUnderRandomThrottles(t *testing.T) {
 // only 100 ms to deliver the backlog (up to half a TTL's worth) and lets
 // the rest fail with ErrClosed.
 func throughputAtShardLimits(tb testing.TB, fault kinesistest.FaultFunc, shards int, d time.Duration, drain bool) float64 {
-	f := kinesistest.New(kinesistest.WithStream("s", shards),
-		kinesistest.WithShardWriteLimit(kinesistest.ShardRecordsPerSecond, kinesistest.ShardBytesPerSecond))
+	f := fakeAtShardLimits(shards)
 	f.SetFault(fault)
 	var failed sync.Map
 	p, err := NewProducer(f, "s", WithResultHandler(func(r Result) {

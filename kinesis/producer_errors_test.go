@@ -43,20 +43,13 @@ func fakeEndpoint(t *testing.T) (url string, putCalls *atomic.Int64) {
 	return srv.URL, putCalls
 }
 
-var testCreds = credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")
-
-// TestProducerIsTheOnlyRetryLayer gives the producer an SDK client with the
-// SDK's default retryer (3 attempts) and an endpoint that fails every
-// PutRecords with a retryable HTTP 500: a retry policy of 3 attempts must
-// make exactly 3 PutRecords requests, not 3 times the SDK's 3.
-func TestProducerIsTheOnlyRetryLayer(t *testing.T) {
-	t.Parallel()
-	url, putCalls := fakeEndpoint(t)
-	client := sdkkinesis.New(sdkkinesis.Options{Region: "us-east-1", Credentials: testCreds, BaseEndpoint: aws.String(url)})
+// putOneFailing puts one record with a producer on client (no linger) and
+// closes it; the record must fail. It returns the producer and the
+// record's Result.
+func putOneFailing(t *testing.T, client ProducerAPI, opts ...ProducerOption) (*Producer, Result) {
+	t.Helper()
 	var c collector
-	retry := fastPutRetry
-	retry.MaxAttempts = 3
-	p, err := NewProducer(client, "s", WithResultHandler(c.handle), WithPutRetry(retry), WithLinger(0))
+	p, err := NewProducer(client, "s", append([]ProducerOption{WithResultHandler(c.handle), WithLinger(0)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +62,27 @@ func TestProducerIsTheOnlyRetryLayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	rs := c.snapshot()
-	if len(rs) != 1 || rs[0].Err == nil || rs[0].Attempts != 3 {
-		t.Fatalf("results %+v, want one failure after 3 attempts", rs)
+	if len(rs) != 1 || rs[0].Err == nil {
+		t.Fatalf("results %+v, want one failure", rs)
+	}
+	return p, rs[0]
+}
+
+var testCreds = credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")
+
+// TestProducerIsTheOnlyRetryLayer gives the producer an SDK client with the
+// SDK's default retryer (3 attempts) and an endpoint that fails every
+// PutRecords with a retryable HTTP 500: a retry policy of 3 attempts must
+// make exactly 3 PutRecords requests, not 3 times the SDK's 3.
+func TestProducerIsTheOnlyRetryLayer(t *testing.T) {
+	t.Parallel()
+	url, putCalls := fakeEndpoint(t)
+	client := sdkkinesis.New(sdkkinesis.Options{Region: "us-east-1", Credentials: testCreds, BaseEndpoint: aws.String(url)})
+	retry := fastPutRetry
+	retry.MaxAttempts = 3
+	p, r := putOneFailing(t, client, WithPutRetry(retry))
+	if r.Attempts != 3 {
+		t.Fatalf("failed after %d attempts, want 3: %v", r.Attempts, r.Err)
 	}
 	if n := putCalls.Load(); n != 3 {
 		t.Errorf("%d PutRecords requests for 3 attempts: the SDK retried too", n)
@@ -108,27 +120,11 @@ func TestProducerFailsMisconfigurationAtOnce(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var c collector
-			p, err := NewProducer(sdkkinesis.New(tc.opts), "s", WithResultHandler(c.handle), WithLinger(0))
-			if err != nil {
-				t.Fatal(err)
-			}
 			start := time.Now()
-			if err := p.Put(t.Context(), "k", []byte("x")); err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := p.Close(ctx); err != nil {
-				t.Fatal(err)
-			}
-			rs := c.snapshot()
-			if len(rs) != 1 || rs[0].Err == nil {
-				t.Fatalf("results %+v, want one failure", rs)
-			}
+			_, r := putOneFailing(t, sdkkinesis.New(tc.opts))
 			var oe *smithy.OperationError
-			if !errors.As(rs[0].Err, &oe) || rs[0].Attempts != 1 || errors.Is(rs[0].Err, ErrRecordExpired) {
-				t.Errorf("failed after %d attempt(s) with %v; want 1 attempt and the SDK's *smithy.OperationError (%s)", rs[0].Attempts, rs[0].Err, tc.reason)
+			if !errors.As(r.Err, &oe) || r.Attempts != 1 || errors.Is(r.Err, ErrRecordExpired) {
+				t.Errorf("failed after %d attempt(s) with %v; want 1 attempt and the SDK's *smithy.OperationError (%s)", r.Attempts, r.Err, tc.reason)
 			}
 			if el := time.Since(start); el > time.Second {
 				t.Errorf("failed after %v, want at once", el)

@@ -333,8 +333,7 @@ func (h *throttleHook) OnPutThrottled(m PutThrottleMetrics) {
 func TestProducerThrottledShardSlowsDownAlone(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		f := kinesistest.New(kinesistest.WithStream("s", 2),
-			kinesistest.WithShardWriteLimit(kinesistest.ShardRecordsPerSecond, kinesistest.ShardBytesPerSecond))
+		f := fakeAtShardLimits(2)
 		var h throttleHook
 		var mu sync.Mutex
 		lastDone := map[string]time.Time{}

@@ -134,6 +134,13 @@ func checkStream(t *testing.T, got []storedRecord, want map[string]bool, ordered
 
 func keyOf(data string) string { return data[:strings.IndexByte(data, '/')] }
 
+// fakeAtShardLimits is a fake stream "s" of shards shards, each accepting
+// Kinesis's 1,000 records/s and 1 MiB/s and throttling the rest.
+func fakeAtShardLimits(shards int) *kinesistest.Fake {
+	return kinesistest.New(kinesistest.WithStream("s", shards),
+		kinesistest.WithShardWriteLimit(kinesistest.ShardRecordsPerSecond, kinesistest.ShardBytesPerSecond))
+}
+
 // fastPutRetry retries after 1 to 4 ms, so fault tests stay quick.
 var fastPutRetry = Retry{InitialInterval: time.Millisecond, MaxInterval: 4 * time.Millisecond, Multiplier: 2, Jitter: 0.5}
 
