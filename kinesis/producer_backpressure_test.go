@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -176,4 +177,38 @@ func throughputAtShardLimits(tb testing.TB, fault kinesistest.FaultFunc, shards 
 		tb.Errorf("%d records failed", n)
 	}
 	return perSecond
+}
+
+// TestProducerWithoutTTLRetriesUntilDelivered: with the longest TTL (none),
+// a record whose first attempts fail is retried, not expired (the retry
+// deadline must not overflow).
+func TestProducerWithoutTTLRetriesUntilDelivered(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		f := kinesistest.New(kinesistest.WithStream("s", 1))
+		calls := 0
+		f.SetFault(func(op string, entry int) error {
+			if op != kinesistest.OpPutRecords || entry != kinesistest.CallEntry {
+				return nil
+			}
+			if calls++; calls <= 3 {
+				return errors.New("connection reset by peer")
+			}
+			return nil
+		})
+		var c collector
+		p, err := NewProducer(f, "s", WithResultHandler(c.handle), WithRecordTTL(math.MaxInt64))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Put(t.Context(), "k", []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if rs := c.snapshot(); len(rs) != 1 || rs[0].Err != nil || rs[0].Attempts != 4 {
+			t.Fatalf("results %+v, want delivered on the 4th attempt", rs)
+		}
+	})
 }

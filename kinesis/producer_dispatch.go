@@ -669,9 +669,11 @@ func (p *Producer) scheduleRetryLocked(u *unit, cause error, throttled bool, now
 	if throttled {
 		d = min(d, maxThrottleWait)
 	}
-	deadline := p.t0.Add(u.born + p.cfg.ttl)
+	// The TTL left, computed so that a TTL of up to math.MaxInt64 does
+	// not overflow.
+	left := p.cfg.ttl - (now.Sub(p.t0) - u.born)
 	at := now.Add(d)
-	if !ok || at.After(deadline) {
+	if !ok || d > left {
 		u.state = stateFailed
 		u.err = &RecordError{ShardID: u.sh.id, Attempts: u.attempts, Err: fmt.Errorf("%w: %w", ErrRecordExpired, cause)}
 		return

@@ -206,8 +206,10 @@ func WithMaxInFlight(n int) ProducerOption {
 
 // WithRecordTTL sets how long after Put a record may still be (re)sent.
 // A record not delivered by then is reported failed with an error that
-// wraps ErrRecordExpired and the last attempt's error. Default:
-// DefaultRecordTTL.
+// wraps ErrRecordExpired and the last attempt's error. A TTL of
+// math.MaxInt64 means none: records are retried until delivered (or the
+// retry policy's MaxAttempts, or Close, gives up), and Put waits only for
+// WithBufferBytes. Default: DefaultRecordTTL.
 //
 // The TTL bounds delivery, not buffering: Put admits a record only when
 // its shard's backlog (its records put and not yet delivered or failed,
