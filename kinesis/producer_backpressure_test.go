@@ -201,6 +201,7 @@ func TestProducerWithoutTTLRetriesUntilDelivered(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		time.Sleep(time.Second) // the record's Put time is not the producer's start
 		if err := p.Put(t.Context(), "k", []byte("x")); err != nil {
 			t.Fatal(err)
 		}
