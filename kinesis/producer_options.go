@@ -232,9 +232,11 @@ func WithRecordTTL(d time.Duration) ProducerOption {
 // calls: each record (or aggregate) that fails with a retryable error
 // waits r's backoff before its next attempt, and fails once r.MaxAttempts
 // attempts were made or its TTL (WithRecordTTL) would pass before the next
-// one. Start from DefaultPutRetry and change fields; NewProducer reports an
-// invalid policy. Default: DefaultPutRetry (no attempt limit other than
-// the TTL).
+// one. A throttled record waits at most 500 ms, whatever the backoff: its
+// shard's rate limit paces it. This is the only retry layer: the SDK makes
+// one attempt per PutRecords call (see Producer). Start from
+// DefaultPutRetry and change fields; NewProducer reports an invalid
+// policy. Default: DefaultPutRetry (no attempt limit other than the TTL).
 func WithPutRetry(r Retry) ProducerOption {
 	return producerOptionFunc(func(c *producerConfig) { c.retry = r })
 }
