@@ -22,13 +22,17 @@
 //	err = p.Close(ctx)                // flushes; reports what it cannot deliver
 //
 // Put returns once the record is buffered and blocks while the buffer
-// (WithBufferBytes) is full. Records are packed into PutRecords requests
-// within every service limit (see package batch), optionally in the KPL
-// aggregated format, and every record gets exactly one Result: delivered,
-// with its shard and sequence number, or failed, with its cause. Only the
-// failed entries of a request are retried, with exponential backoff and
-// jitter; a throttled shard is slowed down alone. See Producer for
-// ordering and duplicates.
+// (WithBufferBytes) is full or the record's shard holds what it can send
+// within half the record TTL (WithRecordTTL): back-pressure instead of
+// expiry. Records are packed into PutRecords requests within every service
+// limit (WithBatchLimits, see package batch), optionally in the KPL
+// aggregated format (WithAggregation, WithAggregateLimits), and every
+// record gets exactly one Result: delivered, with its shard and sequence
+// number, or failed, with its cause. Only the failed entries of a request
+// are retried, under one retry policy (WithPutRetry, the only retry
+// layer: the SDK makes one attempt per call); a throttled shard is slowed
+// down alone, to the rate it delivers. See Producer for ordering and
+// duplicates.
 //
 // # Consumer
 //

@@ -15,7 +15,7 @@ var ErrClosed = errors.New("kinesis: producer closed")
 
 // ErrRecordExpired is wrapped, together with the last attempt's error, by
 // the Result.Err of a record that was not delivered within its TTL
-// (WithRecordTTL) or its attempt limit (WithMaxAttempts).
+// (WithRecordTTL) or its attempt limit (WithPutRetry).
 var ErrRecordExpired = errors.New("kinesis: record not delivered in time")
 
 // ErrNoPartitionKey is returned by PutEvent when the partition key function

@@ -37,16 +37,26 @@ type Result struct {
 }
 
 // ProducerStats is a snapshot of a producer's counters.
+//
+// Answered and LastError tell a producer that never reached the stream
+// (Requests > 0, Answered == 0: a wrong endpoint, a network that drops
+// everything) from one that reached it and meets transient errors
+// (Answered > 0); LastError says why the latest attempt failed, for a
+// progress line while retries go on.
 type ProducerStats struct {
 	Records        int64 // records accepted by Put
 	Delivered      int64 // records delivered
 	Failed         int64 // records reported failed
 	Retried        int64 // record retries scheduled (one record retried twice counts 2)
 	Requests       int64 // PutRecords calls made
+	Answered       int64 // PutRecords calls the service answered (some entries may have failed)
 	KinesisRecords int64 // PutRecords entries sent, retries included
 	Throttled      int64 // entries or calls throttled
 	Buffered       int   // records put and not yet delivered or failed
 	BufferedBytes  int   // their data plus partition keys
+	// LastError is the error of the latest failed PutRecords call or
+	// entry (the SDK's error, as in Result.Err), nil if none failed yet.
+	LastError error
 }
 
 // Producer writes records to one Kinesis stream with PutRecords. Put
@@ -61,7 +71,7 @@ type ProducerStats struct {
 // with a retryable error (throttling, KMS throttling, internal failures,
 // 5xx answers and network errors) is retried on its own, ahead of newer
 // records for its shard, with exponential backoff and jitter, until it is
-// delivered, its TTL (WithRecordTTL) passes, or WithMaxAttempts is
+// delivered, its TTL (WithRecordTTL) passes, or WithPutRetry's MaxAttempts is
 // reached. Errors that cannot succeed on retry (validation, access denied,
 // a missing stream, a disabled KMS key, ...) fail the records at once; the
 // Result's error wraps the SDK's typed error, so errors.As finds for
@@ -77,76 +87,113 @@ type ProducerStats struct {
 //
 // The producer reads the stream's shard map with ListShards and predicts
 // each record's shard from its partition key. When a shard throttles, the
-// producer lowers that shard's rate alone (multiplicative decrease, then
-// additive increase back to unlimited), so other shards keep their pace
-// and nothing spins while waiting. The map is re-read periodically and as
+// producer limits that shard alone, to a little more (1.25 times) than the
+// most it delivered in one second of the last ten, then raises the limit
+// additively back to unlimited, so other shards keep their pace and
+// nothing spins while waiting. Because the limit follows what the shard
+// delivers rather than halving on each throttle, throttles the producer
+// did not cause (another writer, a fault failing a share of entries at any
+// rate) do not make it collapse. The map is re-read periodically and as
 // soon as a record lands on an unexpected shard (a reshard).
+//
+// # Back-pressure
+//
+// Put admits a record only when its shard can be expected to send it
+// within its TTL: see WithRecordTTL. Otherwise Put waits, so a caller
+// writing faster than the stream accepts is slowed to the stream's pace
+// instead of filling a buffer whose records would expire.
 //
 // Without WithOrdering, records of one key may be written out of Put order
 // when a retry overtakes them or requests overlap; WithOrdering keeps Put
 // order per key, through retries, splits and merges, at a documented cost.
 //
-// The SDK client retries throttled and failed calls on its own (three
-// attempts with its default retryer) before the producer sees the error;
-// a client with RetryMaxAttempts set to 1 leaves every retry, and its
-// backoff, to the producer. Entry failures inside a successful PutRecords
-// answer are never retried by the SDK, only by the producer.
+// # Retries
+//
+// The producer's retry policy (WithPutRetry) is the only retry layer. Each
+// PutRecords call passes the SDK a per-call option setting
+// RetryMaxAttempts to 1, so the SDK's retryer makes exactly one attempt
+// per producer attempt: its backoff and retry quota never multiply the
+// producer's (a ProducerAPI other than *sdkkinesis.Client may ignore the
+// option). Errors no retry can fix fail the records on their first
+// attempt, with the SDK's error in Result.Err (errors.As finds its
+// *smithy.OperationError and, where the service answered, its typed
+// exception): a missing region or an endpoint that does not resolve,
+// credentials that cannot be obtained, an endpoint URL without a scheme or
+// host, access denied, a stream that does not exist, validation errors.
+// Connection errors (refused, reset, timeouts, DNS failures) are retried
+// like throttling: ProducerStats.Answered and LastError tell a producer
+// that never reached the stream from one meeting transient errors.
 //
 // # Memory
 //
 // Records put and not yet delivered or failed are bounded by
-// WithBufferBytes; Put blocks while the buffer is full. The producer keeps
+// WithBufferBytes, and per shard by what it sends within half the TTL; Put
+// blocks while either is reached. The producer keeps
 // a reference to each record's data until its outcome is reported, so the
 // caller must not modify the slice before that.
 //
 // A Producer is safe for concurrent use.
 type Producer struct {
-	client ProducerAPI
-	cfg    producerConfig
-	hooks  producerHooks
-	name   *string // exactly one of name and arn is set
-	arn    *string
-	t0     time.Time
+	// Set by NewProducer, then only read: no lock needed.
+	client    ProducerAPI
+	cfg       producerConfig
+	hooks     producerHooks
+	name      *string // exactly one of name and arn is set
+	arn       *string
+	t0        time.Time   // origin of rec.at and unit.born
+	fullBytes int         // fresh bytes that make a request worth sending before the linger ends
+	aggBufs   *aggBufPool // with aggregation: buffers for encoded aggregates (a sync.Pool per class)
 
+	// Goroutine control: safe for concurrent use by construction.
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelCauseFunc
-	wake   chan struct{}
-	stop   chan struct{}
+	wake   chan struct{} // signal: the dispatch loop should run
+	stop   chan struct{} // closed by Close: the dispatch loop returns
 	wg     sync.WaitGroup
 
 	closeOnce sync.Once
-	closeErr  error
+	closeErr  error // written inside closeOnce, read after it
 
-	mu       sync.Mutex
-	closed   bool
-	space    chan struct{} // closed when buffer space is freed; nil if nobody waits
-	aborted  bool
+	// mu guards every field below it, every shardQ's fields and the units
+	// queued for a retry. It is never held while calling the client, a
+	// hook or the result handler, nor while waiting.
+	mu sync.Mutex
+
+	// Lifecycle.
+	closed   bool  // Close was called: Put and Flush return ErrClosed
+	aborted  bool  // Close gave up: records still buffered were failed
 	abortErr error // why records were failed by Close
-	shards   shardMap
-	byID     map[string]*shardQ
-	unmapped *shardQ
-	draining []*shardQ
-	all      []*shardQ // shards, draining and unmapped: what dispatch visits
-	rr       int
-	mapReady bool
 
-	refreshing  bool
-	needRefresh bool
+	// Admission: Put waits on space while the buffer is full or its
+	// shard's backlog would not drain within the TTL.
+	space chan struct{} // closed when records finish; nil if nobody waits
+
+	// The shard map and the queues dispatch visits.
+	shardMap    *batch.ShardMap // the stream's open shards; nil until first read
+	shards      []*shardQ       // their queues, in shardMap.Ranges order
+	byID        map[string]*shardQ
+	unmapped    *shardQ   // records whose shard is unknown
+	draining    []*shardQ // queues of closed shards with retries or requests in flight
+	all         []*shardQ // shards, draining and unmapped: what dispatch visits
+	rr          int       // round-robin start in all
+	mapReady    bool      // the first ListShards answered (or failed)
+	refreshing  bool      // a refreshShards goroutine runs
+	needRefresh bool      // an answer named an unexpected shard
 	lastRefresh time.Time
 
-	inflight    int
-	fullBytes   int // fresh bytes that make a request worth sending before the linger ends
-	freshRecs   int
+	// Requests.
+	inflight    int // PutRecords calls in flight
+	freshRecs   int // records in the queues not yet taken into a request
 	freshBytes  int
-	lingerStart time.Time
-	urgent      int
-	keys        map[string]struct{}
+	lingerStart time.Time           // when the oldest fresh record's linger started
+	urgent      int                 // Flush calls waiting: send without lingering
+	keys        map[string]struct{} // with ordering: keys in the request being built
 	reqPool     []*request
-	aggBufs     *aggBufPool // with aggregation: buffers for encoded aggregates
 
+	// Flush accounting: records put in each epoch and not yet finished.
 	epoch   uint64
-	cur     int
-	old     map[uint64]int
+	cur     int            // records of the current epoch not finished
+	old     map[uint64]int // the same for earlier epochs that a Flush waits for
 	waiters []flushWaiter
 
 	stats ProducerStats
@@ -186,7 +233,7 @@ func NewProducer(client ProducerAPI, stream string, opts ...ProducerOption) (*Pr
 		wake:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		byID:     map[string]*shardQ{},
-		unmapped: newShardQ("", hashKey{}, batch.MaxHashKey),
+		unmapped: newShardQ("", hashKey{}, batch.MaxHashKey, ""),
 		old:      map[uint64]int{},
 	}
 	if strings.HasPrefix(stream, "arn:") {
@@ -194,6 +241,7 @@ func NewProducer(client ProducerAPI, stream string, opts ...ProducerOption) (*Pr
 	} else {
 		p.name = aws.String(stream)
 	}
+	p.unmapped.setAdmit(p.t0, cfg.ttl)
 	p.all = []*shardQ{p.unmapped}
 	if cfg.aggregate {
 		p.aggBufs = newAggBufPool(cfg.maxAggBytes)
@@ -217,8 +265,9 @@ func (p *Producer) validate(pk string, data []byte) error {
 }
 
 // Put buffers a record for the stream and returns once it is accepted. It
-// blocks while the buffer is full (WithBufferBytes) and returns ctx's error
-// if ctx ends first. It returns ErrClosed after Close, and an error for a
+// blocks while the buffer is full (WithBufferBytes) or while the record's
+// shard holds as much as it can send within half the TTL (WithRecordTTL),
+// and returns ctx's error if ctx ends first. It returns ErrClosed after Close, and an error for a
 // record that breaks a service limit, matching batch.ErrInvalidPartitionKey
 // (an empty, over-long or invalid UTF-8 key) or batch.ErrRecordTooLarge
 // with errors.Is; such a record is never sent and gets no Result. The
@@ -229,16 +278,23 @@ func (p *Producer) Put(ctx context.Context, partitionKey string, data []byte) er
 		return err
 	}
 	size := len(partitionKey) + len(data)
+	cost := p.recCost(size)
 	h := batch.PartitionKeyHash(partitionKey)
 	p.mu.Lock()
+	var sh *shardQ
 	for {
 		if p.closed {
 			p.mu.Unlock()
 			return ErrClosed
 		}
+		sh = p.routeLocked(h)
+		if sh == nil {
+			sh = p.unmapped
+		}
 		// A record always fits in an empty buffer (validate bounds its
-		// size), so a full buffer only waits for records to finish.
-		if p.stats.BufferedBytes+size <= p.cfg.bufferBytes || p.stats.BufferedBytes == 0 {
+		// size) and in an empty shard backlog, so waiting only waits for
+		// records to finish.
+		if (p.stats.BufferedBytes+size <= p.cfg.bufferBytes || p.stats.BufferedBytes == 0) && sh.admits(cost) {
 			break
 		}
 		if p.space == nil {
@@ -254,13 +310,7 @@ func (p *Producer) Put(ctx context.Context, partitionKey string, data []byte) er
 		p.mu.Lock()
 	}
 	at := time.Since(p.t0)
-	sh := p.unmapped
-	if len(p.shards) > 0 {
-		if s := p.shards.route(h); s != nil {
-			sh = s
-		}
-	}
-	sh.recs.push(rec{pk: partitionKey, data: data, h: h, at: at, epoch: p.epoch})
+	p.pushLocked(sh, rec{pk: partitionKey, data: data, h: h, at: at, epoch: p.epoch})
 	p.cur++
 	p.stats.Records++
 	p.stats.Buffered++

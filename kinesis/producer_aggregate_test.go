@@ -101,7 +101,7 @@ func TestProducerRetriedAggregateKeepsItsBytes(t *testing.T) {
 	c := &recordingClient{Fake: f, pending: map[string]int{}}
 	var res collector
 	p, err := NewProducer(c, "s", WithResultHandler(res.handle), WithAggregation(true),
-		WithAggregateLimits(2000, 0), WithLinger(time.Millisecond), WithBackoff(fastBackoff))
+		WithAggregateLimits(AggregateLimits{MaxBytes: 2000, MaxRecords: DefaultAggregateLimits.MaxRecords}), WithLinger(time.Millisecond), WithPutRetry(fastPutRetry))
 	if err != nil {
 		t.Fatal(err)
 	}

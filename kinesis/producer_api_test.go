@@ -29,16 +29,18 @@ func TestNewProducerValidatesOptions(t *testing.T) {
 		name, reason string
 		opts         []ProducerOption
 	}{
-		{"zero batch records", "a request needs at least one entry", []ProducerOption{WithBatchLimits(-1, 0, 0)}},
-		{"batch below record", "a request must fit the largest record", []ProducerOption{WithBatchLimits(0, 1000, 2000)}},
-		{"tiny aggregate", "an aggregate needs room for its header", []ProducerOption{WithAggregation(true), WithAggregateLimits(100, 0)}},
-		{"too many entries", "PutRecords takes at most 500", []ProducerOption{WithBatchLimits(501, 0, 0)}},
+		{"zero batch records", "a request needs at least one entry", []ProducerOption{WithBatchLimits(batchLimits(func(l *batch.Limits) { l.MaxRecordsPerRequest = -1 }))}},
+		{"batch below record", "a request must fit the largest record", []ProducerOption{WithBatchLimits(batchLimits(func(l *batch.Limits) { l.MaxRequestBytes = 1000; l.MaxRecordBytes = 2000 }))}},
+		{"tiny aggregate", "an aggregate needs room for its header", []ProducerOption{WithAggregation(true), WithAggregateLimits(AggregateLimits{MaxBytes: 100, MaxRecords: DefaultAggregateLimits.MaxRecords})}},
+		{"too many entries", "PutRecords takes at most 500", []ProducerOption{WithBatchLimits(batchLimits(func(l *batch.Limits) { l.MaxRecordsPerRequest = 501 }))}},
 		{"no concurrency", "at least one request in flight", []ProducerOption{WithMaxInFlight(0)}},
 		{"zero ttl", "records need time to be delivered", []ProducerOption{WithRecordTTL(0)}},
-		{"negative attempts", "attempt limit is a count", []ProducerOption{WithMaxAttempts(-1)}},
+		{"negative attempts", "attempt limit is a count", []ProducerOption{WithPutRetry(Retry{MaxAttempts: -1, InitialInterval: time.Millisecond, MaxInterval: time.Second, Multiplier: 2})}},
 		{"small buffer", "the buffer must hold one record of the limit", []ProducerOption{WithBufferBytes(1000)}},
 		{"negative linger", "a linger is a duration", []ProducerOption{WithLinger(-time.Second)}},
-		{"nil backoff", "a policy is required", []ProducerOption{WithBackoff(nil)}},
+		{"zero retry", "a retry policy needs a wait", []ProducerOption{WithPutRetry(Retry{})}},
+		{"zero aggregate records", "an aggregate holds at least one record", []ProducerOption{WithAggregateLimits(AggregateLimits{MaxBytes: 1000})}},
+		{"zero batch limits", "no zero-means-default", []ProducerOption{WithBatchLimits(batch.Limits{})}},
 		{"nil key func", "PutEvent needs a key", []ProducerOption{WithEventPartitionKey(nil)}},
 		{"hook of nothing", "a hook must implement a Hook interface", []ProducerOption{WithHooks(struct{}{})}},
 	}
@@ -65,7 +67,7 @@ func TestNewProducerValidatesOptions(t *testing.T) {
 func TestProducerPutValidates(t *testing.T) {
 	t.Parallel()
 	f := kinesistest.New(kinesistest.WithStream("s", 1))
-	p, err := NewProducer(f, "s", WithBatchLimits(0, 0, 1000))
+	p, err := NewProducer(f, "s", WithBatchLimits(batchLimits(func(l *batch.Limits) { l.MaxRecordBytes = 1000 })))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +240,7 @@ func TestProducerHooks(t *testing.T) {
 		return nil
 	})
 	var h allHooks
-	p, err := NewProducer(f, "s", WithHooks(&h), WithBackoff(fastBackoff))
+	p, err := NewProducer(f, "s", WithHooks(&h), WithPutRetry(fastPutRetry))
 	if err != nil {
 		t.Fatal(err)
 	}

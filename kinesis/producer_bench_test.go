@@ -159,3 +159,26 @@ func BenchmarkProducerPut(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkProducerUnderRandomThrottles measures the producer's throughput
+// under issue 17's fault mix against the same run without it: a fake
+// two-shard stream that accepts Kinesis's 1,000 records/s and 1 MiB/s per
+// shard (throttling what exceeds them), putters writing 200-byte records
+// as fast as Put accepts them for 5 s (the first second not counted), with
+// default options. The faulted run also throttles 10% of the calls and 10%
+// of the other entries at random, whatever the producer's rate. It
+// reports both rates and their ratio (target: at least 70%); it runs in
+// make bench, not make test (TestProducerRateHoldsUnderRandomThrottles
+// checks the same in virtual time).
+//
+//	go test -run '^$' -bench BenchmarkProducerUnderRandomThrottles ./kinesis/
+func BenchmarkProducerUnderRandomThrottles(b *testing.B) {
+	const d = 5 * time.Second
+	for b.Loop() {
+		clean := throughputAtShardLimits(b, nil, 2, d, false)
+		faulted := throughputAtShardLimits(b, randomThrottles(1, 0.10, 0.10), 2, d, false)
+		b.ReportMetric(clean, "records/s-unthrottled")
+		b.ReportMetric(faulted, "records/s-throttled")
+		b.ReportMetric(100*faulted/clean, "%-of-unthrottled")
+	}
+}

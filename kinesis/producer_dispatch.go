@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/cenkalti/backoff/v4"
 
 	"github.com/rtdskit/rtds/batch"
 )
@@ -43,7 +42,7 @@ type unit struct {
 	size     int           // bytes counted against request limits
 	born     time.Duration // oldest record's Put time
 	attempts int
-	bo       backoff.BackOff
+	retry    *retrier // its retry sequence, from its first failure
 	retryAt  time.Time
 	state    unitState
 	shardID  string // answer
@@ -224,25 +223,28 @@ func (p *Producer) freeRequest(r *request) {
 const fullRequestBytes = 1 << 20
 
 // buildLocked takes records for one request, visiting shards round-robin.
-// Retries come before fresh records of their shard, in their original
-// order; fresh records are taken only when due.
+// A shard's retries that are due come first, in their original order
+// (takeRetriesLocked); then, when due is set, its fresh records
+// (takeFreshLocked). With WithOrdering, fresh records wait until the
+// shard's retries are all out; without it, a shard whose retries still
+// wait for their backoff sends fresh records meanwhile. It returns the
+// request (nil if nothing could be taken), when it should run next, and
+// records that expired in the buffer.
 func (p *Producer) buildLocked(now time.Time, due bool) (req *request, wake time.Time, expired []unit) {
-	maxRecs, maxBytes := p.cfg.maxBatchRecords, p.cfg.maxBatchBytes
-	ttl := p.cfg.ttl
-	sinceT0 := now.Sub(p.t0)
 	n := len(p.all)
 	start := p.rr
 	p.rr++
 	for k := range n {
 		sh := p.all[(start+k)%n]
-		if len(sh.retry) == 0 && (sh.recs.len() == 0 || !due) {
+		retryDue := len(sh.retry) > 0 && !sh.retry[0].retryAt.After(now)
+		freshDue := due && sh.recs.len() > 0 && (len(sh.retry) == 0 || !p.cfg.ordering)
+		if len(sh.retry) > 0 && !retryDue {
+			wake = earliest(wake, sh.retry[0].retryAt)
+		}
+		if !retryDue && !freshDue {
 			continue
 		}
 		if p.cfg.ordering && (sh.inflight > 0 || sh.waiting()) {
-			continue
-		}
-		if len(sh.retry) > 0 && sh.retry[0].retryAt.After(now) {
-			wake = earliest(wake, sh.retry[0].retryAt)
 			continue
 		}
 		if at := sh.readyAt(now); at.After(now) {
@@ -257,95 +259,19 @@ func (p *Producer) buildLocked(now time.Time, due bool) (req *request, wake time
 				}
 				clear(p.keys)
 			}
-		} else if len(req.units) >= maxRecs || req.bytes >= maxBytes {
+		} else if len(req.units) >= p.cfg.maxBatchRecords || req.bytes >= p.cfg.maxBatchBytes {
 			break
 		}
-		budget, cost := sh.budget(), 0
-		first := len(req.units)
-		room := func(size int) bool {
-			return len(req.units) < maxRecs && req.bytes+size <= maxBytes && (cost == 0 || cost < budget)
+		t := take{req: req, sh: sh, budget: sh.budget(), first: len(req.units)}
+		if retryDue {
+			p.takeRetriesLocked(&t, now)
 		}
-		// Retries that are due, in order.
-		taken := 0
-		for taken < len(sh.retry) {
-			u := &sh.retry[taken]
-			if u.retryAt.After(now) || !room(u.size) {
-				break
-			}
-			if p.cfg.ordering {
-				if p.cfg.aggregate && len(req.units) > first {
-					break
-				}
-				if !p.cfg.aggregate {
-					if _, dup := p.keys[u.pk]; dup {
-						break
-					}
-					p.keys[u.pk] = struct{}{}
-				}
-			}
-			req.units = append(req.units, *u)
-			req.bytes += u.size
-			req.records += u.count()
-			cost += max(u.size, recordCostFloor)
-			taken++
+		if due && (len(sh.retry) == 0 || !p.cfg.ordering) {
+			expired = p.takeFreshLocked(&t, now, expired)
 		}
-		clear(sh.retry[:taken])
-		sh.retry = sh.retry[taken:]
-		if len(sh.retry) == 0 {
-			sh.retry = nil
-		}
-		// Fresh records, only once the shard's retries are all out.
-		if len(sh.retry) == 0 && due {
-			taken = 0
-			for taken < sh.recs.len() {
-				r := sh.recs.at(taken)
-				if sinceT0-r.at > ttl {
-					expired = append(expired, unit{sh: sh, pk: r.pk, one: *r, born: r.at,
-						state: stateFailed, err: &RecordError{ShardID: sh.id, Err: fmt.Errorf("%w: expired in the buffer", ErrRecordExpired)}})
-					p.freshRecs--
-					p.freshBytes -= len(r.pk) + len(r.data)
-					taken++
-					continue
-				}
-				size := len(r.pk) + len(r.data)
-				if p.cfg.ordering && len(req.units) > first && p.cfg.aggregate {
-					break
-				}
-				if p.cfg.aggregate && sh.id != "" && 2*len(r.pk)+len(r.data)+aggRecordOverhead+aggHeader+len(sh.ehk) <= p.cfg.maxAggBytes {
-					if cost > 0 && cost >= budget {
-						break
-					}
-					m := p.takeAggregateLocked(req, sh, taken, maxBytes, budget-cost, cost == 0)
-					if m == 0 {
-						break
-					}
-					u := &req.units[len(req.units)-1]
-					cost += max(u.size, recordCostFloor)
-					taken += m
-					continue
-				}
-				if !room(size) {
-					break
-				}
-				if p.cfg.ordering && !p.cfg.aggregate {
-					if _, dup := p.keys[r.pk]; dup {
-						break
-					}
-					p.keys[r.pk] = struct{}{}
-				}
-				req.units = append(req.units, unit{sh: sh, pk: r.pk, one: *r, size: size, born: r.at})
-				req.bytes += size
-				req.records++
-				p.freshRecs--
-				p.freshBytes -= size
-				cost += max(size, recordCostFloor)
-				taken++
-			}
-			sh.recs.drop(taken)
-		}
-		if len(req.units) > first {
+		if len(req.units) > t.first {
 			sh.inflight++
-			sh.charge(now, cost)
+			sh.charge(now, t.cost)
 			sh.sent++
 			req.shards = append(req.shards, sh)
 			req.seqs = append(req.seqs, sh.sent)
@@ -359,6 +285,117 @@ func (p *Producer) buildLocked(now time.Time, due bool) (req *request, wake time
 		req.sentAt = now
 	}
 	return req, wake, expired
+}
+
+// take is one shard's share of a request being built.
+type take struct {
+	req    *request
+	sh     *shardQ
+	budget int // cost the shard's rate allows this request
+	cost   int // cost taken so far
+	first  int // index in req.units of the shard's first unit
+}
+
+// room reports whether a unit of size bytes fits the request's limits and
+// the shard's budget (the shard's first unit always fits the budget, so a
+// slow shard still progresses).
+func (t *take) room(p *Producer, size int) bool {
+	return len(t.req.units) < p.cfg.maxBatchRecords && t.req.bytes+size <= p.cfg.maxBatchBytes &&
+		(t.cost == 0 || t.cost < t.budget)
+}
+
+// add appends u to the request.
+func (t *take) add(u unit) {
+	t.req.units = append(t.req.units, u)
+	t.req.bytes += u.size
+	t.req.records += u.count()
+	t.cost += max(u.size, recordCostFloor)
+}
+
+// keyTakenLocked reports, with ordering and without aggregation, whether
+// the request already holds a record of key pk, and claims pk otherwise:
+// one request carries at most one record per key.
+func (p *Producer) keyTakenLocked(pk string) bool {
+	if !p.cfg.ordering || p.cfg.aggregate {
+		return false
+	}
+	if _, dup := p.keys[pk]; dup {
+		return true
+	}
+	p.keys[pk] = struct{}{}
+	return false
+}
+
+// takeRetriesLocked moves the shard's retries that are due into the
+// request, in their original order.
+func (p *Producer) takeRetriesLocked(t *take, now time.Time) {
+	sh := t.sh
+	taken := 0
+	for taken < len(sh.retry) {
+		u := &sh.retry[taken]
+		if u.retryAt.After(now) || !t.room(p, u.size) {
+			break
+		}
+		if p.cfg.ordering && p.cfg.aggregate && len(t.req.units) > t.first {
+			break // one aggregate per shard per request
+		}
+		if p.keyTakenLocked(u.pk) {
+			break
+		}
+		t.add(*u)
+		taken++
+	}
+	clear(sh.retry[:taken])
+	sh.retry = sh.retry[taken:]
+	if len(sh.retry) == 0 {
+		sh.retry = nil
+	}
+}
+
+// takeFreshLocked moves the shard's fresh records into the request, in Put
+// order, as single records or (with aggregation) aggregates, and appends
+// those older than the TTL to expired instead.
+func (p *Producer) takeFreshLocked(t *take, now time.Time, expired []unit) []unit {
+	sh, req := t.sh, t.req
+	sinceT0 := now.Sub(p.t0)
+	taken := 0
+	for taken < sh.recs.len() {
+		r := sh.recs.at(taken)
+		if sinceT0-r.at > p.cfg.ttl {
+			expired = append(expired, unit{sh: sh, pk: r.pk, one: *r, born: r.at,
+				state: stateFailed, err: &RecordError{ShardID: sh.id, Err: fmt.Errorf("%w: expired in the buffer", ErrRecordExpired)}})
+			p.freshRecs--
+			p.freshBytes -= len(r.pk) + len(r.data)
+			taken++
+			continue
+		}
+		size := len(r.pk) + len(r.data)
+		if p.cfg.ordering && p.cfg.aggregate && len(req.units) > t.first {
+			break
+		}
+		if p.cfg.aggregate && sh.id != "" && 2*len(r.pk)+len(r.data)+aggRecordOverhead+aggHeader+len(sh.ehk) <= p.cfg.maxAggBytes {
+			if t.cost > 0 && t.cost >= t.budget {
+				break
+			}
+			m := p.takeAggregateLocked(req, sh, taken, p.cfg.maxBatchBytes, t.budget-t.cost, t.cost == 0)
+			if m == 0 {
+				break
+			}
+			u := &req.units[len(req.units)-1]
+			t.cost += max(u.size, recordCostFloor)
+			taken += m
+			continue
+		}
+		if !t.room(p, size) || p.keyTakenLocked(r.pk) {
+			break
+		}
+		t.add(unit{sh: sh, pk: r.pk, one: *r, size: size, born: r.at})
+		p.freshRecs--
+		p.freshBytes -= size
+		taken++
+	}
+	sh.recs.drop(taken)
+	return expired
 }
 
 // takeAggregateLocked packs fresh records of sh, starting at index from,
@@ -446,7 +483,7 @@ func (p *Producer) send(req *request) {
 	start := time.Now()
 	if len(req.entries) > 0 {
 		in := &sdkkinesis.PutRecordsInput{Records: req.entries, StreamName: p.name, StreamARN: p.arn}
-		out, err = p.client.PutRecords(p.ctx, in)
+		out, err = p.client.PutRecords(p.ctx, in, sdkAttemptOnce...)
 	}
 	p.complete(req, out, err, time.Since(start))
 }
@@ -468,6 +505,9 @@ func (p *Producer) complete(req *request, out *sdkkinesis.PutRecordsOutput, err 
 
 	p.mu.Lock()
 	aborted := p.aborted
+	if out != nil && err == nil {
+		p.stats.Answered++
+	}
 	for k := range req.entries {
 		i := k
 		if len(req.sent) > 0 {
@@ -483,13 +523,18 @@ func (p *Producer) complete(req *request, out *sdkkinesis.PutRecordsOutput, err 
 		} else {
 			u.state, u.err = stateDelivered, nil
 			u.shardID, u.seq = aws.ToString(r.ShardId), aws.ToString(r.SequenceNumber)
+			u.sh.meter.add(now, max(u.size, recordCostFloor))
 			if u.sh.id != "" && u.shardID != u.sh.id {
 				p.needRefresh = true
 			}
 			continue
 		}
 		failed++
+		p.stats.LastError = cause
 		retry, thr := classify(cause)
+		if retry && isSetupError(cause) {
+			retry = false
+		}
 		if thr {
 			p.stats.Throttled++
 			if r := u.sh.throttled(now, req.seq(u.sh)); r > 0 {
@@ -505,7 +550,7 @@ func (p *Producer) complete(req *request, out *sdkkinesis.PutRecordsOutput, err 
 			u.state = stateFailed
 			u.err = &RecordError{ShardID: u.sh.id, Attempts: u.attempts, Err: cause}
 		default:
-			p.scheduleRetryLocked(u, cause, now)
+			p.scheduleRetryLocked(u, cause, thr, now)
 		}
 	}
 	for i, sh := range req.shards {
@@ -513,6 +558,7 @@ func (p *Producer) complete(req *request, out *sdkkinesis.PutRecordsOutput, err 
 		if req.seqs[i] > sh.decreased {
 			sh.succeeded(now)
 		}
+		sh.setAdmit(now, p.cfg.ttl)
 	}
 	// Requeue retries at the front of their shard, in their original order
 	// (a shard's units are contiguous in the request).
@@ -536,7 +582,13 @@ func (p *Producer) complete(req *request, out *sdkkinesis.PutRecordsOutput, err 
 		}
 		if len(run) > 0 {
 			sh := req.units[i].sh
-			sh.retry = append(run, sh.retry...)
+			if p.cfg.ordering {
+				// Nothing of the shard was sent since these units:
+				// they are its oldest.
+				sh.retry = append(run, sh.retry...)
+			} else {
+				sh.retry = mergeRetries(sh.retry, run)
+			}
 			p.stats.Retried += int64(countRecs(run))
 		}
 		i = j
@@ -574,6 +626,30 @@ func lenResults(out *sdkkinesis.PutRecordsOutput) int {
 	return len(out.Records)
 }
 
+// mergeRetries merges run into q, a shard's retries in order of retryAt,
+// keeping that order (and the order of units due at the same time).
+// Without WithOrdering a shard sends fresh records while its retries wait,
+// so a failed request may hold units newer than some waiting in q.
+func mergeRetries(q, run []unit) []unit {
+	slices.SortStableFunc(run, func(a, b unit) int { return a.retryAt.Compare(b.retryAt) })
+	if len(q) == 0 || !run[0].retryAt.Before(q[len(q)-1].retryAt) {
+		return append(q, run...)
+	}
+	out := make([]unit, 0, len(q)+len(run))
+	i, j := 0, 0
+	for i < len(q) && j < len(run) {
+		if run[j].retryAt.Before(q[i].retryAt) {
+			out = append(out, run[j])
+			j++
+		} else {
+			out = append(out, q[i])
+			i++
+		}
+	}
+	out = append(out, q[i:]...)
+	return append(out, run[j:]...)
+}
+
 func countRecs(us []unit) int {
 	n := 0
 	for i := range us {
@@ -583,15 +659,21 @@ func countRecs(us []unit) int {
 }
 
 // scheduleRetryLocked marks u for a retry after its backoff, or failed when
-// its TTL or attempt limit does not allow one.
-func (p *Producer) scheduleRetryLocked(u *unit, cause error, now time.Time) {
-	if u.bo == nil {
-		u.bo = p.cfg.newBackoff()
+// its TTL or attempt limit does not allow one. A throttled unit waits at
+// most maxThrottleWait: its shard's rate limit, not its backoff, paces it.
+func (p *Producer) scheduleRetryLocked(u *unit, cause error, throttled bool, now time.Time) {
+	if u.retry == nil {
+		u.retry = p.cfg.retry.start()
 	}
-	d := u.bo.NextBackOff()
-	deadline := p.t0.Add(u.born + p.cfg.ttl)
+	d, ok := u.retry.next()
+	if throttled {
+		d = min(d, maxThrottleWait)
+	}
+	// The TTL left, computed so that a TTL of up to math.MaxInt64 does
+	// not overflow.
+	left := p.cfg.ttl - (now.Sub(p.t0) - u.born)
 	at := now.Add(d)
-	if d == backoff.Stop || (p.cfg.maxAttempts > 0 && u.attempts >= p.cfg.maxAttempts) || at.After(deadline) {
+	if !ok || d > left {
 		u.state = stateFailed
 		u.err = &RecordError{ShardID: u.sh.id, Attempts: u.attempts, Err: fmt.Errorf("%w: %w", ErrRecordExpired, cause)}
 		return
@@ -648,6 +730,10 @@ func (p *Producer) finish(units []unit, req *request) {
 		u := &units[i]
 		if u.state != stateDelivered && u.state != stateFailed {
 			continue
+		}
+		for j := range u.count() {
+			r := u.rec(j)
+			u.sh.pending -= p.recCost(len(r.pk) + len(r.data))
 		}
 		if u.recs == nil {
 			p.completeLocked(u.one.epoch, 1)

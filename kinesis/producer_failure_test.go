@@ -95,7 +95,9 @@ func TestProducerRetryLimits(t *testing.T) {
 			return nil
 		})
 		var c collector
-		p, err := NewProducer(f, "s", WithResultHandler(c.handle), WithMaxAttempts(3))
+		retry := DefaultPutRetry
+		retry.MaxAttempts = 3
+		p, err := NewProducer(f, "s", WithResultHandler(c.handle), WithPutRetry(retry))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -162,7 +164,7 @@ func TestProducerCloseDeadlineReportsEveryRecord(t *testing.T) {
 			return nil
 		})
 		var c collector
-		p, err := NewProducer(f, "s", WithResultHandler(c.handle), WithMaxInFlight(1), WithBatchLimits(10, 0, 0))
+		p, err := NewProducer(f, "s", WithResultHandler(c.handle), WithMaxInFlight(1), WithBatchLimits(batchLimits(func(l *batch.Limits) { l.MaxRecordsPerRequest = 10 })))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,7 +211,7 @@ func TestProducerBackpressure(t *testing.T) {
 			return nil
 		})
 		const buf = 4000
-		p, err := NewProducer(f, "s", WithBatchLimits(0, 0, 1000), WithBufferBytes(buf), WithLinger(0))
+		p, err := NewProducer(f, "s", WithBatchLimits(batchLimits(func(l *batch.Limits) { l.MaxRecordBytes = 1000 })), WithBufferBytes(buf), WithLinger(0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -331,8 +333,7 @@ func (h *throttleHook) OnPutThrottled(m PutThrottleMetrics) {
 func TestProducerThrottledShardSlowsDownAlone(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		f := kinesistest.New(kinesistest.WithStream("s", 2),
-			kinesistest.WithShardWriteLimit(kinesistest.ShardRecordsPerSecond, kinesistest.ShardBytesPerSecond))
+		f := fakeAtShardLimits(2)
 		var h throttleHook
 		var mu sync.Mutex
 		lastDone := map[string]time.Time{}
@@ -365,7 +366,10 @@ func TestProducerThrottledShardSlowsDownAlone(t *testing.T) {
 		}
 		for i := 0; hot == "" || cold == ""; i++ {
 			k := fmt.Sprintf("key-%d", i)
-			if m.route(batch.PartitionKeyHash(k)) == m[0] {
+			p.mu.Lock()
+			q := p.routeLocked(batch.PartitionKeyHash(k))
+			p.mu.Unlock()
+			if q == m[0] {
 				hot = k
 			} else {
 				cold = k
@@ -507,7 +511,7 @@ func TestProducerRateRecoversAfterThrottling(t *testing.T) {
 			if i%20 == 19 {
 				time.Sleep(100 * time.Millisecond) // 200 records/s for 10 s
 			}
-			if i == 300 && !(limit() < nominalShardRate*2) {
+			if i == 150 && !(limit() < nominalShardRate*2) { // while every entry is throttled
 				t.Errorf("rate %v after throttling, want it lowered", limit())
 			}
 		}
@@ -600,15 +604,15 @@ func TestProducerRetriesBackOffExponentially(t *testing.T) {
 		}
 		// Default policy: waits of 100 ms doubling up to 5 s, each within
 		// ±50% jitter.
-		want := DefaultRetryInitialInterval
+		want := DefaultPutRetry.InitialInterval
 		for i := 1; i < len(calls); i++ {
 			gap := calls[i].Sub(calls[i-1])
-			lo := time.Duration(float64(want) * (1 - DefaultRetryJitter))
-			hi := time.Duration(float64(want) * (1 + DefaultRetryJitter))
+			lo := time.Duration(float64(want) * (1 - DefaultPutRetry.Jitter))
+			hi := time.Duration(float64(want) * (1 + DefaultPutRetry.Jitter))
 			if gap < lo || gap > hi+time.Millisecond {
 				t.Errorf("wait before attempt %d: %v, want within [%v, %v]", i+1, gap, lo, hi)
 			}
-			want = min(time.Duration(float64(want)*DefaultRetryMultiplier), DefaultRetryMaxInterval)
+			want = min(time.Duration(float64(want)*DefaultPutRetry.Multiplier), DefaultPutRetry.MaxInterval)
 		}
 	})
 }
@@ -624,7 +628,7 @@ func TestProducerCloseReleasesBlockedPut(t *testing.T) {
 			return nil
 		})
 		var c collector
-		p, err := NewProducer(f, "s", WithResultHandler(c.handle), WithBatchLimits(0, 0, 1000), WithBufferBytes(1000))
+		p, err := NewProducer(f, "s", WithResultHandler(c.handle), WithBatchLimits(batchLimits(func(l *batch.Limits) { l.MaxRecordBytes = 1000 })), WithBufferBytes(1000))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/cenkalti/backoff/v4"
 
 	"github.com/rtdskit/rtds/batch"
 	"github.com/rtdskit/rtds/kinesis/kinesistest"
@@ -135,8 +134,19 @@ func checkStream(t *testing.T, got []storedRecord, want map[string]bool, ordered
 
 func keyOf(data string) string { return data[:strings.IndexByte(data, '/')] }
 
-// fastBackoff retries after 1 to 4 ms, so fault tests stay quick.
-func fastBackoff() backoff.BackOff {
-	return backoff.NewExponentialBackOff(backoff.WithInitialInterval(time.Millisecond),
-		backoff.WithMaxInterval(4*time.Millisecond), backoff.WithMaxElapsedTime(0))
+// fakeAtShardLimits is a fake stream "s" of shards shards, each accepting
+// Kinesis's 1,000 records/s and 1 MiB/s and throttling the rest.
+func fakeAtShardLimits(shards int) *kinesistest.Fake {
+	return kinesistest.New(kinesistest.WithStream("s", shards),
+		kinesistest.WithShardWriteLimit(kinesistest.ShardRecordsPerSecond, kinesistest.ShardBytesPerSecond))
+}
+
+// fastPutRetry retries after 1 to 4 ms, so fault tests stay quick.
+var fastPutRetry = Retry{InitialInterval: time.Millisecond, MaxInterval: 4 * time.Millisecond, Multiplier: 2, Jitter: 0.5}
+
+// batchLimits returns batch.DefaultLimits() changed by set.
+func batchLimits(set func(*batch.Limits)) batch.Limits {
+	l := batch.DefaultLimits()
+	set(&l)
+	return l
 }

@@ -14,7 +14,7 @@ type PutBatchMetrics struct {
 	// Failed is the number of entries that failed (retried or not); when
 	// the whole call failed it equals KinesisRecords.
 	Failed int
-	// Latency is the PutRecords call's duration, SDK retries included.
+	// Latency is the PutRecords call's duration (one SDK attempt).
 	Latency time.Duration
 	// Err is the call's error, nil when the call returned an answer
 	// (possibly with failed entries).

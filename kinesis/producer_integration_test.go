@@ -245,8 +245,8 @@ func TestProducerIntegrationFaults(t *testing.T) {
 			var c collector
 			// Small requests and aggregates, so there are many calls to
 			// inject faults into.
-			p, err := NewProducer(client, name, append([]ProducerOption{WithResultHandler(c.handle), WithBackoff(fastBackoff),
-				WithLinger(5 * time.Millisecond), WithBatchLimits(50, 0, 0), WithAggregateLimits(1000, 0)}, tt.opts...)...)
+			p, err := NewProducer(client, name, append([]ProducerOption{WithResultHandler(c.handle), WithPutRetry(fastPutRetry),
+				WithLinger(5 * time.Millisecond), WithBatchLimits(batchLimits(func(l *batch.Limits) { l.MaxRecordsPerRequest = 50 })), WithAggregateLimits(AggregateLimits{MaxBytes: 1000, MaxRecords: DefaultAggregateLimits.MaxRecords})}, tt.opts...)...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -318,8 +318,8 @@ func TestProducerIntegrationEndpointDown(t *testing.T) {
 	client := testenv.KinesisClient(proxy.URL(), func(o *sdkkinesis.Options) { o.RetryMaxAttempts = 1 })
 	var c collector
 	const buf = 256 << 10
-	p, err := NewProducer(client, name, WithResultHandler(c.handle), WithBufferBytes(buf), WithBatchLimits(0, 0, 64<<10),
-		WithBackoff(fastBackoff), WithLinger(time.Millisecond))
+	p, err := NewProducer(client, name, WithResultHandler(c.handle), WithBufferBytes(buf), WithBatchLimits(batchLimits(func(l *batch.Limits) { l.MaxRecordBytes = 64 << 10 })),
+		WithPutRetry(fastPutRetry), WithLinger(time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

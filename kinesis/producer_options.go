@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
-
 	"github.com/rtdskit/rtds/batch"
 	"github.com/rtdskit/rtds/event"
 )
@@ -17,26 +15,10 @@ const (
 	// records to share its PutRecords request (WithLinger). It matches the
 	// KPL's RecordMaxBufferedTime.
 	DefaultLinger = 100 * time.Millisecond
-	// DefaultMaxBatchRecords is the most entries in one PutRecords request
-	// (the service limit, WithBatchLimits).
-	DefaultMaxBatchRecords = 500
-	// DefaultMaxBatchBytes is the most bytes (data plus partition keys) in
-	// one PutRecords request (the service limit, WithBatchLimits).
-	DefaultMaxBatchBytes = 5 << 20
-	// DefaultMaxRecordBytes is the largest record, data plus partition key
-	// (the service limit; WithBatchLimits raises it for streams with large
-	// records enabled).
-	DefaultMaxRecordBytes = 1 << 20
 	// DefaultAggregation is whether records are packed in the KPL
 	// aggregated format (WithAggregation). Off by default, so any consumer
 	// can read the stream; rtds's Consumer deaggregates either way.
 	DefaultAggregation = false
-	// DefaultMaxAggregateBytes is the largest aggregated Kinesis record
-	// (WithAggregation); the KPL's AggregationMaxSize.
-	DefaultMaxAggregateBytes = 51200
-	// DefaultMaxAggregateRecords is the most user records in one aggregated
-	// Kinesis record (WithAggregation).
-	DefaultMaxAggregateRecords = 4096
 	// DefaultMaxInFlight is the most PutRecords requests in flight at once
 	// (WithMaxInFlight).
 	DefaultMaxInFlight = 8
@@ -44,9 +26,6 @@ const (
 	// retries, before it is reported failed with ErrRecordExpired
 	// (WithRecordTTL); the KPL's RecordTtl.
 	DefaultRecordTTL = 30 * time.Second
-	// DefaultMaxAttempts is the most PutRecords attempts per record
-	// (WithMaxAttempts); 0 means no limit other than the record TTL.
-	DefaultMaxAttempts = 0
 	// DefaultBufferBytes bounds the memory held by records that were Put but
 	// are not yet delivered or failed (WithBufferBytes). Put blocks while the
 	// buffer is full.
@@ -58,106 +37,109 @@ const (
 	// with ListShards even when nothing suggests a reshard
 	// (WithShardRefreshInterval).
 	DefaultShardRefreshInterval = time.Minute
-
-	// DefaultRetryInitialInterval, DefaultRetryMaxInterval,
-	// DefaultRetryMultiplier and DefaultRetryJitter describe the default
-	// retry policy: exponential backoff with jitter (WithBackoff).
-	DefaultRetryInitialInterval = 100 * time.Millisecond
-	DefaultRetryMaxInterval     = 5 * time.Second
-	DefaultRetryMultiplier      = 2.0
-	DefaultRetryJitter          = 0.5
 )
 
-// producerConfig is the Producer's configuration.
+// AggregateLimits bound the KPL aggregated records the producer builds with
+// WithAggregation (WithAggregateLimits). Start from DefaultAggregateLimits.
+type AggregateLimits struct {
+	// MaxBytes is the largest aggregated Kinesis record, its partition key
+	// included: at least 256. An aggregate is also never larger than the
+	// record limit (WithBatchLimits' MaxRecordBytes), whichever is lower.
+	MaxBytes int
+	// MaxRecords is the most user records in one aggregated record: at
+	// least 1.
+	MaxRecords int
+}
+
+// DefaultAggregateLimits are the aggregate limits used when
+// WithAggregateLimits is not given: 51,200 bytes (the KPL's
+// AggregationMaxSize) and 4,096 records.
+var DefaultAggregateLimits = AggregateLimits{MaxBytes: batch.DefaultMaxAggregateBytes, MaxRecords: 4096}
+
+// minAggregateBytes is the smallest AggregateLimits.MaxBytes: room for the
+// aggregate's header, trailer and a small record.
+const minAggregateBytes = 256
+
+func (l AggregateLimits) validate() error {
+	switch {
+	case l.MaxBytes < minAggregateBytes:
+		return fmt.Errorf("kinesis: WithAggregateLimits: MaxBytes %d is below %d", l.MaxBytes, minAggregateBytes)
+	case l.MaxRecords < 1:
+		return fmt.Errorf("kinesis: WithAggregateLimits: MaxRecords %d is below 1", l.MaxRecords)
+	}
+	return nil
+}
+
+// producerConfig is the Producer's configuration. The int fields below
+// limits and agg copy them for the dispatcher's hot path.
 type producerConfig struct {
 	common
-	limits          batch.Limits // from maxBatchRecords, maxBatchBytes, maxRecordBytes
+	limits          batch.Limits
+	agg             AggregateLimits
 	linger          time.Duration
-	maxBatchRecords int
-	maxBatchBytes   int
-	maxRecordBytes  int
+	maxBatchRecords int // limits.MaxRecordsPerRequest
+	maxBatchBytes   int // limits.MaxRequestBytes
+	maxRecordBytes  int // limits.MaxRecordBytes
 	aggregate       bool
-	maxAggBytes     int
-	maxAggRecords   int
+	maxAggBytes     int // min(agg.MaxBytes, limits.MaxRecordBytes)
+	maxAggRecords   int // agg.MaxRecords
 	maxInFlight     int
 	ttl             time.Duration
-	maxAttempts     int
+	retry           Retry
 	bufferBytes     int
 	ordering        bool
 	refresh         time.Duration
-	newBackoff      func() backoff.BackOff
 	onResult        func(Result)
 	eventKey        func(event.Event) string
 }
 
 func defaultProducerConfig() producerConfig {
 	return producerConfig{
-		linger:          DefaultLinger,
-		maxBatchRecords: DefaultMaxBatchRecords,
-		maxBatchBytes:   DefaultMaxBatchBytes,
-		maxRecordBytes:  DefaultMaxRecordBytes,
-		aggregate:       DefaultAggregation,
-		maxAggBytes:     DefaultMaxAggregateBytes,
-		maxAggRecords:   DefaultMaxAggregateRecords,
-		maxInFlight:     DefaultMaxInFlight,
-		ttl:             DefaultRecordTTL,
-		maxAttempts:     DefaultMaxAttempts,
-		bufferBytes:     DefaultBufferBytes,
-		ordering:        DefaultOrdering,
-		refresh:         DefaultShardRefreshInterval,
-		newBackoff:      defaultBackoff,
-		eventKey:        PartitionKeyChannel,
+		limits:      batch.DefaultLimits(),
+		agg:         DefaultAggregateLimits,
+		linger:      DefaultLinger,
+		aggregate:   DefaultAggregation,
+		maxInFlight: DefaultMaxInFlight,
+		ttl:         DefaultRecordTTL,
+		retry:       DefaultPutRetry,
+		bufferBytes: DefaultBufferBytes,
+		ordering:    DefaultOrdering,
+		refresh:     DefaultShardRefreshInterval,
+		eventKey:    PartitionKeyChannel,
 	}
-}
-
-// defaultBackoff is the default retry policy: exponential, doubling from
-// DefaultRetryInitialInterval up to DefaultRetryMaxInterval, each wait
-// randomized by ±DefaultRetryJitter, and no elapsed-time limit (the record
-// TTL bounds it).
-func defaultBackoff() backoff.BackOff {
-	return backoff.NewExponentialBackOff(
-		backoff.WithInitialInterval(DefaultRetryInitialInterval),
-		backoff.WithMaxInterval(DefaultRetryMaxInterval),
-		backoff.WithMultiplier(DefaultRetryMultiplier),
-		backoff.WithRandomizationFactor(DefaultRetryJitter),
-		backoff.WithMaxElapsedTime(0),
-	)
 }
 
 func (c *producerConfig) validate() error {
 	if c.err != nil {
 		return c.err
 	}
-	c.maxAggBytes = min(c.maxAggBytes, c.maxRecordBytes)
-	c.limits = batch.Limits{MaxRecordsPerRequest: c.maxBatchRecords, MaxRequestBytes: c.maxBatchBytes, MaxRecordBytes: c.maxRecordBytes}
 	if err := c.limits.Check(); err != nil {
-		return fmt.Errorf("kinesis: %w", err)
+		return fmt.Errorf("kinesis: WithBatchLimits: %w", err)
 	}
+	if err := c.agg.validate(); err != nil {
+		return err
+	}
+	if err := c.retry.validate("WithPutRetry"); err != nil {
+		return err
+	}
+	c.maxBatchRecords = c.limits.MaxRecordsPerRequest
+	c.maxBatchBytes = c.limits.MaxRequestBytes
+	c.maxRecordBytes = c.limits.MaxRecordBytes
+	c.maxAggBytes = min(c.agg.MaxBytes, c.maxRecordBytes)
+	c.maxAggRecords = c.agg.MaxRecords
 	switch {
-	case c.maxBatchRecords < 1:
-		return fmt.Errorf("kinesis: batch record limit %d: must be at least 1", c.maxBatchRecords)
-	case c.maxRecordBytes < 1:
-		return fmt.Errorf("kinesis: record byte limit %d: must be at least 1", c.maxRecordBytes)
-	case c.maxBatchBytes < c.maxRecordBytes:
-		return fmt.Errorf("kinesis: batch byte limit %d is below the record byte limit %d", c.maxBatchBytes, c.maxRecordBytes)
-	case c.aggregate && c.maxAggBytes < 256:
-		return fmt.Errorf("kinesis: aggregate byte limit %d: must be at least 256", c.maxAggBytes)
-	case c.maxAggRecords < 1:
-		return fmt.Errorf("kinesis: aggregate record limit %d: must be at least 1", c.maxAggRecords)
+	case c.aggregate && c.maxAggBytes < minAggregateBytes:
+		return fmt.Errorf("kinesis: aggregates of at most %d bytes (the record limit) are below %d", c.maxAggBytes, minAggregateBytes)
 	case c.maxInFlight < 1:
 		return fmt.Errorf("kinesis: max in flight %d: must be at least 1", c.maxInFlight)
 	case c.ttl <= 0:
 		return fmt.Errorf("kinesis: record TTL %v: must be positive", c.ttl)
-	case c.maxAttempts < 0:
-		return fmt.Errorf("kinesis: max attempts %d: must not be negative", c.maxAttempts)
 	case c.bufferBytes < c.maxRecordBytes:
 		return fmt.Errorf("kinesis: buffer of %d bytes cannot hold a record of the %d-byte limit", c.bufferBytes, c.maxRecordBytes)
 	case c.linger < 0:
 		return fmt.Errorf("kinesis: linger %v: must not be negative", c.linger)
 	case c.refresh <= 0:
 		return fmt.Errorf("kinesis: shard refresh interval %v: must be positive", c.refresh)
-	case c.newBackoff == nil:
-		return fmt.Errorf("kinesis: nil backoff policy")
 	case c.eventKey == nil:
 		return fmt.Errorf("kinesis: nil event partition key function")
 	}
@@ -186,28 +168,18 @@ func WithLinger(d time.Duration) ProducerOption {
 
 // WithBatchLimits sets the service limits the producer packs requests
 // within: entries per PutRecords request (at most 500), bytes per request
-// and bytes per record (data plus partition key), as in batch.Limits.
-// Raise the byte limits only for streams with large records enabled
-// (batch.LargeRecordLimits: records and requests up to 10 MiB). A zero
-// argument keeps its default: DefaultMaxBatchRecords, DefaultMaxBatchBytes,
-// DefaultMaxRecordBytes.
-func WithBatchLimits(maxRecords, maxBytes, maxRecordBytes int) ProducerOption {
-	return producerOptionFunc(func(c *producerConfig) {
-		if maxRecords != 0 {
-			c.maxBatchRecords = maxRecords
-		}
-		if maxBytes != 0 {
-			c.maxBatchBytes = maxBytes
-		}
-		if maxRecordBytes != 0 {
-			c.maxRecordBytes = maxRecordBytes
-		}
-	})
+// and bytes per record (data plus partition key). Start from
+// batch.DefaultLimits() and change fields, or use batch.LargeRecordLimits()
+// for a stream with large records enabled (records and requests up to
+// 10 MiB). NewProducer reports invalid limits (batch.Limits.Check).
+// Default: batch.DefaultLimits().
+func WithBatchLimits(l batch.Limits) ProducerOption {
+	return producerOptionFunc(func(c *producerConfig) { c.limits = l })
 }
 
 // WithAggregation turns KPL aggregation on or off. When on, records bound
 // for the same shard (predicted from the shard map) are packed into
-// aggregated Kinesis records of up to DefaultMaxAggregateBytes, each routed
+// aggregated Kinesis records within WithAggregateLimits, each routed
 // to its shard by an explicit hash key; every user record keeps its own
 // partition key. Consumers must deaggregate (rtds's Consumer, the KCL and
 // Lambda with the KPL deaggregation library do). A record too large to
@@ -219,19 +191,11 @@ func WithAggregation(on bool) ProducerOption {
 	return producerOptionFunc(func(c *producerConfig) { c.aggregate = on })
 }
 
-// WithAggregateLimits sets the largest aggregated record in bytes (at
-// least 256; capped at the record byte limit) and the most user records it
-// holds. A zero argument keeps its default:
-// DefaultMaxAggregateBytes, DefaultMaxAggregateRecords.
-func WithAggregateLimits(maxBytes, maxRecords int) ProducerOption {
-	return producerOptionFunc(func(c *producerConfig) {
-		if maxBytes != 0 {
-			c.maxAggBytes = maxBytes
-		}
-		if maxRecords != 0 {
-			c.maxAggRecords = maxRecords
-		}
-	})
+// WithAggregateLimits sets the size of the aggregated records built with
+// WithAggregation: start from DefaultAggregateLimits and change fields.
+// NewProducer reports invalid limits. Default: DefaultAggregateLimits.
+func WithAggregateLimits(l AggregateLimits) ProducerOption {
+	return producerOptionFunc(func(c *producerConfig) { c.agg = l })
 }
 
 // WithMaxInFlight sets the most PutRecords requests in flight at once.
@@ -242,34 +206,47 @@ func WithMaxInFlight(n int) ProducerOption {
 
 // WithRecordTTL sets how long after Put a record may still be (re)sent.
 // A record not delivered by then is reported failed with an error that
-// wraps ErrRecordExpired and the last attempt's error. Default:
-// DefaultRecordTTL.
+// wraps ErrRecordExpired and the last attempt's error. A TTL of
+// math.MaxInt64 means none: records are retried until delivered (or the
+// retry policy's MaxAttempts, or Close, gives up), and Put waits only for
+// WithBufferBytes. Default: DefaultRecordTTL.
+//
+// The TTL bounds delivery, not buffering: Put admits a record only when
+// its shard's backlog (its records put and not yet delivered or failed,
+// this one included) can be sent within half the TTL at the rate the shard
+// currently accepts, the most it delivered in one second of the last ten
+// (at least 64 records of 1 KiB a second), within its limit once it
+// throttled; otherwise Put waits (or returns ctx's error). The other half
+// is left for retries. So a record expires only when its shard's rate
+// drops by more than half within a TTL, or the stream stops accepting for
+// about half the TTL (an outage), not because the buffer is deeper than a
+// throttled rate can send: the reliability suite puts 20,000 events into a
+// 2-shard stream whose calls are 10% throttled and whose other entries are
+// 10% throttled, at random, and every event is delivered with the default
+// TTL.
 func WithRecordTTL(d time.Duration) ProducerOption {
 	return producerOptionFunc(func(c *producerConfig) { c.ttl = d })
 }
 
-// WithMaxAttempts caps the PutRecords attempts per record; a record that
-// still fails is reported failed with the last error. 0 means no cap other
-// than the record TTL. Default: DefaultMaxAttempts.
-func WithMaxAttempts(n int) ProducerOption {
-	return producerOptionFunc(func(c *producerConfig) { c.maxAttempts = n })
-}
-
-// WithBackoff sets the retry policy: newBackOff is called once for each
-// record (or aggregate) that needs a retry, and its NextBackOff gives the
-// wait before each new attempt; backoff.Stop fails the record. Default:
-// exponential with jitter, see DefaultRetryInitialInterval.
-func WithBackoff(newBackOff func() backoff.BackOff) ProducerOption {
-	return producerOptionFunc(func(c *producerConfig) { c.newBackoff = newBackOff })
+// WithPutRetry sets the retry policy of failed PutRecords entries and
+// calls: each record (or aggregate) that fails with a retryable error
+// waits r's backoff before its next attempt, and fails once r.MaxAttempts
+// attempts were made or its TTL (WithRecordTTL) would pass before the next
+// one. A throttled record waits at most 500 ms, whatever the backoff: its
+// shard's rate limit paces it. This is the only retry layer: the SDK makes
+// one attempt per PutRecords call (see Producer). Start from
+// DefaultPutRetry and change fields; NewProducer reports an invalid
+// policy. Default: DefaultPutRetry (no attempt limit other than the TTL).
+func WithPutRetry(r Retry) ProducerOption {
+	return producerOptionFunc(func(c *producerConfig) { c.retry = r })
 }
 
 // WithBufferBytes bounds the bytes (data plus partition keys) of records
 // put but not yet delivered or failed; Put blocks while the buffer is full.
-// It must hold at least one record of the record byte limit. Sending never
-// waits for a slow shard, but a shard that cannot keep up with its share of
-// Put calls for long eventually fills the buffer, and Put then blocks for
-// every key: size the buffer for the bursts you expect. Default:
-// DefaultBufferBytes.
+// It must hold at least one record of the record byte limit. Each shard's
+// share is also bounded by what it sends within half the TTL (see
+// WithRecordTTL), so a slow shard makes Put wait for its own keys before
+// it fills the buffer for every key. Default: DefaultBufferBytes.
 func WithBufferBytes(n int) ProducerOption {
 	return producerOptionFunc(func(c *producerConfig) { c.bufferBytes = n })
 }

@@ -135,7 +135,7 @@ func TestProducerOrderingAcrossReshards(t *testing.T) {
 				f.SetFault(st.fault)
 				var c collector
 				p, err := NewProducer(f, "s", WithResultHandler(c.handle), WithOrdering(true),
-					WithAggregation(tc.aggregate), WithBackoff(fastBackoff), WithShardRefreshInterval(refresh))
+					WithAggregation(tc.aggregate), WithPutRetry(fastPutRetry), WithShardRefreshInterval(refresh))
 				if err != nil {
 					t.Fatal(err)
 				}

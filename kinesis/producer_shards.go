@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,14 +15,26 @@ import (
 	"github.com/rtdskit/rtds/batch"
 )
 
-// Adaptive per-shard rate. A shard starts unlimited. When it throttles, its
-// limit drops to the nominal shard throughput, then halves on each further
-// throttle (at most once per round trip), down to minShardRate; each
+// Adaptive per-shard rate. A shard starts unlimited. When it throttles
+// (at most once per round trip: throttles in answers to requests sent
+// before the last change are already accounted for), its limit becomes
+// throttleGain times the most it delivered in one second of the last
+// meterSeconds (the rate the shard demonstrably accepts), at least
+// nominalShardRate when it was unlimited and at least minShardRate. Each
 // request it completes without throttling adds shardRateStep, and once the
-// limit is back above maxShardRate the shard is unlimited again. Cost is
-// bytes, with each Kinesis record counted as at least recordCostFloor
-// bytes, so one limiter covers both the 1 MiB/s and the 1,000 records/s
-// shard limits.
+// limit is back above maxShardRate the shard is unlimited again.
+//
+// Setting the limit from the delivered rate rather than halving it is what
+// keeps the rate from collapsing under throttles the producer's own rate
+// did not cause (another writer, a fault): those fail a share of entries
+// whatever the rate, so the shard still delivers most of what it is sent,
+// and the limit stays near the rate that worked. When the producer does
+// exceed the shard, the shard delivers its capacity, and the limit
+// settles just above it.
+//
+// Cost is bytes, with each Kinesis record counted as at least
+// recordCostFloor bytes, so one limiter covers both the 1 MiB/s and the
+// 1,000 records/s shard limits.
 const (
 	nominalShardRate = 1 << 20
 	minShardRate     = 16 << 10
@@ -31,9 +42,24 @@ const (
 	shardRateStep    = 64 << 10
 	shardBurst       = 1 << 20
 	recordCostFloor  = 1 << 10
+	throttleGain     = 1.25
+	meterSeconds     = 10
 	// shardSlice bounds one request's share of a rate-limited shard to
 	// this much of its rate, so a slow shard paces smoothly.
 	shardSlice = 200 * time.Millisecond
+	// admitShare is the share of the record TTL that a shard's backlog
+	// may take to drain at its current rate (drainRate): Put admits a
+	// record only when its shard's backlog, the record included, can be
+	// sent within admitShare × TTL (or the backlog is empty). The rest of
+	// the TTL is left for retries and for the rate to drop further.
+	admitShare = 0.5
+	// minAdmitRate is the least drain rate Put assumes of a shard (64
+	// records of 1 KiB a second): what a shard that has not answered yet
+	// is admitted at.
+	minAdmitRate = 64 << 10
+	// maxThrottleWait caps the backoff of a throttled record (see
+	// WithPutRetry).
+	maxThrottleWait = 500 * time.Millisecond
 )
 
 // hashKey is a 128-bit Kinesis hash key.
@@ -52,6 +78,12 @@ type shardQ struct {
 	sent       uint64 // requests sent that carry this shard's records
 	decreased  uint64 // value of sent at the last rate decrease
 	open       bool   // in the current shard map
+	// pending is the cost of the records routed here and not yet
+	// delivered or failed (fresh, retrying or in flight); Put admits a
+	// record while pending stays within admit (see admitShare).
+	pending int
+	admit   int
+	meter   deliveryMeter
 	// after lists, with WithOrdering, the queues of an earlier shard map
 	// whose hash ranges overlap this one and which still held records
 	// (fresh, retrying or in flight) when this queue took over their
@@ -60,9 +92,75 @@ type shardQ struct {
 	after []*shardQ
 }
 
-func newShardQ(id string, start, end hashKey) *shardQ {
-	return &shardQ{id: id, start: start, end: end, ehk: start.String(),
-		lim: rate.NewLimiter(rate.Inf, shardBurst), open: true}
+func newShardQ(id string, start, end hashKey, ehk string) *shardQ {
+	return &shardQ{id: id, start: start, end: end, ehk: ehk,
+		lim: rate.NewLimiter(rate.Inf, shardBurst), open: true, admit: math.MaxInt}
+}
+
+// admits reports whether a record of the given cost may join the shard's
+// backlog.
+func (s *shardQ) admits(cost int) bool { return s.pending == 0 || s.pending+cost <= s.admit }
+
+// drainRate is the rate, in cost per second, at which the shard is
+// expected to accept records: the most it delivered in a second lately (at
+// least minAdmitRate), within its limit once it throttled. A shard that
+// has not delivered yet is admitted little, and its admission grows with
+// each answer, by as much as that answer delivered: a burst is admitted
+// within a few round trips where the stream takes it, and a slow endpoint
+// is not handed more than it can take within the TTL.
+func (s *shardQ) drainRate(now time.Time) float64 {
+	r := max(float64(s.meter.peak(now)), minAdmitRate)
+	if l := s.lim.Limit(); l != rate.Inf {
+		r = min(r, float64(l))
+	}
+	return r
+}
+
+// setAdmit sets the backlog Put may build for the shard: what drains in
+// admitShare of ttl at its current rate. The unmapped queue counts as one
+// shard.
+func (s *shardQ) setAdmit(now time.Time, ttl time.Duration) {
+	a := s.drainRate(now) * ttl.Seconds() * admitShare
+	if a >= math.MaxInt/2 {
+		s.admit = math.MaxInt / 2
+		return
+	}
+	s.admit = int(a)
+}
+
+// deliveryMeter counts the cost a shard delivered in each of the last
+// meterSeconds whole seconds.
+type deliveryMeter struct {
+	sec     int64 // Unix second of the current bucket; 0 before the first delivery
+	buckets [meterSeconds]int64
+}
+
+func (m *deliveryMeter) advance(now time.Time) {
+	sec := now.Unix()
+	if m.sec == 0 || sec-m.sec >= meterSeconds {
+		m.buckets = [meterSeconds]int64{}
+		m.sec = sec
+		return
+	}
+	for m.sec < sec {
+		m.sec++
+		m.buckets[m.sec%meterSeconds] = 0
+	}
+}
+
+func (m *deliveryMeter) add(now time.Time, cost int) {
+	m.advance(now)
+	m.buckets[m.sec%meterSeconds] += int64(cost)
+}
+
+// peak is the most cost delivered in one second of the last meterSeconds,
+// the current (partial) second included.
+func (m *deliveryMeter) peak(now time.Time) int64 {
+	if m.sec == 0 {
+		return 0
+	}
+	m.advance(now)
+	return slices.Max(m.buckets[:])
 }
 
 func (s *shardQ) idle() bool { return s.recs.len() == 0 && len(s.retry) == 0 && s.inflight == 0 }
@@ -115,19 +213,21 @@ func (s *shardQ) charge(now time.Time, cost int) {
 	s.lim.ReserveN(now, min(cost, shardBurst))
 }
 
-// throttled lowers the shard's rate after a throttle in the answer to its
+// throttled sets the shard's rate after a throttle in the answer to its
 // request number seq, once per round trip: throttles of requests sent
-// before the last decrease are already accounted for. It reports the new
-// rate, or 0 when it did not change.
+// before the last change are already accounted for. The new rate is
+// throttleGain times the shard's peak delivered rate (see the constants).
+// It reports the new rate, or 0 when it did not change.
 func (s *shardQ) throttled(now time.Time, seq uint64) float64 {
 	if seq <= s.decreased {
 		return 0
 	}
-	l := float64(s.lim.Limit())
+	l := max(throttleGain*float64(s.meter.peak(now)), minShardRate)
 	if s.lim.Limit() == rate.Inf {
-		l = nominalShardRate
-	} else {
-		l = max(l/2, minShardRate)
+		l = max(l, nominalShardRate)
+	}
+	if l >= maxShardRate {
+		l = maxShardRate
 	}
 	s.decreased = s.sent
 	s.lim.SetLimitAt(now, rate.Limit(l))
@@ -147,26 +247,22 @@ func (s *shardQ) succeeded(now time.Time) {
 	s.lim.SetLimitAt(now, l)
 }
 
-// shardMap is a sorted list of the stream's open shards.
-type shardMap []*shardQ
-
-func (m shardMap) route(h hashKey) *shardQ {
-	i := sort.Search(len(m), func(i int) bool { return m[i].end.Compare(h) >= 0 })
-	if i < len(m) && h.Compare(m[i].start) >= 0 {
-		return m[i]
+// routeLocked returns the queue of the shard whose hash key range holds
+// h in the current shard map, or nil (no map yet, or h in a gap).
+func (p *Producer) routeLocked(h hashKey) *shardQ {
+	if p.shardMap == nil {
+		return nil
+	}
+	if i := p.shardMap.Index(h); i >= 0 {
+		return p.shards[i]
 	}
 	return nil
 }
 
-type shardRange struct {
-	id         string
-	start, end hashKey
-}
-
 // listOpenShards reads the stream's open shards with ListShards, following
 // NextToken pages.
-func listOpenShards(ctx context.Context, client ListShardsAPI, name, arn *string) ([]shardRange, error) {
-	var out []shardRange
+func listOpenShards(ctx context.Context, client ListShardsAPI, name, arn *string) ([]batch.ShardRange, error) {
+	var out []batch.ShardRange
 	in := &sdkkinesis.ListShardsInput{StreamName: name, StreamARN: arn}
 	for range 10000 {
 		page, err := client.ListShards(ctx, in)
@@ -180,18 +276,13 @@ func listOpenShards(ctx context.Context, client ListShardsAPI, name, arn *string
 			if s.HashKeyRange == nil {
 				continue
 			}
-			a, err := batch.ParseHashKey(aws.ToString(s.HashKeyRange.StartingHashKey))
+			r, err := batch.ParseShardRange(aws.ToString(s.ShardId), aws.ToString(s.HashKeyRange.StartingHashKey), aws.ToString(s.HashKeyRange.EndingHashKey))
 			if err != nil {
 				return nil, err
 			}
-			b, err := batch.ParseHashKey(aws.ToString(s.HashKeyRange.EndingHashKey))
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, shardRange{aws.ToString(s.ShardId), a, b})
+			out = append(out, r)
 		}
 		if page.NextToken == nil || *page.NextToken == "" {
-			sort.Slice(out, func(i, j int) bool { return out[i].start.Compare(out[j].start) < 0 })
 			return out, nil
 		}
 		in = &sdkkinesis.ListShardsInput{NextToken: page.NextToken}
@@ -204,13 +295,17 @@ func (p *Producer) refreshShards() {
 	defer p.wg.Done()
 	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
 	defer cancel()
+	var m *batch.ShardMap
 	ranges, err := listOpenShards(ctx, p.client, p.name, p.arn)
+	if err == nil && len(ranges) > 0 {
+		m, err = batch.NewShardMap(ranges)
+	}
 	p.mu.Lock()
 	p.refreshing = false
 	p.lastRefresh = time.Now()
 	p.mapReady = true
-	if err == nil && len(ranges) > 0 {
-		p.applyMapLocked(ranges)
+	if m != nil {
+		p.applyMapLocked(m)
 	}
 	p.mu.Unlock()
 	if err != nil && !errors.Is(err, context.Canceled) {
@@ -222,16 +317,17 @@ func (p *Producer) refreshShards() {
 // applyMapLocked installs a new shard map: unchanged shards keep their
 // state, closed ones drain their retries and in-flight requests, and fresh
 // records are routed again.
-func (p *Producer) applyMapLocked(ranges []shardRange) {
-	m := make(shardMap, 0, len(ranges))
+func (p *Producer) applyMapLocked(sm *batch.ShardMap) {
+	ranges := sm.Ranges()
+	m := make([]*shardQ, 0, len(ranges))
 	byID := make(map[string]*shardQ, len(ranges))
-	for _, r := range ranges {
-		q := p.byID[r.id]
-		if q == nil || q.start != r.start || q.end != r.end {
-			q = newShardQ(r.id, r.start, r.end)
+	for i, r := range ranges {
+		q := p.byID[r.ShardID]
+		if q == nil || q.start != r.StartingHashKey || q.end != r.EndingHashKey {
+			q = newShardQ(r.ShardID, r.StartingHashKey, r.EndingHashKey, sm.ExplicitHashKey(i))
 		}
 		m = append(m, q)
-		byID[r.id] = q
+		byID[r.ShardID] = q
 	}
 	var moved []rec
 	for id, q := range p.byID {
@@ -239,12 +335,12 @@ func (p *Producer) applyMapLocked(ranges []shardRange) {
 			continue
 		}
 		q.open = false
-		moved = append(moved, q.recs.drain()...)
+		moved = append(moved, p.drainLocked(q)...)
 		if !q.idle() {
 			p.draining = append(p.draining, q)
 		}
 	}
-	moved = append(moved, p.unmapped.recs.drain()...)
+	moved = append(moved, p.drainLocked(p.unmapped)...)
 	if p.cfg.ordering {
 		// A queue taking over keys from queues of the earlier map (closed
 		// shards, or the unmapped queue before the first map) waits until
@@ -273,7 +369,7 @@ func (p *Producer) applyMapLocked(ranges []shardRange) {
 		// Keep Put order within each key.
 		slices.SortStableFunc(moved, func(a, b rec) int { return int(a.at - b.at) })
 	}
-	p.shards, p.byID = m, byID
+	p.shardMap, p.shards, p.byID = sm, m, byID
 	for _, q := range p.draining {
 		if len(q.retry) > 0 {
 			var retry []unit
@@ -284,11 +380,15 @@ func (p *Producer) applyMapLocked(ranges []shardRange) {
 		}
 	}
 	for _, r := range moved {
-		q := m.route(r.h)
+		q := p.routeLocked(r.h)
 		if q == nil {
 			q = p.unmapped
 		}
-		q.recs.push(r)
+		p.pushLocked(q, r)
+	}
+	now := time.Now()
+	for _, q := range m {
+		q.setAdmit(now, p.cfg.ttl)
 	}
 	p.rebuildAllLocked()
 }
@@ -307,7 +407,7 @@ func (p *Producer) regroupLocked(dst []unit, u *unit) []unit {
 	var targets [4]*shardQ
 	ts := targets[:0]
 	for i := range u.recs {
-		if q := p.shards.route(u.recs[i].h); !slices.Contains(ts, q) {
+		if q := p.routeLocked(u.recs[i].h); !slices.Contains(ts, q) {
 			ts = append(ts, q)
 		}
 	}
@@ -322,7 +422,7 @@ func (p *Producer) regroupLocked(dst []unit, u *unit) []unit {
 			part.ehk = q.ehk
 		}
 		for i := range u.recs {
-			if p.shards.route(u.recs[i].h) == q {
+			if p.routeLocked(u.recs[i].h) == q {
 				part.recs = append(part.recs, u.recs[i])
 			}
 		}
@@ -339,6 +439,32 @@ func (p *Producer) regroupLocked(dst []unit, u *unit) []unit {
 		dst = append(dst, part)
 	}
 	return dst
+}
+
+// recCost is what a record of size bytes (data plus partition key) costs
+// against its shard's rate: its size, and without aggregation at least
+// recordCostFloor, the share of a shard's 1 MiB/s that one of its 1,000
+// records/s takes.
+func (p *Producer) recCost(size int) int {
+	if p.cfg.aggregate {
+		return size + aggRecordOverhead
+	}
+	return max(size, recordCostFloor)
+}
+
+// pushLocked queues a fresh record on q.
+func (p *Producer) pushLocked(q *shardQ, r rec) {
+	q.recs.push(r)
+	q.pending += p.recCost(len(r.pk) + len(r.data))
+}
+
+// drainLocked removes and returns q's fresh records.
+func (p *Producer) drainLocked(q *shardQ) []rec {
+	rs := q.recs.drain()
+	for i := range rs {
+		q.pending -= p.recCost(len(rs[i].pk) + len(rs[i].data))
+	}
+	return rs
 }
 
 // recQueue is a FIFO ring of buffered records. It grows by doubling and

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"github.com/rtdskit/rtds/batch"
 	"github.com/rtdskit/rtds/kinesis/kinesistest"
 )
 
@@ -57,8 +58,8 @@ func TestProducerDeliversEveryRecordOnce(t *testing.T) {
 		{"aggregated", "KPL aggregates per predicted shard", []ProducerOption{WithAggregation(true)}, false},
 		{"ordered", "one entry per key per request", []ProducerOption{WithOrdering(true)}, true},
 		{"aggregated-ordered", "one aggregate per shard per request", []ProducerOption{WithAggregation(true), WithOrdering(true)}, true},
-		{"tiny-batches", "request limits respected with many requests", []ProducerOption{WithBatchLimits(7, 0, 0), WithLinger(0)}, false},
-		{"tiny-batches-ordered", "ordering with many small requests", []ProducerOption{WithBatchLimits(7, 0, 0), WithLinger(0), WithOrdering(true)}, true},
+		{"tiny-batches", "request limits respected with many requests", []ProducerOption{WithBatchLimits(batchLimits(func(l *batch.Limits) { l.MaxRecordsPerRequest = 7 })), WithLinger(0)}, false},
+		{"tiny-batches-ordered", "ordering with many small requests", []ProducerOption{WithBatchLimits(batchLimits(func(l *batch.Limits) { l.MaxRecordsPerRequest = 7 })), WithLinger(0), WithOrdering(true)}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,7 +158,7 @@ func TestProducerRetriesOnlyFailedEntries(t *testing.T) {
 				})
 				var c collector
 				p, err := NewProducer(f, "s", WithResultHandler(c.handle), WithOrdering(ordering), WithAggregation(agg),
-					WithAggregateLimits(1000, 0), WithLinger(time.Millisecond), WithBackoff(fastBackoff))
+					WithAggregateLimits(AggregateLimits{MaxBytes: 1000, MaxRecords: DefaultAggregateLimits.MaxRecords}), WithLinger(time.Millisecond), WithPutRetry(fastPutRetry))
 				if err != nil {
 					t.Fatal(err)
 				}

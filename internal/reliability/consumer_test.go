@@ -108,7 +108,7 @@ func TestReshardingUnderLoad(t *testing.T) {
 		kinesis.WithRecordTTL(24*time.Hour),
 		kinesis.WithResultHandler(out.handle),
 		kinesis.WithShardRefreshInterval(200*time.Millisecond),
-		kinesis.WithBackoff(fastBackoff),
+		kinesis.WithPutRetry(fastPutRetry),
 	)
 	if err != nil {
 		t.Fatal(err)

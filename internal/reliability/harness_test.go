@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/cenkalti/backoff/v4"
 	"go.uber.org/goleak"
 
 	"github.com/rtdskit/rtds/internal/faultproxy"
@@ -269,16 +268,6 @@ func TestGroundTruthFollowsResharding(t *testing.T) {
 	if res.Unique != len(events) || res.Duplicated != 0 {
 		t.Errorf("ground truth after resharding: %s", res)
 	}
-}
-
-// fastBackoff keeps producer retries quick in the scenarios: 10 ms doubling
-// to 200 ms, with jitter and no elapsed-time limit.
-func fastBackoff() backoff.BackOff {
-	return backoff.NewExponentialBackOff(
-		backoff.WithInitialInterval(10*time.Millisecond),
-		backoff.WithMaxInterval(200*time.Millisecond),
-		backoff.WithMaxElapsedTime(0),
-	)
 }
 
 // scenarioTimeout bounds each scenario. It is generous: under make test the

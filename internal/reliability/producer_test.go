@@ -14,10 +14,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtdskit/rtds/batch"
 	"github.com/rtdskit/rtds/internal/faultproxy"
 	"github.com/rtdskit/rtds/internal/testenv"
 	"github.com/rtdskit/rtds/kinesis"
 )
+
+// fastPutRetry keeps producer retries quick in the scenarios: 10 ms
+// doubling to 200 ms, ±50%, no attempt limit.
+var fastPutRetry = kinesis.Retry{InitialInterval: 10 * time.Millisecond, MaxInterval: 200 * time.Millisecond, Multiplier: 2, Jitter: 0.5}
 
 // outcomes collects a producer's Results by event id and flags any event
 // reported twice.
@@ -81,7 +86,7 @@ func putAll(ctx context.Context, p *kinesis.Producer, events []testEvent) error 
 // TestProducerUnderFaults is scenario 1: 50,000 events through 10%
 // throttled calls, 5% failed entries and 1% dropped connections (half
 // before the emulator saw the call, half after it stored the records).
-// With an unlimited time to live every event must be delivered: read back
+// With the default record TTL every event must be delivered: read back
 // from the emulator, none reported failed, none lost.
 //
 // The failed entries carry InternalFailure: throttled entries (failed at
@@ -90,10 +95,10 @@ func putAll(ctx context.Context, p *kinesis.Producer, events []testEvent) error 
 // size.
 func TestProducerUnderFaults(t *testing.T) {
 	t.Parallel()
-	runProducerScenario(t, "producer-under-faults", 50000, faultproxy.Config{
+	runProducerScenario(t, producerScenario{name: "producer-under-faults", n: 50000, cfg: faultproxy.Config{
 		Throttle: 0.10, FailEntries: 0.05, EntryErrorCode: faultproxy.CodeInternalFailure,
 		DropBefore: 0.005, DropAfter: 0.005,
-	}, false)
+	}})
 }
 
 // TestProducerUnderShardThrottling is scenario 1 with the failed entries
@@ -102,7 +107,24 @@ func TestProducerUnderFaults(t *testing.T) {
 // (Too few calls for 1% drops to happen reliably; scenario 1 has them.)
 func TestProducerUnderShardThrottling(t *testing.T) {
 	t.Parallel()
-	runProducerScenario(t, "producer-under-shard-throttling", 5000, faultproxy.Config{Throttle: 0.10, FailEntries: 0.05}, false)
+	runProducerScenario(t, producerScenario{name: "producer-under-shard-throttling", n: 5000, cfg: faultproxy.Config{Throttle: 0.10, FailEntries: 0.05}})
+}
+
+// TestProducerUnderRandomThrottlesDefaultTTL is scenario 1c, issue 17's
+// fault mix as a user meets it: 20,000 plain events put as fast as Put
+// accepts them into a 2-shard stream, through a proxy that throttles 10%
+// of the calls and 10% of the entries of the others
+// (ProvisionedThroughputExceededException, at random, whatever the
+// producer's rate), with every producer option at its default (the
+// 30 s record TTL, the default retry policy and requests of up to 500
+// records). The producer must neither let its rate collapse nor buffer
+// more than it can send within the TTL: every event is delivered, none
+// expires. (Before back-pressure, more than half expired in the buffer
+// without a single attempt.)
+func TestProducerUnderRandomThrottlesDefaultTTL(t *testing.T) {
+	t.Parallel()
+	runProducerScenario(t, producerScenario{name: "producer-under-random-throttles", n: 20000,
+		cfg: faultproxy.Config{Throttle: 0.10, FailEntries: 0.10}, defaults: true})
 }
 
 // TestProducerUnderFaultsAggregated is scenario 1 with KPL aggregation on:
@@ -111,30 +133,52 @@ func TestProducerUnderShardThrottling(t *testing.T) {
 // whole aggregates, and the ground truth expands them with its own decoder.
 func TestProducerUnderFaultsAggregated(t *testing.T) {
 	t.Parallel()
-	runProducerScenario(t, "producer-under-faults-aggregated", 20000, faultproxy.Config{
+	runProducerScenario(t, producerScenario{name: "producer-under-faults-aggregated", n: 20000, cfg: faultproxy.Config{
 		Throttle: 0.10, FailEntries: 0.05, EntryErrorCode: faultproxy.CodeInternalFailure,
 		DropBefore: 0.005, DropAfter: 0.005,
-	}, true, kinesis.WithAggregation(true), kinesis.WithAggregateLimits(4096, 0),
-		kinesis.WithBatchLimits(5, kinesis.DefaultMaxBatchBytes, kinesis.DefaultMaxRecordBytes))
+	}, aggregated: true, opts: []kinesis.ProducerOption{
+		kinesis.WithAggregation(true),
+		kinesis.WithAggregateLimits(kinesis.AggregateLimits{MaxBytes: 4096, MaxRecords: kinesis.DefaultAggregateLimits.MaxRecords}),
+		kinesis.WithBatchLimits(batch.Limits{MaxRecordsPerRequest: 5, MaxRequestBytes: batch.DefaultMaxRequestBytes, MaxRecordBytes: batch.DefaultMaxRecordBytes}),
+	}})
 }
 
-// runProducerScenario puts n events through a proxy with cfg. Requests carry
-// at most 200 records, so that even 50,000 events make enough calls (over
-// 250) for a 0.5% call fault to happen.
-func runProducerScenario(t *testing.T, name string, n int, cfg faultproxy.Config, aggregated bool, opts ...kinesis.ProducerOption) {
+// producerScenario is one run of runProducerScenario.
+type producerScenario struct {
+	name       string
+	n          int // events
+	cfg        faultproxy.Config
+	aggregated bool
+	// defaults leaves every producer option at its default and uses a
+	// 2-shard stream; otherwise the stream has 4 shards, requests carry
+	// at most 200 records, so that even 50,000 events make enough calls
+	// (over 250) for a 0.5% call fault to happen, and retries are quick
+	// (fastPutRetry). The record TTL is the default either way.
+	defaults bool
+	opts     []kinesis.ProducerOption
+}
+
+// runProducerScenario puts sc.n events through a proxy with sc.cfg.
+func runProducerScenario(t *testing.T, sc producerScenario) {
 	t.Helper()
+	name, n, cfg, aggregated, opts := sc.name, sc.n, sc.cfg, sc.aggregated, sc.opts
+	shards := int32(4)
+	base := []kinesis.ProducerOption{
+		kinesis.WithPutRetry(fastPutRetry),
+		kinesis.WithBatchLimits(batch.Limits{MaxRecordsPerRequest: 200, MaxRequestBytes: batch.DefaultMaxRequestBytes, MaxRecordBytes: batch.DefaultMaxRecordBytes}),
+	}
+	if sc.defaults {
+		shards, base = 2, nil
+	}
 	ep := testenv.Lookup(t, testenv.EnvKinesalite)
 	direct := client(t, ep, 3)
-	stream, _ := testenv.CreateStream(t, direct, 4)
+	stream, _ := testenv.CreateStream(t, direct, shards)
 	px := startProxy(t, ep, 11, cfg)
 	via := client(t, px.URL(), 1) // faults reach the producer unfiltered by SDK retries
 	out := newOutcomes()
-	p, err := kinesis.NewProducer(via, stream, append([]kinesis.ProducerOption{
-		kinesis.WithRecordTTL(24 * time.Hour),
+	p, err := kinesis.NewProducer(via, stream, append(append([]kinesis.ProducerOption{
 		kinesis.WithResultHandler(out.handle),
-		kinesis.WithBackoff(fastBackoff),
-		kinesis.WithBatchLimits(200, kinesis.DefaultMaxBatchBytes, kinesis.DefaultMaxRecordBytes),
-	}, opts...)...)
+	}, base...), opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +200,7 @@ func runProducerScenario(t *testing.T, name string, n int, cfg faultproxy.Config
 	t.Logf("%s: %v; proxy: calls=%d throttled=%d failed_entries=%d dropped_before=%d dropped_after=%d stored_then_dropped=%d; producer: requests=%d retried=%d delivered=%d failed=%d",
 		name, elapsed.Round(time.Millisecond), s.TotalCalls(), s.Throttled, s.FailedEntries, s.DroppedBefore, s.DroppedAfter, s.StoredThenDropped, ps.Requests, ps.Retried, ps.Delivered, ps.Failed)
 	if len(failed) != 0 {
-		t.Errorf("%d events reported failed with an unlimited time to live, e.g. %v", len(failed), out.byID[failed[0]].Err)
+		t.Errorf("%d events reported failed with the default time to live, e.g. %v", len(failed), out.byID[failed[0]].Err)
 	}
 	if res.Unique != n {
 		t.Errorf("%d of %d events read back", res.Unique, n)
@@ -185,9 +229,11 @@ func runProducerScenario(t *testing.T, name string, n int, cfg faultproxy.Config
 }
 
 // TestProducerCloseWhileThrottled is scenario 2: Close while the endpoint
-// throttles every call. Every record must be reported (failed, since
-// nothing can be written), none silently dropped, and the emulator must
-// hold nothing.
+// throttles every call. Put applies back-pressure (the shards accept
+// nothing, so it admits only what it assumes they drain within half the
+// TTL) until its context ends; then every record it accepted must be
+// reported (failed, since nothing can be written), none silently dropped,
+// and the emulator must hold nothing.
 func TestProducerCloseWhileThrottled(t *testing.T) {
 	t.Parallel()
 	const n = 5000
@@ -197,14 +243,27 @@ func TestProducerCloseWhileThrottled(t *testing.T) {
 	px := startProxy(t, ep, 12, faultproxy.Config{Throttle: 1})
 	via := client(t, px.URL(), 1)
 	out := newOutcomes()
-	p, err := kinesis.NewProducer(via, stream, kinesis.WithResultHandler(out.handle), kinesis.WithBackoff(fastBackoff))
+	p, err := kinesis.NewProducer(via, stream, kinesis.WithResultHandler(out.handle), kinesis.WithPutRetry(fastPutRetry))
 	if err != nil {
 		t.Fatal(err)
 	}
-	events := makeEvents("s2", n)
-	if err := putAll(context.Background(), p, events); err != nil {
-		t.Fatal(err)
+	all := makeEvents("s2", n)
+	putCtx, putCancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer putCancel()
+	accepted := 0
+	for _, e := range all {
+		if err := p.Put(putCtx, e.PartitionKey, e.Data); err != nil {
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("put %s: %v", e.ID, err)
+			}
+			break
+		}
+		accepted++
 	}
+	if accepted == 0 || accepted == n {
+		t.Fatalf("Put accepted %d of %d events while every call was throttled, want back-pressure after some", accepted, n)
+	}
+	events := all[:accepted]
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	if err := p.Close(ctx); err == nil {
@@ -214,8 +273,8 @@ func TestProducerCloseWhileThrottled(t *testing.T) {
 		t.Errorf("Put after Close: err = %v, want ErrClosed", err)
 	}
 	failed := out.check(t, ids(events))
-	if len(failed) != n {
-		t.Errorf("%d of %d events reported failed, want all", len(failed), n)
+	if len(failed) != accepted {
+		t.Errorf("%d of %d accepted events reported failed, want all", len(failed), accepted)
 	}
 	for _, id := range failed[:min(len(failed), 100)] {
 		if err := out.byID[id].Err; !errors.Is(err, kinesis.ErrClosed) && !errors.Is(err, kinesis.ErrRecordExpired) {
@@ -234,10 +293,12 @@ func TestProducerCloseWhileThrottled(t *testing.T) {
 
 // TestProducerBoundedMemoryWhileUnreachable is scenario 7: with the
 // endpoint unreachable, four goroutines put 1 KiB events for 30 s into an
-// 8 MiB buffer with a 1 s record TTL. Records keep expiring (reported
-// failed) and freeing buffer space, so Put keeps being accepted the whole
-// time and the buffer churns many times over: the accepted bytes must be
-// several times the buffer. Meanwhile the live heap must stay flat at the
+// 8 MiB buffer with a 1 s record TTL. Put admits what each shard could
+// send within half the TTL at the nominal shard rate, and records keep
+// expiring (reported failed) and making room, so Put keeps being accepted
+// the whole time: in every 5 s of the run it must accept more, and over
+// the run several times what it admits at once (2 shards × 64 KiB/s, the
+// least drain rate it assumes, × 0.5 s, in 1 KiB records' cost). Meanwhile the live heap must stay flat at the
 // buffer plus a small constant (median of samples every 250 ms), and even
 // its peak must stay under the buffer plus what the requests in flight
 // hold while the SDK serializes them (WithMaxInFlight requests of at most
@@ -251,8 +312,10 @@ func TestProducerBoundedMemoryWhileUnreachable(t *testing.T) {
 		sampleEvery = 250 * time.Millisecond
 		buffer      = 8 << 20
 		steadySlack = 20 << 20
-		peakSlack   = kinesis.DefaultMaxInFlight * kinesis.DefaultMaxBatchBytes
-		minChurn    = 3 // accepted bytes / buffer
+		peakSlack   = kinesis.DefaultMaxInFlight * batch.DefaultMaxRequestBytes
+		admitted    = 2 * (64 << 10) / 2 // what 2 shards that never answered admit at a 1 s TTL
+		minChurn    = 3                  // accepted bytes / admitted
+		window      = 5 * time.Second    // Put must accept more in each
 	)
 	ep := testenv.Lookup(t, testenv.EnvKinesalite)
 	direct := client(t, ep, 3)
@@ -262,7 +325,7 @@ func TestProducerBoundedMemoryWhileUnreachable(t *testing.T) {
 	var accepted [s7Putters]int // putter g's events 0..accepted[g]-1 were accepted
 	out := &s7Outcomes{}
 	p, err := kinesis.NewProducer(via, stream, kinesis.WithBufferBytes(buffer), kinesis.WithRecordTTL(ttl),
-		kinesis.WithResultHandler(out.handle), kinesis.WithBackoff(fastBackoff))
+		kinesis.WithResultHandler(out.handle), kinesis.WithPutRetry(fastPutRetry))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +355,7 @@ func TestProducerBoundedMemoryWhileUnreachable(t *testing.T) {
 			}
 		})
 	}
-	var samples []int64
+	var samples, accepts []int64
 	tick := time.NewTicker(sampleEvery)
 	for done := false; !done; {
 		select {
@@ -300,6 +363,7 @@ func TestProducerBoundedMemoryWhileUnreachable(t *testing.T) {
 			done = true
 		case <-tick.C:
 			samples = append(samples, liveHeap()-base)
+			accepts = append(accepts, putBytes.Load())
 		}
 	}
 	tick.Stop()
@@ -311,7 +375,7 @@ func TestProducerBoundedMemoryWhileUnreachable(t *testing.T) {
 	_ = p.Close(closeCtx)
 	sent, failed, expired, closed := out.check(t, accepted)
 	res := readAndCompare(t, direct, stream, "producer-bounded-memory", sent, failed)
-	churn := float64(putBytes.Load()) / buffer
+	churn := float64(putBytes.Load()) / admitted
 	t.Logf("reliability: scenario=producer-bounded-memory duration=%v ttl=%v buffer=%d accepted=%d accepted_bytes=%d churn=%.1fx failed_expired=%d failed_closed=%d heap_growth_median=%d heap_growth_peak=%d heap_samples=%d unreachable_calls=%d",
 		putFor, ttl, buffer, len(sent), putBytes.Load(), churn, expired, closed, median, peak, len(samples), px.Stats().Unreachable)
 	if median > buffer+steadySlack {
@@ -320,8 +384,15 @@ func TestProducerBoundedMemoryWhileUnreachable(t *testing.T) {
 	if peak > buffer+peakSlack {
 		t.Errorf("live heap peaked %d bytes above the start with a %d-byte buffer (limit buffer + %d)", peak, buffer, peakSlack)
 	}
+	per := int(window / sampleEvery)
+	for i := per; i < len(accepts); i += per {
+		if accepts[i] == accepts[i-per] {
+			t.Errorf("Put accepted nothing from %v to %v: expiring records did not keep making room", time.Duration(i-per)*sampleEvery, time.Duration(i)*sampleEvery)
+			break
+		}
+	}
 	if churn < minChurn {
-		t.Errorf("Put accepted %d bytes in %v, %.1f times the %d-byte buffer, want at least %d: expiring records did not keep freeing the buffer", putBytes.Load(), putFor, churn, buffer, minChurn)
+		t.Errorf("Put accepted %d bytes in %v, %.1f times the %d bytes admitted at once, want at least %d: expiring records did not keep making room", putBytes.Load(), putFor, churn, admitted, minChurn)
 	}
 	if len(sent) == 0 || len(failed) != len(sent) || res.Read != 0 {
 		t.Errorf("%d of %d accepted events reported failed, %d read back: want all failed, none stored", len(failed), len(sent), res.Read)
