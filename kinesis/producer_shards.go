@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"golang.org/x/time/rate"
 
 	"github.com/rtdskit/rtds/batch"
@@ -260,34 +259,27 @@ func (p *Producer) routeLocked(h hashKey) *shardQ {
 }
 
 // listOpenShards reads the stream's open shards with ListShards, following
-// NextToken pages.
+// NextToken pages (listShards).
 func listOpenShards(ctx context.Context, client ListShardsAPI, name, arn *string) ([]batch.ShardRange, error) {
-	var out []batch.ShardRange
-	in := &sdkkinesis.ListShardsInput{StreamName: name, StreamARN: arn}
-	for range 10000 {
-		page, err := client.ListShards(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("kinesis: list shards: %w", err)
-		}
-		for _, s := range page.Shards {
-			if s.SequenceNumberRange != nil && s.SequenceNumberRange.EndingSequenceNumber != nil {
-				continue // closed
-			}
-			if s.HashKeyRange == nil {
-				continue
-			}
-			r, err := batch.ParseShardRange(aws.ToString(s.ShardId), aws.ToString(s.HashKeyRange.StartingHashKey), aws.ToString(s.HashKeyRange.EndingHashKey))
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, r)
-		}
-		if page.NextToken == nil || *page.NextToken == "" {
-			return out, nil
-		}
-		in = &sdkkinesis.ListShardsInput{NextToken: page.NextToken}
+	shards, err := listShards(ctx, client, name, arn)
+	if err != nil {
+		return nil, fmt.Errorf("kinesis: %w", err)
 	}
-	return nil, fmt.Errorf("kinesis: list shards: too many pages")
+	var out []batch.ShardRange
+	for _, s := range shards {
+		if s.SequenceNumberRange != nil && s.SequenceNumberRange.EndingSequenceNumber != nil {
+			continue // closed
+		}
+		if s.HashKeyRange == nil {
+			continue
+		}
+		r, err := batch.ParseShardRange(aws.ToString(s.ShardId), aws.ToString(s.HashKeyRange.StartingHashKey), aws.ToString(s.HashKeyRange.EndingHashKey))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // refreshShards reads the shard map and applies it.
