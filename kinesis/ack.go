@@ -2,13 +2,9 @@ package kinesis
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 )
-
-// errAckFailed replaces a nil error given to Ack.Fail.
-var errAckFailed = errors.New("kinesis: record acknowledgement failed")
 
 // Ack is the acknowledgement of a record whose handler deferred it
 // (Defer). The zero Ack does nothing. An Ack is a small value: copy it

@@ -2,7 +2,6 @@ package kinesis
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
@@ -62,8 +61,3 @@ type CheckpointStore interface {
 	// wrapping ErrCheckpointBehind, and the stored checkpoint is kept.
 	Save(ctx context.Context, stream, shardID string, cp Checkpoint) error
 }
-
-// ErrCheckpointBehind is returned (wrapped) by CheckpointStore.Save when
-// the checkpoint given is behind the one stored: another worker, or an
-// older incarnation of this one, has moved the shard further.
-var ErrCheckpointBehind = errors.New("kinesis: checkpoint is behind the stored one")

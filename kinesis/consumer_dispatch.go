@@ -114,7 +114,7 @@ func newDispatcher(cfg handlerConfig) (*Dispatcher, error) {
 		}
 		w, err := dedupe.New(cfg.dedupeCapacity, dopts...)
 		if err != nil {
-			return nil, fmt.Errorf("kinesis: deduplication window: %w", err)
+			return nil, errorf("deduplication window: %w", err)
 		}
 		d.dedupe = w
 	}
@@ -174,7 +174,7 @@ func (d *Dispatcher) dispatch(stopCtx, callCtx context.Context, slot *deferSlot,
 	}
 	t, err := event.PeekType(rec.Data)
 	if err != nil {
-		return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonUndecodable, Err: fmt.Errorf("kinesis: decode event: %w", err)})
+		return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonUndecodable, Err: errorf("decode event: %w", err)})
 	}
 	h := d.handlerFor(t)
 	if h == nil {
@@ -187,7 +187,7 @@ func (d *Dispatcher) dispatch(stopCtx, callCtx context.Context, slot *deferSlot,
 		if errors.As(err, &de) && de.Field == "id" && errors.Is(err, event.ErrMissingField) {
 			return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonMissingID, Type: t, Err: fmt.Errorf("%w: %w", ErrMissingEventID, err)})
 		}
-		return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonUndecodable, Type: t, Err: fmt.Errorf("kinesis: decode event: %w", err)})
+		return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonUndecodable, Type: t, Err: errorf("decode event: %w", err)})
 	}
 	id := ev.Base().ID
 	if id == "" {

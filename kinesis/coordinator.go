@@ -3,7 +3,6 @@ package kinesis
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -199,7 +198,7 @@ func (co *coordinator) syncShards() error {
 	return retryCall(co.runCtx, c, "", OpListShards, func() error {
 		list, err := listShards(co.drainCtx, c.client, c.streamName, c.streamARN)
 		if err != nil {
-			return fmt.Errorf("kinesis: stream %s: %w", c.stream, err)
+			return errorf("stream %s: %w", c.stream, err)
 		}
 		for _, s := range list {
 			var parents []string

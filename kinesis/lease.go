@@ -48,11 +48,6 @@ func (l Lease) String() string {
 	return b.String()
 }
 
-// ErrLeaseChanged is returned (wrapped) by LeaseStore.UpdateLease when the
-// stored lease is no longer the one the caller read: another worker took,
-// renewed or asked for it in the meantime.
-var ErrLeaseChanged = errors.New("kinesis: lease changed since it was read")
-
 // LeaseStore is a CheckpointStore that also keeps shard leases, in the same
 // records as the checkpoints. MemoryStore (workers in one process, tests)
 // and dynamodbstore.Store (workers anywhere) implement it.

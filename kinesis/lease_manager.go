@@ -7,13 +7,6 @@ import (
 	"time"
 )
 
-// Causes of a shard reader stopped by the lease manager.
-var (
-	errLeaseLost    = errors.New("kinesis: lease lost to another worker")
-	errLeaseExpired = errors.New("kinesis: lease not renewed in time")
-	errHandoff      = errors.New("kinesis: shard handed over to another worker")
-)
-
 // heldLease is a lease this worker holds.
 type heldLease struct {
 	lease Lease // as last written by this worker

@@ -1,7 +1,6 @@
 package kinesis
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -21,9 +20,6 @@ import (
 // maxSequenceNumberDigits is the longest sequence number the Kinesis API
 // allows.
 const maxSequenceNumberDigits = 129
-
-// errInvalidCheckpoint is wrapped by the errors of Checkpoint.Validate.
-var errInvalidCheckpoint = errors.New("kinesis: invalid checkpoint")
 
 // compareSequenceNumbers compares two canonical decimal sequence numbers
 // numerically and returns -1, 0 or +1. Both must have passed

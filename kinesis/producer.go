@@ -259,7 +259,7 @@ func NewProducer(client ProducerAPI, stream string, opts ...ProducerOption) (*Pr
 // validate checks a record against the service limits (batch.Limits).
 func (p *Producer) validate(pk string, data []byte) error {
 	if _, err := p.cfg.limits.Size(batch.Record{PartitionKey: pk, Data: data}); err != nil {
-		return fmt.Errorf("kinesis: put: %w", err)
+		return errorf("put: %w", err)
 	}
 	return nil
 }
@@ -305,7 +305,7 @@ func (p *Producer) Put(ctx context.Context, partitionKey string, data []byte) er
 		select {
 		case <-space:
 		case <-ctx.Done():
-			return fmt.Errorf("kinesis: put: waiting for buffer space: %w", context.Cause(ctx))
+			return errorf("put: waiting for buffer space: %w", context.Cause(ctx))
 		}
 		p.mu.Lock()
 	}
@@ -344,11 +344,11 @@ func (p *Producer) PutEvent(ctx context.Context, e event.Event) error {
 	}
 	pk := p.cfg.eventKey(e)
 	if pk == "" {
-		return fmt.Errorf("kinesis: put event %s: %w", e.Base().ID, ErrNoPartitionKey)
+		return errorf("put event %s: %w", e.Base().ID, ErrNoPartitionKey)
 	}
 	data, err := json.Marshal(e)
 	if err != nil {
-		return fmt.Errorf("kinesis: put event %s: %w", e.Base().ID, err)
+		return errorf("put event %s: %w", e.Base().ID, err)
 	}
 	return p.Put(ctx, pk, data)
 }
@@ -424,7 +424,7 @@ func (p *Producer) flush(ctx context.Context) error {
 	case <-w.done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("kinesis: flush: %w", context.Cause(ctx))
+		return errorf("flush: %w", context.Cause(ctx))
 	}
 }
 
@@ -476,7 +476,7 @@ func (p *Producer) close(ctx context.Context) error {
 	if err != nil {
 		cause := context.Cause(ctx)
 		n := p.abort(cause)
-		err = fmt.Errorf("kinesis: close: %d record(s) not delivered: %w", n, cause)
+		err = errorf("close: %d record(s) not delivered: %w", n, cause)
 	}
 	p.cancel(ErrClosed)
 	close(p.stop)

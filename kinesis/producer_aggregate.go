@@ -1,7 +1,6 @@
 package kinesis
 
 import (
-	"fmt"
 	"math/bits"
 	"sync"
 
@@ -32,7 +31,7 @@ func encodeAggregate(a *batch.Aggregator, pool *aggBufPool, u *unit) (*aggBuf, e
 	for i := range u.recs {
 		r := &u.recs[i]
 		if err := a.Add(batch.Record{PartitionKey: r.pk, Data: r.data}); err != nil {
-			return nil, fmt.Errorf("kinesis: aggregating record %d of %d: %w", i, len(u.recs), err)
+			return nil, errorf("aggregating record %d of %d: %w", i, len(u.recs), err)
 		}
 	}
 	b := pool.get(a.Size()) // Size counts the data and the partition key

@@ -114,7 +114,7 @@ func (c *producerConfig) validate() error {
 		return c.err
 	}
 	if err := c.limits.Check(); err != nil {
-		return fmt.Errorf("kinesis: WithBatchLimits: %w", err)
+		return errorf("WithBatchLimits: %w", err)
 	}
 	if err := c.agg.validate(); err != nil {
 		return err
@@ -145,7 +145,7 @@ func (c *producerConfig) validate() error {
 	}
 	if c.aggregate {
 		if _, err := c.newAggregator(); err != nil {
-			return fmt.Errorf("kinesis: aggregation: %w", err)
+			return errorf("aggregation: %w", err)
 		}
 	}
 	return nil

@@ -3,7 +3,6 @@ package kinesis
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -263,7 +262,7 @@ func (p *Producer) routeLocked(h hashKey) *shardQ {
 func listOpenShards(ctx context.Context, client ListShardsAPI, name, arn *string) ([]batch.ShardRange, error) {
 	shards, err := listShards(ctx, client, name, arn)
 	if err != nil {
-		return nil, fmt.Errorf("kinesis: %w", err)
+		return nil, errorf("%w", err)
 	}
 	var out []batch.ShardRange
 	for _, s := range shards {

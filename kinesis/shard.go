@@ -383,7 +383,7 @@ func (r *shardReader) save(ctx context.Context, cp Checkpoint) error {
 	}
 	if err != nil {
 		c.log.Warn("kinesis: checkpoint write failed", "shard", r.id, "seq", cp.SequenceNumber, "err", err)
-		return fmt.Errorf("kinesis: save checkpoint: %w", err)
+		return errorf("save checkpoint: %w", err)
 	}
 	r.stored, r.hasCP = cp, true
 	c.updateShard(r.id, func(s *ShardStats) { s.Checkpoint = cp })

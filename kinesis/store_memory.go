@@ -41,7 +41,7 @@ func NewMemoryStore() *MemoryStore {
 // none. It fails only when ctx is already done.
 func (s *MemoryStore) Load(ctx context.Context, stream, shardID string) (Checkpoint, bool, error) {
 	if err := ctx.Err(); err != nil {
-		return Checkpoint{}, false, fmt.Errorf("kinesis: load checkpoint of shard %s: %w", shardID, err)
+		return Checkpoint{}, false, errorf("load checkpoint of shard %s: %w", shardID, err)
 	}
 	s.mu.RLock()
 	cp, ok := s.cps[shardKey{stream, shardID}]
@@ -56,10 +56,10 @@ func (s *MemoryStore) Load(ctx context.Context, stream, shardID string) (Checkpo
 // (only an ended shard may have none) is refused.
 func (s *MemoryStore) Save(ctx context.Context, stream, shardID string, cp Checkpoint) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("kinesis: save checkpoint of shard %s: %w", shardID, err)
+		return errorf("save checkpoint of shard %s: %w", shardID, err)
 	}
 	if err := cp.Validate(); err != nil {
-		return fmt.Errorf("kinesis: save checkpoint of shard %s: %w", shardID, err)
+		return errorf("save checkpoint of shard %s: %w", shardID, err)
 	}
 	k := shardKey{stream, shardID}
 	s.mu.Lock()
@@ -82,7 +82,7 @@ func behindError(stream, shardID string, cp, stored Checkpoint) error {
 // or a checkpoint, sorted by shard id. It fails only when ctx is done.
 func (s *MemoryStore) ListLeases(ctx context.Context, stream string) ([]Lease, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("kinesis: list leases of stream %s: %w", stream, err)
+		return nil, errorf("list leases of stream %s: %w", stream, err)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -115,7 +115,7 @@ func (s *MemoryStore) ListLeases(ctx context.Context, stream string) ([]Lease, e
 // has old's Counter; see LeaseStore.
 func (s *MemoryStore) UpdateLease(ctx context.Context, stream string, old, next Lease) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("kinesis: update lease of shard %s: %w", old.ShardID, err)
+		return errorf("update lease of shard %s: %w", old.ShardID, err)
 	}
 	if err := ValidateLeaseUpdate(stream, old, next); err != nil {
 		return err

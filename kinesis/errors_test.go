@@ -132,3 +132,34 @@ func TestProducerFailsMisconfigurationAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// A refused checkpoint used to read "kinesis: shard X: kinesis: save
+// checkpoint: kinesis: checkpoint is behind ...": every error the package
+// returns has one prefix, whatever it wraps, and still unwraps to the
+// sentinel.
+func TestErrorsHaveOnePrefix(t *testing.T) {
+	ctx := context.Background()
+	store := NewMemoryStore()
+	if err := store.Save(ctx, "s", "shardId-0", Checkpoint{SequenceNumber: "20"}); err != nil {
+		t.Fatal(err)
+	}
+	behind := store.Save(ctx, "s", "shardId-0", Checkpoint{SequenceNumber: "10"})
+	for _, err := range []error{
+		behind,
+		&ShardError{ShardID: "shardId-0", Err: errorf("save checkpoint: %w", behind)},
+		&RecordError{Attempts: 2, Err: errorf("close: %w", ErrClosed)},
+		errorf("stream %s: %w", "s", &ShardError{ShardID: "shardId-0", Err: ErrLeaseChanged}),
+	} {
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "kinesis: ") || strings.Count(msg, "kinesis:") != 1 {
+			t.Errorf("%q: want exactly one leading \"kinesis: \"", msg)
+		}
+	}
+	err := &ShardError{ShardID: "shardId-0", Err: errorf("save checkpoint: %w", behind)}
+	if !errors.Is(err, ErrCheckpointBehind) {
+		t.Errorf("%v does not unwrap to ErrCheckpointBehind", err)
+	}
+	if got, want := err.Error(), "kinesis: shard shardId-0: save checkpoint: checkpoint is behind the stored one: stream s shard shardId-0: saving 10/0, stored 20/0"; got != want {
+		t.Errorf("message = %q, want %q", got, want)
+	}
+}
