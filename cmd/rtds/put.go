@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"sync"
@@ -67,8 +68,8 @@ const maxFailureLines = 10
 // drains (after reading stopped) when standard error is not a terminal.
 const drainProgressEvery = 2 * time.Second
 
-// noTTL stands for "never expire" (the producer wants a positive TTL).
-const noTTL = 50 * 365 * 24 * time.Hour
+// noTTL is the producer's "never expire" (kinesis.WithRecordTTL).
+const noTTL = time.Duration(math.MaxInt64)
 
 func runPut(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := newFlags(env, "put", putUsage)
