@@ -29,11 +29,11 @@ var fixedSet = []fixture{
 	{"a2", "OPEN", "2026-03-08T16:59:59.999Z"},
 	{"a3", "OPEN", "2026-03-08T17:00:01Z"},
 	{"c2", "CUSTOM", "2026-03-08T17:03:00Z"},
-	{"a4", "OPEN", "2026-03-08T16:58:00Z"},          // late, within the grace period
-	{"s1", "SEND", "2026-03-08T17:30:00Z"},          // closes hour 16
-	{"a5", "OPEN", "2026-03-08T16:45:00Z"},          // late, after it: a new file
-	{"t2", "TAG_CHANGE", "2026-03-08T23:59:58Z"},    // closes hour 17
-	{"a6", "OPEN", "2026-03-09T00:00:00Z"},          // next day
+	{"a4", "OPEN", "2026-03-08T16:58:00Z"},           // late, within the grace period
+	{"s1", "SEND", "2026-03-08T17:30:00Z"},           // closes hour 16
+	{"a5", "OPEN", "2026-03-08T16:45:00Z"},           // late, after it: a new file
+	{"t2", "TAG_CHANGE", "2026-03-08T23:59:58Z"},     // closes hour 17
+	{"a6", "OPEN", "2026-03-09T00:00:00Z"},           // next day
 	{"u1", "UNINSTALL", "2026-03-09T00:15:00+02:00"}, // 2026-03-08T22:15Z
 	{"m2", "MYSTERY", "2026-03-09T00:20:00Z"},
 }
