@@ -162,6 +162,7 @@ func (e *Exporter) NewShardWriter(shardID string) *ShardWriter {
 		stats:   Stats{ByType: map[event.Type]int64{}, NoLayout: map[event.Type]int64{}},
 	}
 	w.csv = csv.NewWriter(&w.row)
+	w.hdrCSV = csv.NewWriter(&w.hdr)
 	e.mu.Lock()
 	e.writers = append(e.writers, w)
 	e.mu.Unlock()
@@ -308,6 +309,8 @@ type ShardWriter struct {
 	deadline time.Time
 	row      bytes.Buffer
 	csv      *csv.Writer
+	hdr      bytes.Buffer
+	hdrCSV   *csv.Writer
 	uploads  sync.WaitGroup
 	closed   bool
 
@@ -557,15 +560,17 @@ func (w *ShardWriter) open(ctx context.Context, fk fileKey, hs *hourState, p tim
 		if err != nil {
 			return nil, err
 		}
-		w.row.Reset()
-		if err := w.csv.Write(hdr); err != nil {
+		// Not through w.row: open may run between encoding a row and
+		// writing it (a size split).
+		w.hdr.Reset()
+		if err := w.hdrCSV.Write(hdr); err != nil {
 			return nil, err
 		}
-		w.csv.Flush()
-		if _, err := f.w.Write(w.row.Bytes()); err != nil {
+		w.hdrCSV.Flush()
+		if _, err := f.w.Write(w.hdr.Bytes()); err != nil {
 			return nil, err
 		}
-		f.size = int64(w.row.Len())
+		f.size = int64(w.hdr.Len())
 	}
 	hs.taken[name] = true
 	w.files[fk] = f

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 )
 
 // S3API is the part of the SDK's S3 client an S3Target uses; *s3.Client
@@ -275,7 +276,11 @@ func (o *s3Object) uploadPart(ctx context.Context, p []byte) error {
 
 func (o *s3Object) Commit(ctx context.Context) (int64, error) {
 	if o.uploadID == "" {
-		// Never reached a full part: one PutObject.
+		// Never reached a full part: one PutObject. An earlier attempt may
+		// have got further.
+		if err := o.t.abortStale(ctx, o.key); err != nil {
+			return 0, err
+		}
 		n := int64(o.buf.Len())
 		in := &s3.PutObjectInput{
 			Bucket:        aws.String(o.t.bucket),
@@ -334,6 +339,12 @@ func (t *S3Target) abortStale(ctx context.Context, key string) error {
 	in := &s3.ListMultipartUploadsInput{Bucket: aws.String(t.bucket), Prefix: aws.String(key)}
 	for {
 		out, err := t.client.ListMultipartUploads(ctx, in)
+		var api smithy.APIError
+		if errors.As(err, &api) && api.ErrorCode() == "NoSuchUpload" {
+			// S3 lists an empty set; some emulators (gofakes3) answer
+			// NoSuchUpload for a bucket that never had an upload.
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("s3export: list multipart uploads s3://%s/%s: %w", t.bucket, key, err)
 		}
