@@ -15,9 +15,6 @@ import (
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"golang.org/x/sync/errgroup"
-
-	"github.com/rtdskit/rtds/event"
-	"github.com/rtdskit/rtds/internal/dedupe"
 )
 
 // Consumer reads every shard of a stream and calls the registered handlers
@@ -38,30 +35,10 @@ import (
 //
 // Handlers (Handle and the On<Type> functions, OnEvent, OnUnknown,
 // OnRecord, WithDeadLetter) are options, fixed before Run starts any
-// goroutine. The rules they share:
-//
-//   - Goroutine and ordering: a handler is called on the goroutine that
-//     reads the record's shard. Within a shard, records are handled one at
-//     a time, in sequence order (inside a KPL aggregate, in sub-sequence
-//     order): the next record is not handled before the previous one's
-//     handler returned. Shards are read concurrently, so the same handler
-//     runs at the same time for different shards and must be safe for
-//     concurrent use.
-//   - Errors: returning nil marks the record done; it is checkpointed
-//     later. Returning an error retries the record (WithHandlerRetry);
-//     after the last attempt, or at once for an error wrapped with
-//     Permanent, the record is dead-lettered (WithDeadLetter) and the shard
-//     moves on.
-//   - Context: the handler's ctx is not cancelled when Run's context is:
-//     the consumer lets an in-flight handler finish. It is cancelled when
-//     the shutdown timeout (WithShutdownTimeout) expires.
-//   - Deadlocks: a handler must not wait for Run to return (for example by
-//     cancelling Run's context and then waiting on the goroutine running
-//     Run): Run waits for the handler. Cancelling Run's context from a
-//     handler is fine, and so is calling Stats.
-//   - Memory: a handler must not modify the event or Record.Data; an event
-//     may be kept after the handler returns, Record.Data only as a copy (it
-//     shares memory with the fetched batch).
+// goroutine. The Consumer builds a Dispatcher from them and dispatches
+// every user record through it: see Dispatcher for the goroutine,
+// ordering, error, context and memory rules handlers share, and Defer for
+// acknowledging records later.
 //
 // A Consumer is safe for concurrent use: Stats may be called at any time;
 // Run may be called once at a time.
@@ -73,15 +50,9 @@ type Consumer struct {
 	cfg        consumerConfig
 	hooks      consumerHooks
 	log        *slog.Logger
-	known      map[event.Type]bool
-	dedupe     *dedupe.Window
+	disp       *Dispatcher // the handlers; it keeps the record counters
 
 	running atomic.Bool
-
-	handled      atomic.Int64
-	deadLettered atomic.Int64
-	duplicates   atomic.Int64
-	skipped      atomic.Int64
 
 	mu     sync.Mutex
 	shards map[string]*ShardStats
@@ -113,7 +84,6 @@ func NewConsumer(client ConsumerAPI, stream string, opts ...ConsumerOption) (*Co
 		cfg:    cfg,
 		hooks:  newConsumerHooks(cfg.hooks),
 		log:    cfg.log(),
-		known:  map[event.Type]bool{},
 		shards: map[string]*ShardStats{},
 	}
 	if strings.HasPrefix(stream, "arn:") {
@@ -127,20 +97,12 @@ func NewConsumer(client ConsumerAPI, stream string, opts ...ConsumerOption) (*Co
 		c.streamName = aws.String(stream)
 		c.stream = stream
 	}
-	for _, t := range event.KnownTypes() {
-		c.known[t] = true
+	disp, err := newDispatcher(cfg.handlerConfig)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.dedupeCapacity > 0 {
-		var dopts []dedupe.Option
-		if cfg.dedupeTTL > 0 {
-			dopts = append(dopts, dedupe.WithTTL(cfg.dedupeTTL))
-		}
-		w, err := dedupe.New(cfg.dedupeCapacity, dopts...)
-		if err != nil {
-			return nil, fmt.Errorf("kinesis: deduplication window: %w", err)
-		}
-		c.dedupe = w
-	}
+	disp.log = c.log.With("stream", c.stream)
+	c.disp = disp
 	return c, nil
 }
 
@@ -186,12 +148,13 @@ type Stats struct {
 // shard's lag (MillisBehindLatest). It is cheap and safe to call at any
 // time, also from hooks and handlers.
 func (c *Consumer) Stats() Stats {
+	ds := c.disp.Stats()
 	s := Stats{
 		Worker:       c.cfg.workerID,
-		Handled:      c.handled.Load(),
-		DeadLettered: c.deadLettered.Load(),
-		Duplicates:   c.duplicates.Load(),
-		Skipped:      c.skipped.Load(),
+		Handled:      ds.Handled,
+		DeadLettered: ds.DeadLettered,
+		Duplicates:   ds.Duplicates,
+		Skipped:      ds.Skipped,
 	}
 	c.mu.Lock()
 	for _, sh := range c.shards {

@@ -1,7 +1,6 @@
 package kinesis
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -9,8 +8,6 @@ import (
 	"time"
 
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-
-	"github.com/rtdskit/rtds/event"
 )
 
 // Consumer defaults. Each is the value used when its option is not given.
@@ -41,6 +38,10 @@ const (
 	// with its worker before another worker may take it (WithLeases,
 	// WithLeaseDuration). Workers renew their leases every third of it.
 	DefaultLeaseDuration = 10 * time.Second
+	// DefaultMaxPendingAcks is how many records of one shard may wait for
+	// their acknowledgement (Defer) before reading the shard pauses
+	// (WithMaxPendingAcks).
+	DefaultMaxPendingAcks = 100000
 )
 
 // StartPosition is where a consumer starts reading a shard that has no
@@ -72,13 +73,9 @@ func (p StartPosition) String() string {
 	return string(p.typ)
 }
 
-// eventHandler is a registered handler, typed handlers wrapped to take any
-// event.
-type eventHandler func(context.Context, event.Event) error
-
 // consumerConfig is the Consumer's configuration.
 type consumerConfig struct {
-	common
+	handlerConfig // the handler options (handlers.go)
 
 	store              CheckpointStore
 	start              StartPosition
@@ -88,19 +85,11 @@ type consumerConfig struct {
 	idleWait           time.Duration
 	shardSync          time.Duration
 	maxShards          int
-	handlerRetry       Retry
-	dedupeCapacity     int
-	dedupeTTL          time.Duration
 	shutdownTimeout    time.Duration
 	leases             bool
 	workerID           string
 	leaseDuration      time.Duration
-
-	byType     map[event.Type]eventHandler
-	onEvent    eventHandler
-	onUnknown  func(context.Context, *event.Unknown) error
-	onRecord   func(context.Context, Record) error
-	deadLetter func(context.Context, DeadLetter) error
+	maxPendingAcks     int
 }
 
 func defaultConsumerConfig() consumerConfig {
@@ -112,10 +101,10 @@ func defaultConsumerConfig() consumerConfig {
 		idleWait:           DefaultIdleWait,
 		shardSync:          DefaultShardSyncInterval,
 		maxShards:          DefaultMaxShards,
-		handlerRetry:       DefaultHandlerRetry,
 		shutdownTimeout:    DefaultShutdownTimeout,
 		leaseDuration:      DefaultLeaseDuration,
-		byType:             map[event.Type]eventHandler{},
+		maxPendingAcks:     DefaultMaxPendingAcks,
+		handlerConfig:      defaultHandlerConfig(),
 	}
 }
 
@@ -123,11 +112,8 @@ func (c *consumerConfig) validate() error {
 	if c.err != nil {
 		return c.err
 	}
-	if c.onRecord != nil && (len(c.byType) > 0 || c.onEvent != nil || c.onUnknown != nil) {
-		return errors.New("kinesis: OnRecord cannot be combined with event handlers")
-	}
-	if c.onRecord == nil && len(c.byType) == 0 && c.onEvent == nil && c.onUnknown == nil {
-		return errors.New("kinesis: no handler: register OnRecord, OnEvent, OnUnknown, Handle or an On<Type> handler")
+	if err := c.handlerConfig.validate(); err != nil {
+		return err
 	}
 	if c.store == nil {
 		c.store = NewMemoryCheckpointStore()
@@ -177,9 +163,27 @@ func WithStartPosition(p StartPosition) ConsumerOption {
 }
 
 // WithCheckpointInterval sets how often, at most, each shard's progress is
-// saved while records flow. Default: DefaultCheckpointInterval. 0 saves
-// after every GetRecords batch. After a crash, the records handled since
-// the last checkpoint are handled again, so the interval bounds duplicates.
+// saved while records flow: the checkpoint is written as soon as the
+// interval has passed since the last one, also in the middle of a
+// GetRecords batch (at the last record, or KPL sub-record, that is fully
+// handled: its handler returned nil, it was dead-lettered, skipped or a
+// duplicate, or its deferred acknowledgement arrived). Default:
+// DefaultCheckpointInterval. 0 saves after every GetRecords batch.
+// Checkpoints are also written when a shard ends and when Run returns.
+//
+// The bound this gives: after a crash, the records handled since the last
+// checkpoint are handled again, so the duplicates per shard are at most
+// what the handlers did in one checkpoint interval plus one record (the
+// record in flight when the interval passed), and the checkpoint write's
+// own latency. To keep this true when handlers are slow, each GetRecords
+// call asks for about as many records as the handlers took one interval
+// for in the last batches (never fewer than 1, never more than
+// WithGetRecordsLimit), so a batch takes about one interval.
+//
+// With deferred acknowledgements (Defer), the checkpoint stops before the
+// first record not yet acknowledged, so the bound becomes: the records
+// handled in one interval plus those waiting for their acknowledgement
+// (at most WithMaxPendingAcks per shard).
 func WithCheckpointInterval(d time.Duration) ConsumerOption {
 	return consumerOptionFunc(func(c *consumerConfig) {
 		if d < 0 {
@@ -258,40 +262,22 @@ func WithMaxShards(n int) ConsumerOption {
 	})
 }
 
-// WithHandlerRetry sets the retry policy for a handler that returns an
-// error: it is called up to r.MaxAttempts times for the same record, with
-// r's backoff between attempts. After the last attempt the record is
-// dead-lettered (WithDeadLetter) and the shard moves on. MaxAttempts 0
-// retries until the handler succeeds (the shard waits). An error wrapped
-// with Permanent is dead-lettered without retries. Default:
-// DefaultHandlerRetry.
-func WithHandlerRetry(r Retry) ConsumerOption {
+// WithMaxPendingAcks sets how many records of one shard may wait for their
+// acknowledgement (Defer) at once: once n are pending, reading the shard
+// pauses until one is acknowledged. Default: DefaultMaxPendingAcks. Each
+// pending record costs the consumer about 100 bytes (its position, and the
+// Ack value the handler keeps), besides whatever the handler itself keeps
+// (a copy of Record.Data, the event). A handler that waits for more
+// records of the same shard before acknowledging earlier ones (a sink
+// filling a file) must flush at n pending records, or on a timer: the
+// shard does not read further until it does.
+func WithMaxPendingAcks(n int) ConsumerOption {
 	return consumerOptionFunc(func(c *consumerConfig) {
-		if err := r.validate("WithHandlerRetry"); err != nil {
-			c.setErr(err)
+		if n < 1 {
+			c.setErr(fmt.Errorf("kinesis: max pending acks %d must be at least 1", n))
 			return
 		}
-		c.handlerRetry = r
-	})
-}
-
-// WithDeduplication skips events whose id was handled recently: the
-// consumer remembers the ids of the last capacity events handled (and, if
-// ttl > 0, only for ttl) across all shards. Airship may deliver an event
-// more than once, and a consumer resuming from a checkpoint replays the
-// records after it; this window catches both within its bounds. Default:
-// off. A skipped duplicate is counted in Stats and checkpointed like a
-// handled record. An id is remembered once its handler returned nil, so
-// two copies of an event handled at the same moment on two shards are both
-// handled; copies on the same shard (the usual case, as a producer keys
-// records by channel) are always caught within the window.
-func WithDeduplication(capacity int, ttl time.Duration) ConsumerOption {
-	return consumerOptionFunc(func(c *consumerConfig) {
-		if capacity < 1 || ttl < 0 {
-			c.setErr(fmt.Errorf("kinesis: invalid deduplication window (%d, %v)", capacity, ttl))
-			return
-		}
-		c.dedupeCapacity, c.dedupeTTL = capacity, ttl
+		c.maxPendingAcks = n
 	})
 }
 

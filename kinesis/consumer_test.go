@@ -398,6 +398,7 @@ func TestConsumerPoisonRecords(t *testing.T) {
 		Sub      uint64
 		Agg      bool
 		Attempts int
+		Reason   DeadLetterReason
 		Data     string
 		Check    bool
 	}
@@ -407,22 +408,22 @@ func TestConsumerPoisonRecords(t *testing.T) {
 	var ae *batch.DeaggregationError
 	checks := []bool{
 		errors.As(errAt(got, 0), &de),
-		errors.As(errAt(got, 1), &de),
+		errors.As(errAt(got, 1), &de) && errors.Is(errAt(got, 1), ErrMissingEventID),
 		errors.As(errAt(got, 2), &ae),
 		errors.Is(errAt(got, 3), errBoom) && !isPermanent(errAt(got, 3)),
 		errors.Is(errAt(got, 4), errBoom) && isPermanent(errAt(got, 4)),
 		errors.As(errAt(got, 5), &de),
 	}
 	for i, d := range got {
-		gotMeta = append(gotMeta, meta{d.SequenceNumber, d.SubSequenceNumber, d.Aggregated, d.Attempts, string(d.Data), i < len(checks) && checks[i] && d.ShardID != ""})
+		gotMeta = append(gotMeta, meta{d.SequenceNumber, d.SubSequenceNumber, d.Aggregated, d.Attempts, d.Reason, string(d.Data), i < len(checks) && checks[i] && d.ShardID != ""})
 	}
 	want := []meta{
-		{seqs[1], 0, false, 0, string(entries[1].data), true},
-		{seqs[2], 0, false, 0, string(entries[2].data), true},
-		{seqs[3], 0, false, 0, string(corrupt), true},
-		{seqs[4], 0, false, 3, string(entries[4].data), true},
-		{seqs[5], 0, false, 1, string(entries[5].data), true},
-		{seqs[7], 1, true, 0, "not json", true},
+		{seqs[1], 0, false, 0, ReasonUndecodable, string(entries[1].data), true},
+		{seqs[2], 0, false, 0, ReasonMissingID, string(entries[2].data), true},
+		{seqs[3], 0, false, 0, ReasonCorruptAggregate, string(corrupt), true},
+		{seqs[4], 0, false, 3, ReasonHandlerFailed, string(entries[4].data), true},
+		{seqs[5], 0, false, 1, ReasonPermanent, string(entries[5].data), true},
+		{seqs[7], 1, true, 0, ReasonUndecodable, "not json", true},
 	}
 	if diff := cmp.Diff(want, gotMeta); diff != "" {
 		t.Errorf("dead letters (-want +got):\n%s", diff)

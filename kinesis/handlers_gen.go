@@ -8,662 +8,266 @@ import (
 	"github.com/rtdskit/rtds/event"
 )
 
-// OnAttributeOperation registers fn for ATTRIBUTE_OPERATION events (*event.AttributeOperation):
-// attributes were set on or removed from the channel.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.AttributeOperation](fn).
-func OnAttributeOperation(fn func(ctx context.Context, e *event.AttributeOperation) error) ConsumerOption {
+// OnAttributeOperation registers fn for ATTRIBUTE_OPERATION events (*event.AttributeOperation): attributes were set on or removed from the channel.
+// It is Handle[*event.AttributeOperation](fn); see [Dispatcher] for the rules handlers share.
+func OnAttributeOperation(fn func(ctx context.Context, e *event.AttributeOperation) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnClose registers fn for CLOSE events (*event.Close):
-// the app was closed or backgrounded.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.Close](fn).
-func OnClose(fn func(ctx context.Context, e *event.Close) error) ConsumerOption {
+// OnClose registers fn for CLOSE events (*event.Close): the app was closed or backgrounded.
+// It is Handle[*event.Close](fn); see [Dispatcher] for the rules handlers share.
+func OnClose(fn func(ctx context.Context, e *event.Close) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnCompliance registers fn for COMPLIANCE events (*event.Compliance):
-// an email or SMS consent or compliance record.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.Compliance](fn).
-func OnCompliance(fn func(ctx context.Context, e *event.Compliance) error) ConsumerOption {
+// OnCompliance registers fn for COMPLIANCE events (*event.Compliance): an email or SMS consent or compliance record.
+// It is Handle[*event.Compliance](fn); see [Dispatcher] for the rules handlers share.
+func OnCompliance(fn func(ctx context.Context, e *event.Compliance) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnContactChange registers fn for CONTACT_CHANGE events (*event.ContactChange):
-// the channel's contact changed.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.ContactChange](fn).
-func OnContactChange(fn func(ctx context.Context, e *event.ContactChange) error) ConsumerOption {
+// OnContactChange registers fn for CONTACT_CHANGE events (*event.ContactChange): the channel's contact changed.
+// It is Handle[*event.ContactChange](fn); see [Dispatcher] for the rules handlers share.
+func OnContactChange(fn func(ctx context.Context, e *event.ContactChange) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnControl registers fn for CONTROL events (*event.Control):
-// the device was held out of a push as a control-group member.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.Control](fn).
-func OnControl(fn func(ctx context.Context, e *event.Control) error) ConsumerOption {
+// OnControl registers fn for CONTROL events (*event.Control): the device was held out of a push as a control-group member.
+// It is Handle[*event.Control](fn); see [Dispatcher] for the rules handlers share.
+func OnControl(fn func(ctx context.Context, e *event.Control) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnCustom registers fn for CUSTOM events (*event.Custom):
-// a custom event, sent by the SDK or the server API; email and SMS engagement arrive as CUSTOM on EMAIL and SMS devices.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.Custom](fn).
-func OnCustom(fn func(ctx context.Context, e *event.Custom) error) ConsumerOption {
+// OnCustom registers fn for CUSTOM events (*event.Custom): a custom event, sent by the SDK or the server API; email and SMS engagement arrive as CUSTOM on EMAIL and SMS devices.
+// It is Handle[*event.Custom](fn); see [Dispatcher] for the rules handlers share.
+func OnCustom(fn func(ctx context.Context, e *event.Custom) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnFeatureFlagInteraction registers fn for FEATURE_FLAG_INTERACTION events (*event.FeatureFlagInteraction):
-// a feature flag was evaluated or interacted with.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.FeatureFlagInteraction](fn).
-func OnFeatureFlagInteraction(fn func(ctx context.Context, e *event.FeatureFlagInteraction) error) ConsumerOption {
+// OnFeatureFlagInteraction registers fn for FEATURE_FLAG_INTERACTION events (*event.FeatureFlagInteraction): a feature flag was evaluated or interacted with.
+// It is Handle[*event.FeatureFlagInteraction](fn); see [Dispatcher] for the rules handlers share.
+func OnFeatureFlagInteraction(fn func(ctx context.Context, e *event.FeatureFlagInteraction) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnFirstOpen registers fn for FIRST_OPEN events (*event.FirstOpen):
-// the first app open after install.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.FirstOpen](fn).
-func OnFirstOpen(fn func(ctx context.Context, e *event.FirstOpen) error) ConsumerOption {
+// OnFirstOpen registers fn for FIRST_OPEN events (*event.FirstOpen): the first app open after install.
+// It is Handle[*event.FirstOpen](fn); see [Dispatcher] for the rules handlers share.
+func OnFirstOpen(fn func(ctx context.Context, e *event.FirstOpen) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnFirstOptIn registers fn for FIRST_OPT_IN events (*event.FirstOptIn):
-// an email (commercial), SMS or open channel was opted in for the first time.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.FirstOptIn](fn).
-func OnFirstOptIn(fn func(ctx context.Context, e *event.FirstOptIn) error) ConsumerOption {
+// OnFirstOptIn registers fn for FIRST_OPT_IN events (*event.FirstOptIn): an email (commercial), SMS or open channel was opted in for the first time.
+// It is Handle[*event.FirstOptIn](fn); see [Dispatcher] for the rules handlers share.
+func OnFirstOptIn(fn func(ctx context.Context, e *event.FirstOptIn) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnInAppButtonTap registers fn for IN_APP_BUTTON_TAP events (*event.InAppButtonTap):
-// a button in a Scene or in-app experience was tapped.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.InAppButtonTap](fn).
-func OnInAppButtonTap(fn func(ctx context.Context, e *event.InAppButtonTap) error) ConsumerOption {
+// OnInAppButtonTap registers fn for IN_APP_BUTTON_TAP events (*event.InAppButtonTap): a button in a Scene or in-app experience was tapped.
+// It is Handle[*event.InAppButtonTap](fn); see [Dispatcher] for the rules handlers share.
+func OnInAppButtonTap(fn func(ctx context.Context, e *event.InAppButtonTap) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnInAppExperiences registers fn for IN_APP_EXPERIENCES events (*event.InAppExperiences):
-// an in-app experience (survey, story, ...) was triggered.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.InAppExperiences](fn).
-func OnInAppExperiences(fn func(ctx context.Context, e *event.InAppExperiences) error) ConsumerOption {
+// OnInAppExperiences registers fn for IN_APP_EXPERIENCES events (*event.InAppExperiences): an in-app experience (survey, story, ...) was triggered.
+// It is Handle[*event.InAppExperiences](fn); see [Dispatcher] for the rules handlers share.
+func OnInAppExperiences(fn func(ctx context.Context, e *event.InAppExperiences) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnInAppFormDisplay registers fn for IN_APP_FORM_DISPLAY events (*event.InAppFormDisplay):
-// a form in a Scene or in-app experience was shown.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.InAppFormDisplay](fn).
-func OnInAppFormDisplay(fn func(ctx context.Context, e *event.InAppFormDisplay) error) ConsumerOption {
+// OnInAppFormDisplay registers fn for IN_APP_FORM_DISPLAY events (*event.InAppFormDisplay): a form in a Scene or in-app experience was shown.
+// It is Handle[*event.InAppFormDisplay](fn); see [Dispatcher] for the rules handlers share.
+func OnInAppFormDisplay(fn func(ctx context.Context, e *event.InAppFormDisplay) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnInAppFormResult registers fn for IN_APP_FORM_RESULT events (*event.InAppFormResult):
-// a form in a Scene or in-app experience was submitted.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.InAppFormResult](fn).
-func OnInAppFormResult(fn func(ctx context.Context, e *event.InAppFormResult) error) ConsumerOption {
+// OnInAppFormResult registers fn for IN_APP_FORM_RESULT events (*event.InAppFormResult): a form in a Scene or in-app experience was submitted.
+// It is Handle[*event.InAppFormResult](fn); see [Dispatcher] for the rules handlers share.
+func OnInAppFormResult(fn func(ctx context.Context, e *event.InAppFormResult) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnInAppMessageControl registers fn for IN_APP_MESSAGE_CONTROL events (*event.InAppMessageControl):
-// the device was held out of an in-app message as a control-group member.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.InAppMessageControl](fn).
-func OnInAppMessageControl(fn func(ctx context.Context, e *event.InAppMessageControl) error) ConsumerOption {
+// OnInAppMessageControl registers fn for IN_APP_MESSAGE_CONTROL events (*event.InAppMessageControl): the device was held out of an in-app message as a control-group member.
+// It is Handle[*event.InAppMessageControl](fn); see [Dispatcher] for the rules handlers share.
+func OnInAppMessageControl(fn func(ctx context.Context, e *event.InAppMessageControl) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnInAppMessageDisplay registers fn for IN_APP_MESSAGE_DISPLAY events (*event.InAppMessageDisplay):
-// an in-app message was shown.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.InAppMessageDisplay](fn).
-func OnInAppMessageDisplay(fn func(ctx context.Context, e *event.InAppMessageDisplay) error) ConsumerOption {
+// OnInAppMessageDisplay registers fn for IN_APP_MESSAGE_DISPLAY events (*event.InAppMessageDisplay): an in-app message was shown.
+// It is Handle[*event.InAppMessageDisplay](fn); see [Dispatcher] for the rules handlers share.
+func OnInAppMessageDisplay(fn func(ctx context.Context, e *event.InAppMessageDisplay) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnInAppMessageExclusion registers fn for IN_APP_MESSAGE_EXCLUSION events (*event.InAppMessageExclusion):
-// an in-app message was not shown because the device failed its audience check.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.InAppMessageExclusion](fn).
-func OnInAppMessageExclusion(fn func(ctx context.Context, e *event.InAppMessageExclusion) error) ConsumerOption {
+// OnInAppMessageExclusion registers fn for IN_APP_MESSAGE_EXCLUSION events (*event.InAppMessageExclusion): an in-app message was not shown because the device failed its audience check.
+// It is Handle[*event.InAppMessageExclusion](fn); see [Dispatcher] for the rules handlers share.
+func OnInAppMessageExclusion(fn func(ctx context.Context, e *event.InAppMessageExclusion) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnInAppMessageExpiration registers fn for IN_APP_MESSAGE_EXPIRATION events (*event.InAppMessageExpiration):
-// an in-app message expired or was replaced before it was shown.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.InAppMessageExpiration](fn).
-func OnInAppMessageExpiration(fn func(ctx context.Context, e *event.InAppMessageExpiration) error) ConsumerOption {
+// OnInAppMessageExpiration registers fn for IN_APP_MESSAGE_EXPIRATION events (*event.InAppMessageExpiration): an in-app message expired or was replaced before it was shown.
+// It is Handle[*event.InAppMessageExpiration](fn); see [Dispatcher] for the rules handlers share.
+func OnInAppMessageExpiration(fn func(ctx context.Context, e *event.InAppMessageExpiration) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnInAppMessageResolution registers fn for IN_APP_MESSAGE_RESOLUTION events (*event.InAppMessageResolution):
-// an in-app message closed.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.InAppMessageResolution](fn).
-func OnInAppMessageResolution(fn func(ctx context.Context, e *event.InAppMessageResolution) error) ConsumerOption {
+// OnInAppMessageResolution registers fn for IN_APP_MESSAGE_RESOLUTION events (*event.InAppMessageResolution): an in-app message closed.
+// It is Handle[*event.InAppMessageResolution](fn); see [Dispatcher] for the rules handlers share.
+func OnInAppMessageResolution(fn func(ctx context.Context, e *event.InAppMessageResolution) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnInAppPagerCompleted registers fn for IN_APP_PAGER_COMPLETED events (*event.InAppPagerCompleted):
-// the user reached the last page of a pager.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.InAppPagerCompleted](fn).
-func OnInAppPagerCompleted(fn func(ctx context.Context, e *event.InAppPagerCompleted) error) ConsumerOption {
+// OnInAppPagerCompleted registers fn for IN_APP_PAGER_COMPLETED events (*event.InAppPagerCompleted): the user reached the last page of a pager.
+// It is Handle[*event.InAppPagerCompleted](fn); see [Dispatcher] for the rules handlers share.
+func OnInAppPagerCompleted(fn func(ctx context.Context, e *event.InAppPagerCompleted) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnInAppPagerSummary registers fn for IN_APP_PAGER_SUMMARY events (*event.InAppPagerSummary):
-// a summary of a pager's use, emitted when it is dismissed.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.InAppPagerSummary](fn).
-func OnInAppPagerSummary(fn func(ctx context.Context, e *event.InAppPagerSummary) error) ConsumerOption {
+// OnInAppPagerSummary registers fn for IN_APP_PAGER_SUMMARY events (*event.InAppPagerSummary): a summary of a pager's use, emitted when it is dismissed.
+// It is Handle[*event.InAppPagerSummary](fn); see [Dispatcher] for the rules handlers share.
+func OnInAppPagerSummary(fn func(ctx context.Context, e *event.InAppPagerSummary) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnInAppPageSwipe registers fn for IN_APP_PAGE_SWIPE events (*event.InAppPageSwipe):
-// the user swiped between pages of a pager.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.InAppPageSwipe](fn).
-func OnInAppPageSwipe(fn func(ctx context.Context, e *event.InAppPageSwipe) error) ConsumerOption {
+// OnInAppPageSwipe registers fn for IN_APP_PAGE_SWIPE events (*event.InAppPageSwipe): the user swiped between pages of a pager.
+// It is Handle[*event.InAppPageSwipe](fn); see [Dispatcher] for the rules handlers share.
+func OnInAppPageSwipe(fn func(ctx context.Context, e *event.InAppPageSwipe) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnInAppPageView registers fn for IN_APP_PAGE_VIEW events (*event.InAppPageView):
-// a page of a pager was shown.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.InAppPageView](fn).
-func OnInAppPageView(fn func(ctx context.Context, e *event.InAppPageView) error) ConsumerOption {
+// OnInAppPageView registers fn for IN_APP_PAGE_VIEW events (*event.InAppPageView): a page of a pager was shown.
+// It is Handle[*event.InAppPageView](fn); see [Dispatcher] for the rules handlers share.
+func OnInAppPageView(fn func(ctx context.Context, e *event.InAppPageView) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnLabelEvent registers fn for LABEL_EVENT events (*event.LabelEvent):
-// a label event.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.LabelEvent](fn).
-func OnLabelEvent(fn func(ctx context.Context, e *event.LabelEvent) error) ConsumerOption {
+// OnLabelEvent registers fn for LABEL_EVENT events (*event.LabelEvent): a label event.
+// It is Handle[*event.LabelEvent](fn); see [Dispatcher] for the rules handlers share.
+func OnLabelEvent(fn func(ctx context.Context, e *event.LabelEvent) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnLocation registers fn for LOCATION events (*event.Location):
-// a location update.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.Location](fn).
-func OnLocation(fn func(ctx context.Context, e *event.Location) error) ConsumerOption {
+// OnLocation registers fn for LOCATION events (*event.Location): a location update.
+// It is Handle[*event.Location](fn); see [Dispatcher] for the rules handlers share.
+func OnLocation(fn func(ctx context.Context, e *event.Location) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnMobileOriginated registers fn for MOBILE_ORIGINATED events (*event.MobileOriginated):
-// an inbound SMS arrived.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.MobileOriginated](fn).
-func OnMobileOriginated(fn func(ctx context.Context, e *event.MobileOriginated) error) ConsumerOption {
+// OnMobileOriginated registers fn for MOBILE_ORIGINATED events (*event.MobileOriginated): an inbound SMS arrived.
+// It is Handle[*event.MobileOriginated](fn); see [Dispatcher] for the rules handlers share.
+func OnMobileOriginated(fn func(ctx context.Context, e *event.MobileOriginated) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnOffsetUpdate registers fn for OFFSET_UPDATE events (*event.OffsetUpdate):
-// a synthetic event that carries only an offset: it stands for no activity and lets a client advance its stored offset on a quiet or filtered stream.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.OffsetUpdate](fn).
-func OnOffsetUpdate(fn func(ctx context.Context, e *event.OffsetUpdate) error) ConsumerOption {
+// OnOffsetUpdate registers fn for OFFSET_UPDATE events (*event.OffsetUpdate): a synthetic event that carries only an offset: it stands for no activity and lets a client advance its stored offset on a quiet or filtered stream.
+// It is Handle[*event.OffsetUpdate](fn); see [Dispatcher] for the rules handlers share.
+func OnOffsetUpdate(fn func(ctx context.Context, e *event.OffsetUpdate) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnOpen registers fn for OPEN events (*event.Open):
-// the app was opened.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.Open](fn).
-func OnOpen(fn func(ctx context.Context, e *event.Open) error) ConsumerOption {
+// OnOpen registers fn for OPEN events (*event.Open): the app was opened.
+// It is Handle[*event.Open](fn); see [Dispatcher] for the rules handlers share.
+func OnOpen(fn func(ctx context.Context, e *event.Open) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnPushBody registers fn for PUSH_BODY events (*event.PushBody):
-// the full push specification, emitted once per push or group.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.PushBody](fn).
-func OnPushBody(fn func(ctx context.Context, e *event.PushBody) error) ConsumerOption {
+// OnPushBody registers fn for PUSH_BODY events (*event.PushBody): the full push specification, emitted once per push or group.
+// It is Handle[*event.PushBody](fn); see [Dispatcher] for the rules handlers share.
+func OnPushBody(fn func(ctx context.Context, e *event.PushBody) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnRegion registers fn for REGION events (*event.Region):
-// the device entered or left a region (a geofence or a beacon).
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.Region](fn).
-func OnRegion(fn func(ctx context.Context, e *event.Region) error) ConsumerOption {
+// OnRegion registers fn for REGION events (*event.Region): the device entered or left a region (a geofence or a beacon).
+// It is Handle[*event.Region](fn); see [Dispatcher] for the rules handlers share.
+func OnRegion(fn func(ctx context.Context, e *event.Region) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnRichControl registers fn for RICH_CONTROL events (*event.RichControl):
-// the device was held out of a Message Center message as a control-group member.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.RichControl](fn).
-func OnRichControl(fn func(ctx context.Context, e *event.RichControl) error) ConsumerOption {
+// OnRichControl registers fn for RICH_CONTROL events (*event.RichControl): the device was held out of a Message Center message as a control-group member.
+// It is Handle[*event.RichControl](fn); see [Dispatcher] for the rules handlers share.
+func OnRichControl(fn func(ctx context.Context, e *event.RichControl) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnRichDelete registers fn for RICH_DELETE events (*event.RichDelete):
-// a Message Center message was deleted.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.RichDelete](fn).
-func OnRichDelete(fn func(ctx context.Context, e *event.RichDelete) error) ConsumerOption {
+// OnRichDelete registers fn for RICH_DELETE events (*event.RichDelete): a Message Center message was deleted.
+// It is Handle[*event.RichDelete](fn); see [Dispatcher] for the rules handlers share.
+func OnRichDelete(fn func(ctx context.Context, e *event.RichDelete) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnRichDelivery registers fn for RICH_DELIVERY events (*event.RichDelivery):
-// a Message Center message was delivered.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.RichDelivery](fn).
-func OnRichDelivery(fn func(ctx context.Context, e *event.RichDelivery) error) ConsumerOption {
+// OnRichDelivery registers fn for RICH_DELIVERY events (*event.RichDelivery): a Message Center message was delivered.
+// It is Handle[*event.RichDelivery](fn); see [Dispatcher] for the rules handlers share.
+func OnRichDelivery(fn func(ctx context.Context, e *event.RichDelivery) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnRichRead registers fn for RICH_READ events (*event.RichRead):
-// a Message Center message was read.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.RichRead](fn).
-func OnRichRead(fn func(ctx context.Context, e *event.RichRead) error) ConsumerOption {
+// OnRichRead registers fn for RICH_READ events (*event.RichRead): a Message Center message was read.
+// It is Handle[*event.RichRead](fn); see [Dispatcher] for the rules handlers share.
+func OnRichRead(fn func(ctx context.Context, e *event.RichRead) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnScreenViewed registers fn for SCREEN_VIEWED events (*event.ScreenViewed):
-// a screen-tracking record, emitted when the user leaves the screen.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.ScreenViewed](fn).
-func OnScreenViewed(fn func(ctx context.Context, e *event.ScreenViewed) error) ConsumerOption {
+// OnScreenViewed registers fn for SCREEN_VIEWED events (*event.ScreenViewed): a screen-tracking record, emitted when the user leaves the screen.
+// It is Handle[*event.ScreenViewed](fn); see [Dispatcher] for the rules handlers share.
+func OnScreenViewed(fn func(ctx context.Context, e *event.ScreenViewed) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnSend registers fn for SEND events (*event.Send):
-// a push was sent to the channel.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.Send](fn).
-func OnSend(fn func(ctx context.Context, e *event.Send) error) ConsumerOption {
+// OnSend registers fn for SEND events (*event.Send): a push was sent to the channel.
+// It is Handle[*event.Send](fn); see [Dispatcher] for the rules handlers share.
+func OnSend(fn func(ctx context.Context, e *event.Send) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnSendAborted registers fn for SEND_ABORTED events (*event.SendAborted):
-// a push was dropped before delivery was attempted.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.SendAborted](fn).
-func OnSendAborted(fn func(ctx context.Context, e *event.SendAborted) error) ConsumerOption {
+// OnSendAborted registers fn for SEND_ABORTED events (*event.SendAborted): a push was dropped before delivery was attempted.
+// It is Handle[*event.SendAborted](fn); see [Dispatcher] for the rules handlers share.
+func OnSendAborted(fn func(ctx context.Context, e *event.SendAborted) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnSendRejected registers fn for SEND_REJECTED events (*event.SendRejected):
-// the push provider (APNs, FCM, ...) rejected the send.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.SendRejected](fn).
-func OnSendRejected(fn func(ctx context.Context, e *event.SendRejected) error) ConsumerOption {
+// OnSendRejected registers fn for SEND_REJECTED events (*event.SendRejected): the push provider (APNs, FCM, ...) rejected the send.
+// It is Handle[*event.SendRejected](fn); see [Dispatcher] for the rules handlers share.
+func OnSendRejected(fn func(ctx context.Context, e *event.SendRejected) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnShortLinkClick registers fn for SHORT_LINK_CLICK events (*event.ShortLinkClick):
-// an SMS short link was clicked.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.ShortLinkClick](fn).
-func OnShortLinkClick(fn func(ctx context.Context, e *event.ShortLinkClick) error) ConsumerOption {
+// OnShortLinkClick registers fn for SHORT_LINK_CLICK events (*event.ShortLinkClick): an SMS short link was clicked.
+// It is Handle[*event.ShortLinkClick](fn); see [Dispatcher] for the rules handlers share.
+func OnShortLinkClick(fn func(ctx context.Context, e *event.ShortLinkClick) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnSubscription registers fn for SUBSCRIPTION events (*event.Subscription):
-// a subscription (email subscription state) changed.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.Subscription](fn).
-func OnSubscription(fn func(ctx context.Context, e *event.Subscription) error) ConsumerOption {
+// OnSubscription registers fn for SUBSCRIPTION events (*event.Subscription): a subscription (email subscription state) changed.
+// It is Handle[*event.Subscription](fn); see [Dispatcher] for the rules handlers share.
+func OnSubscription(fn func(ctx context.Context, e *event.Subscription) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnSubscriptionList registers fn for SUBSCRIPTION_LIST events (*event.SubscriptionList):
-// the channel enrolled in or left subscription lists.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.SubscriptionList](fn).
-func OnSubscriptionList(fn func(ctx context.Context, e *event.SubscriptionList) error) ConsumerOption {
+// OnSubscriptionList registers fn for SUBSCRIPTION_LIST events (*event.SubscriptionList): the channel enrolled in or left subscription lists.
+// It is Handle[*event.SubscriptionList](fn); see [Dispatcher] for the rules handlers share.
+func OnSubscriptionList(fn func(ctx context.Context, e *event.SubscriptionList) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnTagChange registers fn for TAG_CHANGE events (*event.TagChange):
-// tags were added to or removed from the channel.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.TagChange](fn).
-func OnTagChange(fn func(ctx context.Context, e *event.TagChange) error) ConsumerOption {
+// OnTagChange registers fn for TAG_CHANGE events (*event.TagChange): tags were added to or removed from the channel.
+// It is Handle[*event.TagChange](fn); see [Dispatcher] for the rules handlers share.
+func OnTagChange(fn func(ctx context.Context, e *event.TagChange) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnUninstall registers fn for UNINSTALL events (*event.Uninstall):
-// an uninstall was detected, usually in response to a push.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.Uninstall](fn).
-func OnUninstall(fn func(ctx context.Context, e *event.Uninstall) error) ConsumerOption {
+// OnUninstall registers fn for UNINSTALL events (*event.Uninstall): an uninstall was detected, usually in response to a push.
+// It is Handle[*event.Uninstall](fn); see [Dispatcher] for the rules handlers share.
+func OnUninstall(fn func(ctx context.Context, e *event.Uninstall) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnWebClick registers fn for WEB_CLICK events (*event.WebClick):
-// a web notification was clicked.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.WebClick](fn).
-func OnWebClick(fn func(ctx context.Context, e *event.WebClick) error) ConsumerOption {
+// OnWebClick registers fn for WEB_CLICK events (*event.WebClick): a web notification was clicked.
+// It is Handle[*event.WebClick](fn); see [Dispatcher] for the rules handlers share.
+func OnWebClick(fn func(ctx context.Context, e *event.WebClick) error) HandlerOption {
 	return Handle(fn)
 }
 
-// OnWebSession registers fn for WEB_SESSION events (*event.WebSession):
-// a web session started.
-//
-// fn is called on the goroutine that reads the event's shard: the records
-// of one shard are handled one at a time, in sequence order, while other
-// shards' handlers (this one included) run concurrently, so fn must be
-// safe for concurrent use. A returned error goes to the consumer's
-// handler-error policy. fn must not call Consumer methods that wait for
-// Run to return: that deadlocks.
-//
-// It is a shorthand for Handle[*event.WebSession](fn).
-func OnWebSession(fn func(ctx context.Context, e *event.WebSession) error) ConsumerOption {
+// OnWebSession registers fn for WEB_SESSION events (*event.WebSession): a web session started.
+// It is Handle[*event.WebSession](fn); see [Dispatcher] for the rules handlers share.
+func OnWebSession(fn func(ctx context.Context, e *event.WebSession) error) HandlerOption {
 	return Handle(fn)
 }

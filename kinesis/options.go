@@ -11,16 +11,18 @@ type ProducerOption interface {
 	applyProducer(*producerConfig)
 }
 
-// ConsumerOption configures a Consumer, including its handlers (OnUninstall,
-// OnEvent, ...). Options are sealed: only this package creates them.
+// ConsumerOption configures a Consumer, including its handlers (every
+// HandlerOption is a ConsumerOption). Options are sealed: only this
+// package creates them.
 type ConsumerOption interface {
 	applyConsumer(*consumerConfig)
 }
 
-// Option configures both a Producer and a Consumer (WithLogger, WithHooks).
+// Option configures a Producer, a Consumer and a Dispatcher (WithLogger,
+// WithHooks).
 type Option interface {
 	ProducerOption
-	ConsumerOption
+	HandlerOption
 }
 
 // common is the configuration shared by producers and consumers. Both

@@ -39,6 +39,17 @@ type shardReader struct {
 	limiter  *rate.Limiter
 	buf      []batch.UserRecord
 	count    int64 // records processed, not yet added to the stats
+
+	// acks keeps the position that may be checkpointed: pos, or, while
+	// records are waiting for their acknowledgement (Defer), the last one
+	// before the first of them. slot lets the handlers defer, through
+	// hctx, the context handlers get (drainCtx with the slot).
+	acks *ackTracker
+	slot *deferSlot
+	hctx context.Context
+	// perRecord estimates how long handling one Kinesis record takes
+	// (aggregates count once), to size GetRecords calls (limit).
+	perRecord time.Duration
 }
 
 func (c *Consumer) newShardReader(info *shardInfo) *shardReader {
@@ -62,6 +73,12 @@ func (c *Consumer) newShardReader(info *shardInfo) *shardReader {
 func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 	c := r.c
 	res := shardDone{id: r.id}
+	// A failed acknowledgement stops reading, like the end of Run.
+	runCtx, failed := context.WithCancelCause(runCtx)
+	defer failed(nil)
+	r.acks = newAckTracker(r.pos, r.processed, failed)
+	r.slot = &deferSlot{t: r.acks}
+	r.hctx = context.WithValue(drainCtx, deferKey{}, r.slot)
 	var cpCopy *Checkpoint
 	if r.hasCP {
 		cp := r.stored
@@ -87,7 +104,7 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 		start := time.Now()
 		out, err := c.client.GetRecords(drainCtx, &sdkkinesis.GetRecordsInput{
 			ShardIterator: iter,
-			Limit:         aws.Int32(c.cfg.getRecordsLimit),
+			Limit:         aws.Int32(r.limit()),
 			StreamARN:     c.streamARN,
 		})
 		if err != nil {
@@ -138,18 +155,28 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 				h.OnRecordsFetched(RecordsFetchedMetrics{ShardID: r.id, Records: len(out.Records), Bytes: n, MillisBehindLatest: behind, Latency: time.Since(start)})
 			}
 		}
-		before := r.pos
-		complete := r.process(runCtx, drainCtx, out.Records)
+		handling := time.Now()
+		complete, err := r.process(runCtx, drainCtx, out.Records)
+		r.measure(time.Since(handling), len(out.Records))
 		c.updateShard(r.id, func(s *ShardStats) {
 			s.MillisBehindLatest = behind
 			s.Processed = r.pos
 			s.Records += r.count
 		})
 		r.count = 0
+		if err != nil {
+			return res, err
+		}
 		if !complete {
 			break // stopping in the middle of the batch
 		}
 		if out.NextShardIterator == nil {
+			// The ShardEnded checkpoint waits for every acknowledgement.
+			if ok, err := r.waitAcks(runCtx, drainCtx, 0); err != nil {
+				return res, err
+			} else if !ok {
+				break
+			}
 			// Shard end: ChildShards on AWS and kinesis-local; kinesalite
 			// gives neither, and the coordinator lists the shards.
 			ended, err := r.endShard(runCtx, drainCtx)
@@ -167,22 +194,119 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 			return res, nil
 		}
 		iter = out.NextShardIterator
-		if r.pos != before && time.Since(r.lastSave) >= c.cfg.checkpointInterval {
-			if err := r.save(drainCtx, r.pos); err != nil && errors.Is(err, ErrCheckpointBehind) {
-				return res, &ShardError{ShardID: r.id, Err: err}
-			}
+		if err := r.checkpointDue(drainCtx, c.cfg.checkpointInterval == 0); err != nil {
+			return res, err
 		}
 		if len(out.Records) == 0 && behind == 0 && c.cfg.idleWait > 0 {
 			sleepCtx(runCtx, c.cfg.idleWait)
 		}
 	}
-	// Drain: the final checkpoint.
-	if r.processed && (!r.hasCP || comparePosition(r.pos, r.stored) > 0) {
-		if err := r.save(drainCtx, r.pos); err != nil {
-			return res, &ShardError{ShardID: r.id, Err: err}
+	return res, r.drain(drainCtx)
+}
+
+// drain gives the pending acknowledgements three quarters of the shutdown
+// timeout, leaving the rest for the final checkpoint: the last position
+// before the first record still pending. It returns the first failed
+// acknowledgement's error, else the checkpoint write's.
+func (r *shardReader) drain(drainCtx context.Context) error {
+	if _, _, unacked, err := r.acks.state(); unacked > 0 && err == nil {
+		ctx, cancel := context.WithTimeout(drainCtx, r.c.cfg.shutdownTimeout*3/4)
+		_, _ = r.waitAcks(ctx, drainCtx, 0)
+		cancel()
+	}
+	_, _, unacked, failErr := r.acks.state()
+	if unacked > 0 && failErr == nil {
+		r.c.log.Warn("kinesis: records still waiting for their acknowledgement at shutdown; they are read again by the next run",
+			"shard", r.id, "pending", unacked)
+	}
+	if err := r.saveProgress(drainCtx); err != nil {
+		return &ShardError{ShardID: r.id, Err: errors.Join(failErr, err)}
+	}
+	if failErr != nil {
+		return &ShardError{ShardID: r.id, Err: failErr}
+	}
+	return nil
+}
+
+// saveProgress saves the acknowledged position if it is past the stored
+// checkpoint.
+func (r *shardReader) saveProgress(ctx context.Context) error {
+	safe, ok, _, _ := r.acks.state()
+	if !ok || r.hasCP && comparePosition(safe, r.stored) <= 0 {
+		return nil
+	}
+	return r.save(ctx, safe)
+}
+
+// checkpointDue saves the progress when the checkpoint interval has passed
+// since the last save, or now if force. A failed write is retried at the
+// next interval; only a checkpoint another worker moved ahead
+// (ErrCheckpointBehind) is returned, as a *ShardError.
+func (r *shardReader) checkpointDue(ctx context.Context, force bool) error {
+	if !force && (r.c.cfg.checkpointInterval == 0 || time.Since(r.lastSave) < r.c.cfg.checkpointInterval) {
+		return nil
+	}
+	if err := r.saveProgress(ctx); err != nil && errors.Is(err, ErrCheckpointBehind) {
+		return &ShardError{ShardID: r.id, Err: err}
+	}
+	return nil
+}
+
+// waitAcks waits until at most n records are waiting for their
+// acknowledgement, saving the checkpoint at the interval meanwhile. It
+// returns false when ctx is done or an acknowledgement failed first.
+func (r *shardReader) waitAcks(ctx, drainCtx context.Context, n int) (bool, error) {
+	var tick <-chan time.Time
+	if iv := r.c.cfg.checkpointInterval; iv > 0 {
+		t := time.NewTicker(iv)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		_, _, unacked, failErr := r.acks.state()
+		if failErr != nil {
+			return false, nil
+		}
+		if unacked <= n {
+			return true, nil
+		}
+		// With interval 0, progress is saved as acks arrive.
+		if err := r.checkpointDue(drainCtx, r.c.cfg.checkpointInterval == 0); err != nil {
+			return false, err
+		}
+		select {
+		case <-r.acks.changed:
+		case <-tick:
+		case <-ctx.Done():
+			return false, nil
 		}
 	}
-	return res, nil
+}
+
+// limit is the Limit of the next GetRecords call: about as many records
+// as the handlers took one checkpoint interval for, so that a batch takes
+// about one interval (WithCheckpointInterval's bound); at least 1, at most
+// WithGetRecordsLimit.
+func (r *shardReader) limit() int32 {
+	most := r.c.cfg.getRecordsLimit
+	iv := r.c.cfg.checkpointInterval
+	if iv <= 0 || r.perRecord <= 0 {
+		return most
+	}
+	return int32(min(max(int64(iv/r.perRecord), 1), int64(most)))
+}
+
+// measure updates the per-record handling time with a batch of n Kinesis
+// records handled in d (an average of the new and the previous estimate).
+func (r *shardReader) measure(d time.Duration, n int) {
+	if n == 0 {
+		return
+	}
+	per := d / time.Duration(n)
+	if r.perRecord > 0 {
+		per = (per + r.perRecord) / 2
+	}
+	r.perRecord = max(per, time.Nanosecond)
 }
 
 // endShard writes the ShardEnded checkpoint, retrying until it is stored:
@@ -195,12 +319,7 @@ func (r *shardReader) endShard(runCtx, drainCtx context.Context) (bool, error) {
 	switch {
 	case err == nil:
 	case runCtx.Err() != nil && !errors.Is(err, ErrCheckpointBehind):
-		if r.processed && (!r.hasCP || comparePosition(r.pos, r.stored) > 0) {
-			if err := r.save(drainCtx, r.pos); err != nil {
-				return false, &ShardError{ShardID: r.id, Err: err}
-			}
-		}
-		return false, nil
+		return false, nil // run saves the progress
 	default:
 		return false, &ShardError{ShardID: r.id, Err: err}
 	}
@@ -289,8 +408,10 @@ func (r *shardReader) trimmed() {
 
 // process handles the user records of a batch in order, skipping those at
 // or before the last processed position. It returns false when it stopped
-// before the end of the batch because runCtx is done.
-func (r *shardReader) process(runCtx, drainCtx context.Context, recs []sdktypes.Record) bool {
+// before the end of the batch because runCtx is done (Run stops, or an
+// acknowledgement failed); the error is a *ShardError.
+func (r *shardReader) process(runCtx, drainCtx context.Context, recs []sdktypes.Record) (bool, error) {
+	d := r.c.disp
 	for i := range recs {
 		kr := &recs[i]
 		seq := aws.ToString(kr.SequenceNumber)
@@ -301,7 +422,7 @@ func (r *shardReader) process(runCtx, drainCtx context.Context, recs []sdktypes.
 			}
 		}
 		if runCtx.Err() != nil {
-			return false
+			return false, nil
 		}
 		rec := Record{
 			ShardID:                     r.id,
@@ -317,10 +438,12 @@ func (r *shardReader) process(runCtx, drainCtx context.Context, recs []sdktypes.
 				continue
 			}
 			rec.Data = kr.Data
-			if !r.c.deadLetterRecord(runCtx, drainCtx, DeadLetter{Record: rec, Err: err}) {
-				return false
+			if d.deadLetter(runCtx, drainCtx, DeadLetter{Record: rec, Reason: ReasonCorruptAggregate, Err: err}) != nil {
+				return false, nil
 			}
-			r.advance(pos)
+			if ok, err := r.done(runCtx, drainCtx, pos, false); !ok || err != nil {
+				return ok, err
+			}
 			continue
 		}
 		for j := range r.buf {
@@ -330,20 +453,37 @@ func (r *shardReader) process(runCtx, drainCtx context.Context, recs []sdktypes.
 				continue // handled before the restart or the iterator reset
 			}
 			if j > 0 && runCtx.Err() != nil {
-				return false
+				return false, nil
 			}
 			rec.SubSequenceNumber, rec.Aggregated = u.SubSequenceNumber, u.Aggregated
 			rec.PartitionKey, rec.ExplicitHashKey, rec.Data = u.PartitionKey, u.ExplicitHashKey, u.Data
-			if !r.c.handleRecord(runCtx, drainCtx, rec) {
-				return false
+			deferred, err := d.dispatch(runCtx, r.hctx, r.slot, rec)
+			if err != nil {
+				return false, nil
 			}
-			r.advance(pos)
+			if ok, err := r.done(runCtx, drainCtx, pos, deferred); !ok || err != nil {
+				return ok, err
+			}
 		}
 	}
-	return true
+	return true, nil
 }
 
-func (r *shardReader) advance(pos Checkpoint) {
+// done records that the record at pos was dispatched (and is done, unless
+// deferred), saves the checkpoint when it is due, and waits while
+// WithMaxPendingAcks records are pending. It returns false when runCtx is
+// done first.
+func (r *shardReader) done(runCtx, drainCtx context.Context, pos Checkpoint, deferred bool) (bool, error) {
+	if !deferred {
+		r.acks.complete(pos)
+	}
 	r.pos, r.processed = pos, true
 	r.count++
+	if err := r.checkpointDue(drainCtx, false); err != nil {
+		return false, err
+	}
+	if deferred {
+		return r.waitAcks(runCtx, drainCtx, r.c.cfg.maxPendingAcks-1)
+	}
+	return true, nil
 }

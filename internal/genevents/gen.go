@@ -522,6 +522,14 @@ func genType(p *printer, t eventType) {
 	}
 }
 
+// lowerFirst lowers the first letter of a sentence that continues a line.
+func lowerFirst(s string) string {
+	if s == "" || s[0] < 'A' || s[0] > 'Z' || len(s) > 1 && s[1] >= 'A' && s[1] <= 'Z' {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
 // genHandlers renders kinesis/handlers_gen.go.
 func genHandlers() []byte {
 	var p printer
@@ -529,16 +537,9 @@ func genHandlers() []byte {
 	p.f("package kinesis\n\nimport (\n\t\"context\"\n\n\t\"github.com/rtdskit/rtds/event\"\n)\n\n")
 	for _, t := range sortedTable() {
 		n := goName(t.Wire)
-		p.f("// On%s registers fn for %s events (*event.%s):\n// %s.\n", n, t.Wire, n, strings.SplitN(t.Doc, ". ", 2)[0])
-		p.f("//\n")
-		p.f("// fn is called on the goroutine that reads the event's shard: the records\n")
-		p.f("// of one shard are handled one at a time, in sequence order, while other\n")
-		p.f("// shards' handlers (this one included) run concurrently, so fn must be\n")
-		p.f("// safe for concurrent use. A returned error goes to the consumer's\n")
-		p.f("// handler-error policy. fn must not call Consumer methods that wait for\n")
-		p.f("// Run to return: that deadlocks.\n")
-		p.f("//\n// It is a shorthand for Handle[*event.%s](fn).\n", n)
-		p.f("func On%s(fn func(ctx context.Context, e *event.%s) error) ConsumerOption {\n\treturn Handle(fn)\n}\n\n", n, n)
+		p.f("// On%s registers fn for %s events (*event.%s): %s.\n", n, t.Wire, n, lowerFirst(strings.SplitN(t.Doc, ". ", 2)[0]))
+		p.f("// It is Handle[*event.%s](fn); see [Dispatcher] for the rules handlers share.\n", n)
+		p.f("func On%s(fn func(ctx context.Context, e *event.%s) error) HandlerOption {\n\treturn Handle(fn)\n}\n\n", n, n)
 	}
 	return p.Bytes()
 }

@@ -25,6 +25,8 @@ func TestMain(m *testing.M) {
 		os.Exit(runCrashChild()) // a consumer process for TestConsumerCrashRecovery
 	case "worker":
 		os.Exit(runWorkerChild()) // a worker process for TestMultiWorker
+	case "slow-consumer":
+		os.Exit(runSlowChild()) // a consumer process for TestConsumerKilledMoreOftenThanABatch
 	}
 	goleak.VerifyTestMain(m)
 }
