@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/rtdskit/rtds/event"
+	"github.com/rtdskit/rtds/internal/dedupe"
 )
 
 // Record is one record to export: an RTDS event's bytes and its position
@@ -58,6 +59,8 @@ type Stats struct {
 	NoLayout map[event.Type]int64
 	// BadRecords were not events or had no processed time.
 	BadRecords int64
+	// Duplicates were dropped by WithDeduplication.
+	Duplicates int64
 	// OpenFiles is the number of files open now; FilesCompleted and
 	// BytesUploaded count completed files and their bytes (compressed, as
 	// stored).
@@ -76,6 +79,7 @@ type Exporter struct {
 	log    *slog.Logger
 	sem    chan struct{}
 	gzPool sync.Pool
+	seen   *dedupe.Window // nil without WithDeduplication
 
 	mu      sync.Mutex
 	writers []*ShardWriter
@@ -119,6 +123,13 @@ func New(target Target, appKey, integrationID string, opts ...Option) (*Exporter
 	if e.log == nil {
 		e.log = discardLogger
 	}
+	if cfg.dedupe > 0 {
+		w, err := dedupe.New(cfg.dedupe)
+		if err != nil {
+			return nil, fmt.Errorf("s3export: %w", err)
+		}
+		e.seen = w
+	}
 	return e, nil
 }
 
@@ -136,6 +147,7 @@ func (e *Exporter) Stats() Stats {
 		s.Uploaded += st.Uploaded
 		s.Skipped += st.Skipped
 		s.BadRecords += st.BadRecords
+		s.Duplicates += st.Duplicates
 		s.OpenFiles += st.OpenFiles
 		s.FilesCompleted += st.FilesCompleted
 		s.BytesUploaded += st.BytesUploaded
@@ -362,7 +374,18 @@ func (w *ShardWriter) Write(ctx context.Context, r Record, ack Acker) error {
 	if processed.IsZero() {
 		return w.bad(ctx, r, ErrNoProcessedTime)
 	}
+	if w.e.seen != nil && w.e.seen.Seen(ev.Base().ID) {
+		w.count(func(s *Stats) { s.Duplicates++ })
+		ack.Done()
+		return nil
+	}
 	p := processed.UTC()
+	// Every event moves record time, also one that is only counted.
+	if !w.deadline.IsZero() && !p.Before(w.deadline) {
+		if err := w.closeDue(ctx, p); err != nil {
+			return err
+		}
+	}
 	t := ev.EventType()
 	s := stream{json: true}
 	if w.e.cfg.format == FormatCSV {
@@ -379,11 +402,6 @@ func (w *ShardWriter) Write(ctx context.Context, r Record, ack Acker) error {
 			w.count(func(s *Stats) { s.NoLayout[t]++ })
 			ack.Done()
 			return nil
-		}
-	}
-	if !w.deadline.IsZero() && !p.Before(w.deadline) {
-		if err := w.closeDue(ctx, p); err != nil {
-			return err
 		}
 	}
 	at := pos{r.SequenceNumber, r.SubSequenceNumber}
@@ -738,4 +756,21 @@ func safeName(s string) string {
 		return "_"
 	}
 	return strings.NewReplacer("/", "_", "\\", "_", "..", "__").Replace(s)
+}
+
+// Abandon drops the writer's open files without storing them and without
+// acknowledging their records: the shard moved to another worker, which
+// reads them again from the checkpoint and writes the same files. Uploads
+// already started finish. Later calls to Write return ErrClosed.
+func (w *ShardWriter) Abandon(ctx context.Context) {
+	w.closed = true
+	for fk, f := range w.files {
+		if f.gz != nil {
+			_ = f.gz.Close()
+		}
+		_ = f.obj.Abort(ctx)
+		delete(w.files, fk)
+		w.count(func(s *Stats) { s.OpenFiles-- })
+	}
+	w.deadline = time.Time{}
 }

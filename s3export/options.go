@@ -38,6 +38,7 @@ type config struct {
 	errorPrefix       string
 	shardSuffix       func(ctx context.Context, shardID string) (bool, error)
 	uploadConcurrency int
+	dedupe            int
 	logger            *slog.Logger
 	err               error
 }
@@ -155,4 +156,19 @@ func WithUploadConcurrency(n int) Option {
 // Info and failures at Error; never record payloads.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) { c.logger = l })
+}
+
+// WithDeduplication drops events whose id was among the last capacity
+// events written by the exporter (all shards): Airship may deliver an
+// event twice. A dropped duplicate is acknowledged at once and counted in
+// Stats().Duplicates. The window is in memory: after a restart, a copy of
+// an event stored before the checkpoint is not caught. Default: off.
+func WithDeduplication(capacity int) Option {
+	return optionFunc(func(c *config) {
+		if capacity < 1 {
+			c.setErr(fmt.Errorf("s3export: WithDeduplication(%d): capacity must be at least 1", capacity))
+			return
+		}
+		c.dedupe = capacity
+	})
 }
