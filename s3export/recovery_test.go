@@ -13,15 +13,19 @@ import (
 // recoverySet is n events on one shard over four hours of mixed types,
 // some of them late, so that files close by time, split by size and start
 // again for late events.
-func recoverySet(n int) [][]byte {
+func recoverySet(n int) [][]byte { return eventSet(n, 10, 40) }
+
+// eventSet is n events over four hours, one in lateEvery processed up to
+// lateMax minutes late.
+func eventSet(n, lateEvery, lateMax int) [][]byte {
 	r := rand.New(rand.NewPCG(7, 11))
 	types := []string{"OPEN", "CUSTOM", "SEND", "TAG_CHANGE", "MYSTERY", "LOCATION"}
 	base := time.Date(2026, 3, 8, 16, 0, 0, 0, time.UTC)
 	out := make([][]byte, n)
 	for i := range out {
 		p := base.Add(time.Duration(i) * 4 * time.Hour / time.Duration(n))
-		if r.IntN(10) == 0 {
-			p = p.Add(-time.Duration(r.IntN(40)) * time.Minute) // late
+		if r.IntN(lateEvery) == 0 {
+			p = p.Add(-time.Duration(r.IntN(lateMax)) * time.Minute) // late
 		}
 		out[i] = ev(fmt.Sprintf("r%05d", i), types[r.IntN(len(types))], p.Format(time.RFC3339Nano))
 	}
