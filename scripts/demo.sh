@@ -35,6 +35,7 @@ step "building rtds and examples/uninstall-email"
 go build -o "$work/bin/rtds" ./cmd/rtds
 go build -o "$work/bin/uninstall-email" ./examples/uninstall-email
 export PATH="$work/bin:$PATH"
+rtds --version
 if ! rtds help 2>/dev/null | grep -qE '^  gen '; then
   echo "demo: this build of rtds has no 'gen' command yet" >&2
   exit 1

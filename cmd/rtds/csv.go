@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -26,49 +24,54 @@ func init() {
 // event (a Kinesis record holds at most 1 MiB).
 const csvMaxLine = 16 << 20
 
-func runCSV(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := flag.NewFlagSet("csv", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	typ := fs.String("type", "", "the event `TYPE` to convert, e.g. OPEN (required)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `usage: rtds csv --type TYPE [FILE...]
+const csvUsageText = `usage: rtds csv --type TYPE [FILE...]
 
 Reads newline-delimited RTDS event JSON from the files (or standard input)
 and writes the events of TYPE as CSV to standard output: the S3
 integration's header for TYPE first, then one row per event in input
 order. Events of other types are skipped. A line that is not a valid event
-is reported on standard error with its line number, the rest is still
-converted, and the exit status is 1.
+is reported on standard error as file:line: (stdin:line: for standard
+input), the rest is still converted, and the exit status is 1.
+
+TAG_CHANGE rows hold the common columns only: the S3 CSV format has no tag
+columns.
 
 Types with a CSV layout:
-`)
-		var names []string
-		for _, t := range event.KnownTypes() {
-			if _, err := event.CSVHeader(t); err == nil {
-				names = append(names, string(t))
-			}
+`
+
+func csvUsage() string {
+	var names []string
+	for _, t := range event.KnownTypes() {
+		if _, err := event.CSVHeader(t); err == nil {
+			names = append(names, string(t))
 		}
-		fmt.Fprintf(fs.Output(), "  %s\n\nFlags:\n", wrap(names, 72))
-		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	return csvUsageText + "  " + wrap(names, 72) + "\n\nFlags:\n"
+}
+
+// noteCSVType says once on standard error what a CSV of t lacks.
+func noteCSVType(env *cmdEnv, cmd string, t event.Type) {
+	if t == event.TypeTagChange {
+		env.errorf(cmd, "note: TAG_CHANGE has no tag columns in the S3 CSV format; its rows hold the common columns only, no tag data")
+	}
+}
+
+func runCSV(ctx context.Context, env *cmdEnv, args []string) int {
+	fs := newFlags(env, "csv", csvUsage())
+	typ := fs.String("type", "", "the event `TYPE` to convert, e.g. OPEN (required)")
+	if ok, code := fs.parse(args); !ok {
+		return code
 	}
 	if *typ == "" {
-		fmt.Fprintln(env.stderr, "rtds csv: --type is required")
-		fs.Usage()
-		return 2
+		return fs.usageError("--type is required")
 	}
 	t := event.Type(strings.ToUpper(*typ))
 	out := bufio.NewWriterSize(env.stdout, 64<<10)
 	w, err := event.NewCSVWriter(out, t)
 	if err != nil {
-		fmt.Fprintf(env.stderr, "rtds csv: %v (run rtds csv --help for the types that have one)\n", err)
-		return 2
+		return fs.usageError("%v", err)
 	}
+	noteCSVType(env, "csv", t)
 	c := &csvRun{ctx: ctx, env: env, t: t, w: w}
 	if fs.NArg() == 0 {
 		c.convert("stdin", env.stdin)
@@ -145,7 +148,7 @@ func (c *csvRun) convert(name string, in io.Reader) {
 		long, pending = long[:0], false
 		if err != nil {
 			if err != io.EOF {
-				fmt.Fprintf(c.env.stderr, "rtds csv: %s: after line %d: %v\n", name, line, err)
+				fmt.Fprintf(c.env.stderr, "rtds csv: %s:%d: %v\n", name, line+1, err)
 				c.failed = true
 			}
 			return

@@ -137,11 +137,16 @@ func TestCSVUsage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, out, errs := runCSVCommand(t, t.Context(), "", tt.args...)
-			if code != tt.code || !strings.Contains(errs, tt.stderr) {
-				t.Errorf("exit %d (want %d), stderr:\n%s", code, tt.code, errs)
+			// --help goes to stdout (and nothing to stderr); errors to stderr.
+			got, other := errs, out
+			if tt.code == 0 {
+				got, other = out, errs
 			}
-			if out != "" {
-				t.Errorf("stdout %q, want nothing", out)
+			if code != tt.code || !strings.Contains(got, tt.stderr) {
+				t.Errorf("exit %d (want %d), output:\n%s", code, tt.code, got)
+			}
+			if other != "" {
+				t.Errorf("other stream %q, want nothing", other)
 			}
 		})
 	}

@@ -3,11 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/rtdskit/rtds/event/eventgen"
 )
@@ -23,14 +19,7 @@ func init() {
 // defaultGenCount is how many events rtds gen writes without --count.
 const defaultGenCount = 1000
 
-func runGen(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	count := fs.Int64("count", defaultGenCount, "how many events to write; 0 writes until interrupted")
-	seed := fs.Int64("seed", 1, "the generator `seed`: the same seed gives the same events")
-	types := fs.String("types", "", "comma-separated event `TYPES` to generate, each equally likely (default: every type, in a realistic mix)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `usage: rtds gen [--count N] [--seed S] [--types T1,T2]
+const genUsage = `usage: rtds gen [--count N] [--seed S] [--type T1,T2 ...]
 
 Writes realistic synthetic RTDS events to standard output, one JSON object
 per line: every known event type with the fields Airship sends, legacy and
@@ -39,36 +28,35 @@ unicode, commas and quotes in strings. Ids are unique and offsets
 increase. The output depends only on the flags.
 
   rtds gen --count 1000 | rtds csv --type OPEN
-  rtds gen --count 100000 --types UNINSTALL,OPEN | rtds put --stream events
+  rtds gen --count 100000 --type UNINSTALL,OPEN | rtds put --stream events
 
 Types:
   %s
 
 Flags:
-`, wrap(eventgen.Types(), 72))
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+`
+
+func runGen(ctx context.Context, env *cmdEnv, args []string) int {
+	fs := newFlags(env, "gen", fmt.Sprintf(genUsage, wrap(eventgen.Types(), 72)))
+	count := fs.Int64("count", defaultGenCount, "how many events to write; 0 writes until interrupted")
+	seed := fs.Int64("seed", 1, "the generator `seed`: the same seed gives the same events")
+	types := newTypeList(eventgen.Types())
+	fs.Var(types, "type", "generate only events of this `TYPE`, each type equally likely (repeatable, or comma-separated;\n--types is an alias; default: every type, in a realistic mix)")
+	fs.Var(types, "types", "alias of --type")
+	if ok, code := fs.parse(args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(env.stderr, "rtds gen: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return 2
+		return fs.usageError("unexpected argument %q", fs.Arg(0))
 	}
 	if *count < 0 {
-		fmt.Fprintf(env.stderr, "rtds gen: --count must be 0 or more, not %d\n", *count)
-		return 2
+		return fs.usageError("--count must be 0 or more, not %d", *count)
 	}
 	var opts []eventgen.Option
-	if *types != "" {
-		ts, err := parseGenTypes(*types)
-		if err != nil {
-			fmt.Fprintf(env.stderr, "rtds gen: %v (run rtds gen --help for the types)\n", err)
-			return 2
+	if len(types.types) > 0 {
+		ts := make([]string, len(types.types))
+		for i, t := range types.types {
+			ts[i] = string(t)
 		}
 		opts = append(opts, eventgen.WithTypes(ts...))
 	}
@@ -96,25 +84,4 @@ Flags:
 		return 1
 	}
 	return 0
-}
-
-// parseGenTypes splits a --types list, upper-cases each name and checks it
-// against the known types.
-func parseGenTypes(list string) ([]string, error) {
-	known := eventgen.Types()
-	var out []string
-	for _, t := range strings.Split(list, ",") {
-		t = strings.ToUpper(strings.TrimSpace(t))
-		if t == "" {
-			continue
-		}
-		if !slices.Contains(known, t) {
-			return nil, fmt.Errorf("unknown event type %q", t)
-		}
-		out = append(out, t)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("--types %q names no type", list)
-	}
-	return out, nil
 }

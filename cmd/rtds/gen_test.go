@@ -105,7 +105,7 @@ func TestGenUsageErrors(t *testing.T) {
 		{name: "help", reason: "--help prints the usage and succeeds", args: []string{"--help"}, code: 0, stderr: "usage: rtds gen [--count N]"},
 		{name: "help lists types", reason: "users need the type names for --types", args: []string{"-h"}, code: 0, stderr: "FEATURE_FLAG_INTERACTION"},
 		{name: "unknown type", reason: "a typo must not silently produce nothing", args: []string{"--types", "OPEN,OPNE"}, code: 2, stderr: `unknown event type "OPNE"`},
-		{name: "empty types", reason: "a list of commas names nothing", args: []string{"--types", ",,"}, code: 2, stderr: "names no type"},
+		{name: "empty types", reason: "a list of commas names nothing", args: []string{"--types", ",,"}, code: 2, stderr: "names no event type"},
 		{name: "negative count", reason: "a count is never negative", args: []string{"--count", "-1"}, code: 2, stderr: "--count must be 0 or more"},
 		{name: "bad count", reason: "flag parse errors are usage errors", args: []string{"--count", "many"}, code: 2, stderr: "invalid value"},
 		{name: "argument", reason: "gen takes no files", args: []string{"events.json"}, code: 2, stderr: `unexpected argument "events.json"`},
@@ -118,11 +118,16 @@ func TestGenUsageErrors(t *testing.T) {
 			if code != tc.code {
 				t.Errorf("%s: exit %d, want %d (stderr %q)", tc.reason, code, tc.code, errs)
 			}
-			if !strings.Contains(errs, tc.stderr) {
-				t.Errorf("%s: stderr %q does not contain %q", tc.reason, errs, tc.stderr)
+			// --help goes to stdout (and nothing to stderr); errors to stderr.
+			got, other := errs, out
+			if tc.code == 0 {
+				got, other = out, errs
 			}
-			if out != "" {
-				t.Errorf("%s: wrote to stdout: %q", tc.reason, out)
+			if !strings.Contains(got, tc.stderr) {
+				t.Errorf("%s: output %q does not contain %q", tc.reason, got, tc.stderr)
+			}
+			if other != "" {
+				t.Errorf("%s: wrote to the other stream: %q", tc.reason, other)
 			}
 		})
 	}

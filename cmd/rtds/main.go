@@ -11,13 +11,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
+
+	"github.com/rtdskit/rtds/kinesis"
 )
 
 // command is one subcommand. Each lives in its own file and registers
@@ -39,6 +45,13 @@ type cmdEnv struct {
 	stdinIsTerminal  bool
 	stderrIsTerminal bool
 	getenv           func(string) string
+
+	// putOptions are added to put's producer options (tests: a small
+	// buffer).
+	putOptions []kinesis.ProducerOption
+
+	mu        sync.Mutex
+	lastWords func(w io.Writer) // see setLastWords
 }
 
 var commands = map[string]command{}
@@ -53,13 +66,13 @@ func register(c command) {
 }
 
 func main() {
-	// The first SIGINT or SIGTERM cancels ctx: commands stop reading, flush
-	// what they have and exit. A second one kills the process as usual.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
+	// The first SIGINT or SIGTERM cancels ctx (cause errInterrupted):
+	// commands stop reading, finish what they can and say what happened. A
+	// second one ends the process at once, after the command's last words
+	// (what may be lost).
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	env := &cmdEnv{
 		stdin:            os.Stdin,
 		stdout:           os.Stdout,
@@ -68,9 +81,81 @@ func main() {
 		stderrIsTerminal: isTerminal(os.Stderr),
 		getenv:           os.Getenv,
 	}
+	go func() {
+		<-sigs
+		cancel(errInterrupted)
+		<-sigs
+		env.interruptedTwice()
+		os.Exit(130)
+	}()
 	code := run(ctx, env, os.Args[1:])
-	stop()
 	os.Exit(code)
+}
+
+// errInterrupted is the cause of a context cancelled by SIGINT or SIGTERM.
+var errInterrupted = errors.New("interrupted")
+
+// setLastWords sets what to print when a second interrupt ends the
+// process; nil prints nothing.
+func (env *cmdEnv) setLastWords(f func(w io.Writer)) {
+	env.mu.Lock()
+	env.lastWords = f
+	env.mu.Unlock()
+}
+
+// interruptedTwice prints the last words, if any.
+func (env *cmdEnv) interruptedTwice() {
+	env.mu.Lock()
+	f := env.lastWords
+	env.mu.Unlock()
+	if f != nil {
+		f(env.stderr)
+	}
+}
+
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// versionString is the module version and VCS commit the binary was
+// built from.
+func versionString() string {
+	bi, _ := debug.ReadBuildInfo()
+	return formatVersion(bi)
+}
+
+func formatVersion(bi *debug.BuildInfo) string {
+	if bi == nil {
+		return "rtds (unknown version) " + runtime.Version()
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = "+dirty"
+			}
+		}
+	}
+	out := "rtds " + v
+	if rev != "" {
+		out += " (commit " + rev + modified + ")"
+	}
+	return out + " " + runtime.Version()
 }
 
 // run dispatches args[0] to its command and returns the exit status: 0 on
@@ -79,17 +164,25 @@ func run(ctx context.Context, env *cmdEnv, args []string) int {
 	if env.getenv == nil {
 		env.getenv = func(string) string { return "" }
 	}
+	// Commands write to stderr from several goroutines (progress, outcomes,
+	// the input loop): one line at a time.
+	if _, ok := env.stderr.(*lockedWriter); !ok {
+		env.stderr = &lockedWriter{w: env.stderr}
+	}
 	if len(args) == 0 {
 		usage(env.stderr)
 		return 2
 	}
 	switch args[0] {
+	case "--version", "-version", "version":
+		fmt.Fprintln(env.stdout, versionString())
+		return 0
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
 			if c, ok := commands[args[1]]; ok {
 				return c.run(ctx, env, []string{"--help"})
 			}
-			fmt.Fprintf(env.stderr, "rtds: unknown command %q\n", args[1])
+			fmt.Fprintf(env.stderr, "rtds: unknown command %q\nrun 'rtds --help'\n", args[1])
 			return 2
 		}
 		usage(env.stdout)
@@ -97,7 +190,7 @@ func run(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(env.stderr, "rtds: unknown command %q (run 'rtds help')\n", args[0])
+		fmt.Fprintf(env.stderr, "rtds: unknown command %q\nrun 'rtds --help'\n", args[0])
 		return 2
 	}
 	return c.run(ctx, env, args[1:])
@@ -123,7 +216,7 @@ func usage(w io.Writer) {
 		}
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run 'rtds COMMAND --help' for a command's flags.")
+	fmt.Fprintln(w, "Run 'rtds COMMAND --help' for a command's flags, 'rtds --version' for the version.")
 }
 
 // isTerminal reports whether f is a terminal, without a dependency on

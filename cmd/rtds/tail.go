@@ -3,13 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rtdskit/rtds/event"
@@ -25,7 +22,7 @@ func init() {
 }
 
 const tailUsage = `usage: rtds tail --stream NAME [--from trim_horizon|latest|RFC3339-TIME] [--type T ...]
-                 [--limit N] [--idle-exit DURATION] [--format pretty|ndjson|csv]
+                 [--limit N] [--idle-exit DURATION] [--format pretty|ndjson|csv] [--debug]
 
 Reads every shard of the Kinesis stream NAME (a name or an ARN), splitting
 KPL aggregates, and prints its events: pretty is one readable line per
@@ -35,121 +32,95 @@ Shards are read concurrently, so events of different shards interleave;
 within a shard they are in stream order.
 
 Records that are not events, or are malformed, are reported on standard
-error with their shard and sequence number and counted in the final
-summary; the exit status is then 1.
+error with their shard and sequence number and counted in the summary
+(standard error); the exit status is then 1.
+
+--idle-exit D stops once every shard has reached the tip of the stream
+(its backlog is read, however long that takes) and no new record came for
+D since.
 
 The endpoint, region and credentials come from the standard AWS
-configuration (AWS_ENDPOINT_URL_KINESIS, AWS_REGION, ...).
+configuration (AWS_ENDPOINT_URL_KINESIS, AWS_REGION, ...). A missing
+region or credentials, an invalid endpoint URL, a missing stream or denied
+access fail at once (exit status 1) with the cause; so does an endpoint
+that gives no answer within 5s.
 
 Flags:
 `
 
-// typeList is a repeatable --type flag; each value may also be a
-// comma-separated list.
-type typeList []event.Type
-
-func (l *typeList) String() string {
-	parts := make([]string, len(*l))
-	for i, t := range *l {
-		parts[i] = string(t)
-	}
-	return strings.Join(parts, ",")
-}
-
-func (l *typeList) Set(s string) error {
-	for _, p := range strings.Split(s, ",") {
-		p = strings.ToUpper(strings.TrimSpace(p))
-		if p == "" {
-			continue
-		}
-		*l = append(*l, event.Type(p))
-	}
-	return nil
-}
-
 func runTail(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := flag.NewFlagSet("tail", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	stream := fs.String("stream", "", "stream name or ARN (required)")
-	from := fs.String("from", "trim_horizon", "start position: trim_horizon, latest or an RFC 3339 time")
-	var types typeList
-	fs.Var(&types, "type", "print only events of this type (repeatable)")
-	limit := fs.Int("limit", 0, "exit after printing N events (0: no limit)")
-	idleExit := fs.Duration("idle-exit", 0, "exit once no shard delivered a record for this long (0: run until interrupted)")
-	format := fs.String("format", "pretty", "output format: pretty, ndjson or csv")
-	fs.Usage = func() {
-		fmt.Fprint(env.stderr, tailUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(env.stderr, "tail: "+format+"\n", a...)
-		fs.Usage()
-		return 2
+	fs := newFlags(env, "tail", tailUsage)
+	stream := fs.String("stream", "", "the stream's `NAME` or ARN (required)")
+	from := fs.String("from", "trim_horizon", "start `POSITION`: trim_horizon, latest or an RFC 3339 time")
+	types := newTypeList(knownEventTypes())
+	fs.Var(types, "type", "print only events of this `TYPE` (repeatable, or comma-separated)")
+	limit := fs.Int("limit", 0, "exit after printing `N` events (0: no limit)")
+	idleExit := fs.Duration("idle-exit", 0, "exit once every shard reached the tip and no record came for this `DURATION` (0: run until interrupted)")
+	format := fs.String("format", "pretty", "output `FORMAT`: pretty, ndjson or csv")
+	debug := fs.Bool("debug", false, "log the library's and the AWS SDK's messages to standard error")
+	if ok, code := fs.parse(args); !ok {
+		return code
 	}
 	if *stream == "" {
-		return usageErr("--stream is required")
+		return fs.usageError("--stream is required")
 	}
 	if fs.NArg() > 0 {
-		return usageErr("unexpected arguments %q", fs.Args())
+		return fs.usageError("unexpected arguments %q", fs.Args())
 	}
 	if *limit < 0 {
-		return usageErr("--limit must not be negative")
+		return fs.usageError("--limit must not be negative")
+	}
+	if *idleExit < 0 {
+		return fs.usageError("--idle-exit must not be negative")
 	}
 	start, err := parseStart(*from)
 	if err != nil {
-		return usageErr("%v", err)
+		return fs.usageError("%v", err)
 	}
 	t := &tailer{out: bufio.NewWriter(env.stdout), stderr: env.stderr, format: *format, limit: int64(*limit)}
 	switch *format {
 	case "pretty", "ndjson":
 	case "csv":
-		if len(types) != 1 {
-			return usageErr("--format csv needs exactly one --type")
+		if len(types.types) != 1 {
+			return fs.usageError("--format csv needs exactly one --type")
 		}
-		w, err := event.NewCSVWriter(t.out, types[0])
+		w, err := event.NewCSVWriter(t.out, types.types[0])
 		if err != nil {
-			return usageErr("%v", err)
+			return fs.usageError("%v", err)
 		}
 		t.csv = w
+		noteCSVType(env, "tail", types.types[0])
 	default:
-		return usageErr("unknown --format %q (want pretty, ndjson or csv)", *format)
+		return fs.usageError("unknown --format %q (want pretty, ndjson or csv)", *format)
 	}
-	if len(types) > 0 {
+	if len(types.types) > 0 {
 		t.types = map[event.Type]bool{}
-		for _, ty := range types {
+		for _, ty := range types.types {
 			t.types[ty] = true
 		}
 	}
 
-	client, err := putClient(ctx, env)
+	aw, err := newAWS(ctx, env, *debug)
+	if err == nil {
+		err = aw.preflight(ctx, *stream)
+	}
 	if err != nil {
-		fmt.Fprintf(env.stderr, "tail: %v\n", err)
+		if ctx.Err() != nil {
+			return 130
+		}
+		env.errorf("tail", "%v", err)
 		return 1
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	t.cancel = cancel
-	idle := &idleHook{}
-	idle.touch()
-	c, err := kinesis.NewConsumer(client, *stream,
-		kinesis.WithStartPosition(start),
-		kinesis.WithIdleWait(250*time.Millisecond),
-		kinesis.OnRecord(t.handle),
-		kinesis.WithDeadLetter(t.deadLetter),
-		kinesis.WithHooks(idle),
-	)
+	idle := newIdleWatch(*idleExit)
+	c, err := startConsumer(aw, *stream, start, t, idle)
 	if err != nil {
-		return usageErr("%v", err)
+		env.errorf("tail", "%v", err)
+		return 1
 	}
-	if *idleExit > 0 {
-		go idle.watch(ctx, *idleExit, cancel)
-	}
+	go idle.watch(ctx, cancel)
 	runErr := c.Run(ctx)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -164,15 +135,33 @@ func runTail(ctx context.Context, env *cmdEnv, args []string) int {
 	if runErr == nil {
 		runErr = t.writeErr
 	}
-	fmt.Fprintf(env.stderr, "tail: %d events, %d malformed records\n", t.printed, t.malformed)
+	env.errorf("tail", "%s, %s", plural(t.printed, "event"), plural(t.malformed, "malformed record"))
 	if runErr != nil {
-		fmt.Fprintf(env.stderr, "tail: %v\n", runErr)
+		env.errorf("tail", "%v", describeAWSError(runErr, *stream))
 		return 1
 	}
 	if t.malformed > 0 {
 		return 1
 	}
 	return 0
+}
+
+// startConsumer builds tail's consumer (the kinesis consumer API tail uses
+// is here and in idle.go).
+func startConsumer(aw *awsSetup, stream string, start kinesis.StartPosition, t *tailer, idle *idleWatch) (*kinesis.Consumer, error) {
+	c, err := kinesis.NewConsumer(aw.client, stream,
+		kinesis.WithStartPosition(start),
+		kinesis.WithIdleWait(250*time.Millisecond),
+		kinesis.WithLogger(aw.log),
+		kinesis.OnRecord(t.handle),
+		kinesis.WithDeadLetter(t.deadLetter),
+		kinesis.WithHooks(idle),
+	)
+	if err != nil {
+		return nil, err
+	}
+	idle.shards = consumerShards(c)
+	return c, nil
 }
 
 // tailer prints records. Its handler runs on one goroutine per shard, so
@@ -265,7 +254,7 @@ func (t *tailer) report(r kinesis.Record, err error) {
 	if r.Aggregated {
 		where = fmt.Sprintf("%s (sub-record %d)", r.SequenceNumber, r.SubSequenceNumber)
 	}
-	fmt.Fprintf(t.stderr, "tail: shard %s, sequence number %s: not an event: %v\n", r.ShardID, where, err)
+	fmt.Fprintf(t.stderr, "rtds tail: shard %s, sequence number %s: not an event: %v\n", r.ShardID, where, err)
 }
 
 // writePretty writes one summary line: time, type, id, channel, named user,
@@ -285,35 +274,6 @@ func writePretty(w *bufio.Writer, ev event.Event, r kinesis.Record) error {
 	}
 	_, err := fmt.Fprintf(w, " shard=%s\n", r.ShardID)
 	return err
-}
-
-// idleHook notes when a shard last delivered records.
-type idleHook struct{ last atomic.Int64 }
-
-func (h *idleHook) touch() { h.last.Store(time.Now().UnixNano()) }
-
-// OnRecordsFetched implements kinesis.HookRecordsFetched.
-func (h *idleHook) OnRecordsFetched(m kinesis.RecordsFetchedMetrics) {
-	if m.Records > 0 {
-		h.touch()
-	}
-}
-
-// watch cancels once no records arrived for d.
-func (h *idleHook) watch(ctx context.Context, d time.Duration, cancel context.CancelFunc) {
-	tick := time.NewTicker(min(d/4, 250*time.Millisecond))
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-tick.C:
-			if now.Sub(time.Unix(0, h.last.Load())) >= d {
-				cancel()
-				return
-			}
-		}
-	}
 }
 
 func parseStart(s string) (kinesis.StartPosition, error) {

@@ -83,7 +83,7 @@ func TestTailNDJSONExactBytesAndMalformed(t *testing.T) {
 		fmt.Sprintf("sequence number %s (sub-record 1)", seqs[1]),
 		fmt.Sprintf("sequence number %s: not an event", seqs[2]),
 		"shard shardId-",
-		"tail: 4 events, 2 malformed records",
+		"rtds tail: 4 events, 2 malformed records",
 	} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
@@ -158,9 +158,13 @@ func TestTailUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env, _, stderr := putEnv("http://127.0.0.1:1", "")
-			if code := run(context.Background(), env, append([]string{"tail"}, tt.args...)); code != tt.code || !strings.Contains(stderr.String(), tt.stderr) {
-				t.Errorf("%s: exit %d (want %d), stderr:\n%s", tt.reason, code, tt.code, stderr)
+			env, stdout, stderr := putEnv("http://127.0.0.1:1", "")
+			got := stderr
+			if tt.code == 0 {
+				got = stdout // --help
+			}
+			if code := run(context.Background(), env, append([]string{"tail"}, tt.args...)); code != tt.code || !strings.Contains(got.String(), tt.stderr) {
+				t.Errorf("%s: exit %d (want %d), output:\n%s", tt.reason, code, tt.code, got)
 			}
 		})
 	}

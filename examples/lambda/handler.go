@@ -10,7 +10,6 @@ import (
 
 	"github.com/rtdskit/rtds/batch"
 	"github.com/rtdskit/rtds/event"
-	"github.com/rtdskit/rtds/internal/dedupe"
 )
 
 // Mailer sends the email for an uninstall. The function in main.go only logs
@@ -56,7 +55,7 @@ type Mailer interface {
 type Handler struct {
 	mailer Mailer
 	log    *slog.Logger
-	mailed *dedupe.Window
+	mailed *seenIDs
 }
 
 // DefaultDedupeCapacity is how many mailed event IDs a Handler remembers.
@@ -67,11 +66,7 @@ func NewHandler(m Mailer, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	w, err := dedupe.New(DefaultDedupeCapacity)
-	if err != nil {
-		panic(err) // a constant capacity: unreachable
-	}
-	return &Handler{mailer: m, log: log, mailed: w}
+	return &Handler{mailer: m, log: log, mailed: newSeenIDs(DefaultDedupeCapacity)}
 }
 
 // Summary counts what one invocation did.

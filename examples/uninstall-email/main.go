@@ -16,8 +16,12 @@
 // DynamoDB table (created if missing) and a restart resumes where the last
 // run stopped. With -share as well, several instances (on one machine or
 // many) split the shards among themselves through leases in that table; an
-// instance that stops or dies leaves its shards to the others. -idle-exit stops the consumer once no shard has delivered a
-// record for that long; otherwise it runs until SIGINT or SIGTERM.
+// instance that stops or dies leaves its shards to the others, and each
+// instance's summary counts the shards it read. -idle-exit stops the
+// consumer once every shard it reads has reached the tip of the stream and
+// no record came for that long; otherwise it runs until SIGINT or SIGTERM.
+// A stream, endpoint, region or credentials that cannot work fail at start
+// (exit status 1) with the cause.
 package main
 
 import (
@@ -70,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, c *client
 	stream := fs.String("stream", os.Getenv("RTDS_STREAM"), "Kinesis stream name or ARN (default $RTDS_STREAM)")
 	from := fs.String("from", "trim_horizon", "where to start shards without a checkpoint: trim_horizon, latest or an RFC 3339 time")
 	table := fs.String("checkpoint-table", "", "DynamoDB table for checkpoints (default: in memory)")
-	idleExit := fs.Duration("idle-exit", 0, "exit once no shard has delivered a record for this long (0: run until interrupted)")
+	idleExit := fs.Duration("idle-exit", 0, "exit once every shard read reached the tip and no record came for this long (0: run until interrupted)")
 	create := fs.Bool("create-stream", false, "create the stream, wait until it is ACTIVE, and exit")
 	shards := fs.Int("shards", 2, "shard count for -create-stream")
 	share := fs.Bool("share", false, "share the shards with the other instances that use the same -checkpoint-table (leases)")
@@ -133,6 +137,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, c *client
 		}
 	}
 
+	// One call before reading: a stream, endpoint, region or credentials
+	// that cannot work fail now, with the cause, instead of being retried
+	// forever by the consumer.
+	if err := checkStream(ctx, c.kinesis, *stream); err != nil {
+		fmt.Fprintf(stderr, "uninstall-email: %v\n", err)
+		return 1
+	}
+
 	app := &app{log: log, mailer: logMailer{log}}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -144,6 +156,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, c *client
 		fmt.Fprintf(stderr, "uninstall-email: %v\n", err)
 		return 2
 	}
+	idle.stats = consumer.Stats
 	go idle.watch(ctx)
 	err = consumer.Run(ctx)
 	app.summary(stdout, consumer.Stats())
@@ -178,7 +191,19 @@ type app struct {
 	anonymous     atomic.Int64 // uninstalls without a named user
 	mu            sync.Mutex
 	others        map[event.Type]int64
+	shardsRead    map[string]bool // shards this instance read (with -share, those it held)
 	uninstallSeen atomic.Int64
+}
+
+// OnShardStarted implements kinesis.HookShardStarted: the shards this
+// instance read, for the summary.
+func (a *app) OnShardStarted(m kinesis.ShardStartedMetrics) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.shardsRead == nil {
+		a.shardsRead = map[string]bool{}
+	}
+	a.shardsRead[m.ShardID] = true
 }
 
 func (a *app) options() []kinesis.ConsumerOption {
@@ -186,6 +211,7 @@ func (a *app) options() []kinesis.ConsumerOption {
 		kinesis.OnUninstall(a.onUninstall),
 		// Every other event, of every type (known or not), is counted.
 		kinesis.OnEvent(a.onOther),
+		kinesis.WithHooks(a),
 	}
 }
 
@@ -230,41 +256,84 @@ func (a *app) summary(w io.Writer, st kinesis.Stats) {
 	}
 	a.mu.Unlock()
 	fmt.Fprintf(w, "other events: %d (%s)\n", total, strings.Join(parts, " "))
-	fmt.Fprintf(w, "poison records: %d, shards: %d\n", st.DeadLettered, len(st.Shards))
+	a.mu.Lock()
+	read := len(a.shardsRead)
+	a.mu.Unlock()
+	fmt.Fprintf(w, "poison records: %d, shards read: %d of %d\n", st.DeadLettered, read, len(st.Shards))
 }
 
-// idleWatch cancels the run once no shard delivered a record for d.
+// idleWatch implements -idle-exit: it cancels the run once every shard
+// this instance reads has reached the tip of the stream and no record
+// arrived for d since. A shard is at the tip when its last GetRecords
+// answer was empty with MillisBehindLatest 0, so a backlog is read in full
+// however long it takes; idle time counts from the moment the last shard
+// caught up, not from launch. With -share, shards whose lease another
+// instance holds are that instance's business.
 type idleWatch struct {
 	d      time.Duration
 	cancel context.CancelFunc
-	last   atomic.Int64 // unix nanos of the last fetch with records
+	stats  func() kinesis.Stats
+
+	mu    sync.Mutex
+	atTip map[string]bool // shard id: last answer empty and not behind
+	since time.Time       // when every shard was last seen at the tip
 }
 
 func newIdleWatch(d time.Duration, cancel context.CancelFunc) *idleWatch {
-	w := &idleWatch{d: d, cancel: cancel}
-	w.last.Store(time.Now().UnixNano())
-	return w
+	return &idleWatch{d: d, cancel: cancel, atTip: map[string]bool{}}
 }
 
 // OnRecordsFetched implements kinesis.HookRecordsFetched.
 func (w *idleWatch) OnRecordsFetched(m kinesis.RecordsFetchedMetrics) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.atTip[m.ShardID] = m.Records == 0 && m.MillisBehindLatest == 0
 	if m.Records > 0 {
-		w.last.Store(time.Now().UnixNano())
+		w.since = time.Time{}
 	}
+}
+
+// idle reports whether every shard of this instance has been at the tip
+// for d at now.
+func (w *idleWatch) idle(now time.Time) bool {
+	st := w.stats()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	all, mine := true, 0
+	for _, s := range st.Shards {
+		switch {
+		case s.State == "ended":
+		case s.State == "waiting" && s.Owner != "" && s.Owner != st.Worker:
+			// Read by another instance.
+		default:
+			mine++
+			if !w.atTip[s.ShardID] {
+				all = false
+			}
+		}
+	}
+	if !all || mine == 0 {
+		w.since = time.Time{}
+		return false
+	}
+	if w.since.IsZero() {
+		w.since = now
+	}
+	return now.Sub(w.since) >= w.d
 }
 
 func (w *idleWatch) watch(ctx context.Context) {
 	if w.d <= 0 {
 		return
 	}
-	t := time.NewTicker(min(w.d/4, time.Second))
+	t := time.NewTicker(min(w.d/4, 250*time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			if now.Sub(time.Unix(0, w.last.Load())) >= w.d {
+			if w.idle(now) {
 				w.cancel()
 				return
 			}
@@ -284,6 +353,25 @@ func parseFrom(s string) (kinesis.StartPosition, error) {
 		return kinesis.StartPosition{}, fmt.Errorf("-from %q: want trim_horizon, latest or an RFC 3339 time", s)
 	}
 	return kinesis.StartAtTimestamp(t), nil
+}
+
+// checkStreamTimeout bounds checkStream.
+const checkStreamTimeout = 10 * time.Second
+
+// checkStream lists one shard of the stream.
+func checkStream(ctx context.Context, client kinesis.ListShardsAPI, stream string) error {
+	ctx, cancel := context.WithTimeout(ctx, checkStreamTimeout)
+	defer cancel()
+	in := &sdkkinesis.ListShardsInput{MaxResults: aws.Int32(1)}
+	if strings.HasPrefix(stream, "arn:") {
+		in.StreamARN = aws.String(stream)
+	} else {
+		in.StreamName = aws.String(stream)
+	}
+	if _, err := client.ListShards(ctx, in); err != nil {
+		return fmt.Errorf("stream %s: %w", stream, err)
+	}
+	return nil
 }
 
 // createStream creates the stream (an existing one is fine) and waits until

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -13,6 +16,7 @@ import (
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/rtdskit/rtds/internal/testenv"
+	"github.com/rtdskit/rtds/kinesis"
 	"github.com/rtdskit/rtds/kinesis/kinesistest"
 )
 
@@ -45,7 +49,7 @@ func putEvents(t *testing.T, client interface {
 
 const wantSummary = `uninstalls: 3 (emails: 2, without named user: 1)
 other events: 4 (CUSTOM=1 OPEN=2 SOMETHING_NEW=1)
-poison records: 1, shards: 2
+poison records: 1, shards read: 2 of 2
 `
 
 func TestUninstallEmail(t *testing.T) {
@@ -114,7 +118,7 @@ func TestUninstallEmailIntegration(t *testing.T) {
 	if code := run(context.Background(), args, &stdout, &stderr, c); code != 0 {
 		t.Fatalf("second run: exit %d: %s", code, stderr.String())
 	}
-	want := "uninstalls: 0 (emails: 0, without named user: 0)\nother events: 0 ()\npoison records: 0, shards: 2\n"
+	want := "uninstalls: 0 (emails: 0, without named user: 0)\nother events: 0 ()\npoison records: 0, shards read: 2 of 2\n"
 	if stdout.String() != want {
 		t.Errorf("second run summary:\n%s\nwant:\n%s", stdout.String(), want)
 	}
@@ -150,4 +154,73 @@ func integrationSetup(t *testing.T) (c *clients, stream, table string) {
 		_, _ = ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
 	})
 	return &clients{kinesis: kc, dynamodb: ddb}, stream, table
+}
+
+// The README documents every flag the program defines.
+func TestReadmeDocumentsEveryFlag(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"-h"}, &out, &errb, &clients{kinesis: kinesistest.New()}); code != 0 {
+		t.Fatalf("-h: exit %d", code)
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := regexp.MustCompile(`(?m)^  -([a-z-]+)`).FindAllStringSubmatch(errb.String(), -1)
+	if len(flags) < 8 {
+		t.Fatalf("found %d flags in the -h output:\n%s", len(flags), errb.String())
+	}
+	for _, f := range flags {
+		if !strings.Contains(string(readme), "| `-"+f[1]+"`") {
+			t.Errorf("README.md's flag table lacks -%s", f[1])
+		}
+	}
+}
+
+// With -share, an instance's summary counts the shards it read, not the
+// stream's: here another instance holds one of the two shards.
+func TestUninstallEmailSharedSummaryCountsItsOwnShards(t *testing.T) {
+	c, stream, table := integrationSetup(t)
+	store, err := kinesis.NewDynamoDBCheckpointStore(c.dynamodb, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.EnsureTable(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	shard := "shardId-000000000000"
+	if err := store.UpdateLease(context.Background(), stream, kinesis.Lease{ShardID: shard},
+		kinesis.Lease{ShardID: shard, Owner: "other-instance", Counter: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	args := []string{"-stream", stream, "-idle-exit", "500ms", "-checkpoint-table", table, "-share", "-worker-id", "instance-1"}
+	if code := run(context.Background(), args, &stdout, &stderr, c); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "shards read: 1 of 2\n") {
+		t.Errorf("summary:\n%s\nwant 1 of the 2 shards read", stdout.String())
+	}
+}
+
+// A stream that cannot be reached fails at start with the cause, even with
+// -idle-exit (which used to report an idle, empty stream).
+func TestUninstallEmailFailsFastWhenUnreachable(t *testing.T) {
+	t.Setenv("AWS_ENDPOINT_URL_KINESIS", "http://127.0.0.1:1")
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:1")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent/rtds-test-config")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/rtds-test-credentials")
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	code := run(context.Background(), []string{"-stream", "s", "-idle-exit", "1s"}, &stdout, &stderr, nil)
+	if took := time.Since(start); code != 1 || took > checkStreamTimeout+2*time.Second {
+		t.Errorf("exit %d after %v, want 1 within %v", code, took, checkStreamTimeout)
+	}
+	if !strings.Contains(stderr.String(), "uninstall-email: stream s: ") || !strings.Contains(stderr.String(), "connection refused") {
+		t.Errorf("stderr does not give the cause:\n%s", stderr.String())
+	}
 }
