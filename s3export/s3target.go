@@ -119,6 +119,16 @@ func NewS3Target(client S3API, bucket, prefix string, opts ...S3Option) (*S3Targ
 // client's credentials.
 func (t *S3Target) Check(ctx context.Context) error {
 	if _, err := t.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(t.bucket)}); err != nil {
+		// HeadBucket's answers have no body: name the common cases.
+		var api smithy.APIError
+		if errors.As(err, &api) {
+			switch api.ErrorCode() {
+			case "NotFound", "NoSuchBucket":
+				return fmt.Errorf("s3export: bucket %s does not exist: %w", t.bucket, err)
+			case "Forbidden", "AccessDenied":
+				return fmt.Errorf("s3export: access to bucket %s denied: %w", t.bucket, err)
+			}
+		}
 		return fmt.Errorf("s3export: bucket %s: %w", t.bucket, err)
 	}
 	return nil
