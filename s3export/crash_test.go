@@ -157,7 +157,7 @@ func runExportChild() int {
 
 // putEvents puts recs on the stream in batches, in order, and returns the
 // last sequence number per shard.
-func putEvents(t *testing.T, kc *sdkkinesis.Client, stream string, recs [][]byte) map[string]string {
+func putEvents(t testing.TB, kc *sdkkinesis.Client, stream string, recs [][]byte) map[string]string {
 	t.Helper()
 	last := map[string]string{}
 	for i := 0; i < len(recs); i += 500 {

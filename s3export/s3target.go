@@ -226,22 +226,26 @@ type s3Object struct {
 	key      string
 	h        Header
 	partSize int64
-	buf      bytes.Buffer
+	// buf holds what is not uploaded yet: less than a part after Flush.
+	// It grows by append up to about a part and is then reused, so an
+	// open file holds at most about 1.25 parts.
+	buf      []byte
 	uploadID string
 	parts    []s3types.CompletedPart
 	size     int64
 }
 
-func (o *s3Object) Write(p []byte) (int, error) { return o.buf.Write(p) }
+func (o *s3Object) Write(p []byte) (int, error) {
+	o.buf = append(o.buf, p...)
+	return len(p), nil
+}
 
 func (o *s3Object) Flush(ctx context.Context) error {
-	for int64(o.buf.Len()) >= o.partSize {
-		if err := o.uploadPart(ctx, o.buf.Next(int(o.partSize))); err != nil {
+	for int64(len(o.buf)) >= o.partSize {
+		if err := o.uploadPart(ctx, o.buf[:o.partSize]); err != nil {
 			return err
 		}
-	}
-	if o.buf.Len() == 0 {
-		o.buf.Reset()
+		o.buf = o.buf[:copy(o.buf, o.buf[o.partSize:])]
 	}
 	return nil
 }
@@ -291,11 +295,11 @@ func (o *s3Object) Commit(ctx context.Context) (int64, error) {
 		if err := o.t.abortStale(ctx, o.key); err != nil {
 			return 0, err
 		}
-		n := int64(o.buf.Len())
+		n := int64(len(o.buf))
 		in := &s3.PutObjectInput{
 			Bucket:        aws.String(o.t.bucket),
 			Key:           aws.String(o.key),
-			Body:          bytes.NewReader(o.buf.Bytes()),
+			Body:          bytes.NewReader(o.buf),
 			ContentLength: aws.Int64(n),
 		}
 		setHeader(o.h, &in.ContentType, &in.ContentEncoding)
@@ -303,17 +307,17 @@ func (o *s3Object) Commit(ctx context.Context) (int64, error) {
 		if _, err := o.t.client.PutObject(ctx, in); err != nil {
 			return 0, fmt.Errorf("s3export: put s3://%s/%s: %w", o.t.bucket, o.key, err)
 		}
-		o.buf = bytes.Buffer{}
+		o.buf = nil
 		return n, nil
 	}
 	if err := o.Flush(ctx); err != nil {
 		return 0, err
 	}
-	if o.buf.Len() > 0 {
-		if err := o.uploadPart(ctx, o.buf.Bytes()); err != nil {
+	if len(o.buf) > 0 {
+		if err := o.uploadPart(ctx, o.buf); err != nil {
 			return 0, err
 		}
-		o.buf = bytes.Buffer{}
+		o.buf = nil
 	}
 	_, err := o.t.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
 		Bucket:          aws.String(o.t.bucket),
@@ -328,7 +332,7 @@ func (o *s3Object) Commit(ctx context.Context) (int64, error) {
 }
 
 func (o *s3Object) Abort(ctx context.Context) error {
-	o.buf = bytes.Buffer{}
+	o.buf = nil
 	if o.uploadID == "" {
 		return nil
 	}
