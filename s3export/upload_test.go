@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -182,7 +183,7 @@ func TestSizeLimitSplitsAnHourIntoParts(t *testing.T) {
 				t.Fatalf("%d files, want a split into at least 3", len(got))
 			}
 			// Keys sort _part10 before _part2; compare as sets.
-			if diff := cmp.Diff(sorted(wantKeys), keys(got)); diff != "" {
+			if diff := cmp.Diff(slices.Sorted(slices.Values(wantKeys)), keys(got)); diff != "" {
 				t.Errorf("keys (-want +got):\n%s", diff)
 			}
 			// Rows: in part order.
@@ -205,18 +206,6 @@ func TestSizeLimitSplitsAnHourIntoParts(t *testing.T) {
 			}
 		})
 	}
-}
-
-func sorted(s []string) []string {
-	out := append([]string(nil), s...)
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
-	return out
 }
 
 // A multipart upload that a crashed run left open for a key is aborted

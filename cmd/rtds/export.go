@@ -104,18 +104,12 @@ func runExport(ctx context.Context, env *cmdEnv, args []string) int {
 	if err != nil {
 		return fs.usageError("%v", err)
 	}
-	dest, err := url.Parse(*to)
-	if err != nil || (dest.Scheme != "s3" && dest.Scheme != "file") || (dest.Scheme == "s3" && dest.Host == "") {
+	dest, ok := parseLocation(*to)
+	if !ok {
 		return fs.usageError("--to %q: want s3://bucket[/prefix] or file://dir", *to)
 	}
 
-	fail := func(err error) int {
-		if ctx.Err() != nil && errors.Is(context.Cause(ctx), errInterrupted) {
-			return 130
-		}
-		env.errorf("export", "%v", describeExportError(err, *stream))
-		return 1
-	}
+	fail := func(err error) int { return exportFailure(ctx, env, "export", *stream, err) }
 	aw, err := newAWS(ctx, env, *debug)
 	if err == nil {
 		err = aw.preflight(ctx, *stream)
@@ -327,6 +321,24 @@ func (x *exportRun) summary(root string) {
 	if st.BadRecords > 0 {
 		env.errorf("export", "%s not events or without a processed time", plural(st.BadRecords, "record"))
 	}
+}
+
+// parseLocation parses an export's location: s3://bucket[/prefix] or
+// file://dir.
+func parseLocation(s string) (*url.URL, bool) {
+	u, err := url.Parse(s)
+	ok := err == nil && (u.Scheme == "s3" && u.Host != "" || u.Scheme == "file" && u.Host+u.Path != "")
+	return u, ok
+}
+
+// exportFailure reports err for cmd and returns the exit status: 130 when
+// interrupted, else 1.
+func exportFailure(ctx context.Context, env *cmdEnv, cmd, stream string, err error) int {
+	if ctx.Err() != nil && errors.Is(context.Cause(ctx), errInterrupted) {
+		return 130
+	}
+	env.errorf(cmd, "%v", describeExportError(err, stream))
+	return 1
 }
 
 // describeExportError is err as one line: for a failed S3 call, what the

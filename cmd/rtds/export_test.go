@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -117,10 +119,6 @@ func TestExportWritesTheLayoutAndStopsWhenIdle(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	got := files(t, filepath.Join(dir, "out"))
-	var keys []string
-	for k := range got {
-		keys = append(keys, k)
-	}
 	want := []string{
 		"APP/INT/S3_CSV/CLOSE/2026_03_08/2026_03_08_22_31_48.csv",
 		"APP/INT/S3_CSV/CLOSE/2026_03_08/2026_03_08_23_07_48.csv",
@@ -165,20 +163,7 @@ func TestExportWritesTheLayoutAndStopsWhenIdle(t *testing.T) {
 	}
 }
 
-func sortedKeys(m map[string]string) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	for i := range ks {
-		for j := i + 1; j < len(ks); j++ {
-			if ks[j] < ks[i] {
-				ks[i], ks[j] = ks[j], ks[i]
-			}
-		}
-	}
-	return ks
-}
+func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
 
 // Export a one-shard stream as gzipped JSON, replay the files into a new
 // one-shard stream, export that: the same files.

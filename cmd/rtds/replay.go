@@ -5,11 +5,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -91,18 +89,12 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 			f.types[t] = true
 		}
 	}
-	src, err := url.Parse(*from)
-	if err != nil || (src.Scheme != "s3" && src.Scheme != "file") || (src.Scheme == "s3" && src.Host == "") {
+	src, ok := parseLocation(*from)
+	if !ok {
 		return fs.usageError("--from %q: want s3://bucket/prefix or file://dir", *from)
 	}
 
-	fail := func(err error) int {
-		if ctx.Err() != nil && errors.Is(context.Cause(ctx), errInterrupted) {
-			return 130
-		}
-		env.errorf("replay", "%v", describeExportError(err, *stream))
-		return 1
-	}
+	fail := func(err error) int { return exportFailure(ctx, env, "replay", *stream, err) }
 	aw, err := newAWS(ctx, env, *debug)
 	if err == nil {
 		err = aw.preflight(ctx, *stream)
