@@ -242,7 +242,8 @@ func exportToEnd(t *testing.T, kinesisURL, stream, bucket, state string, last ma
 // TestCrashedExportsEndWithTheSameObjects: an exporter process (JSON,
 // gzip, multipart parts, size splits, two shards) is killed with SIGKILL
 // at random points five times and restarted from its checkpoints; then it
-// runs to the end and stops. The objects equal, key for key and byte for
+// runs to the end and stops. (cmd/rtds does the same with rtds export
+// built without the race detector over 100,000 events.) The objects equal, key for key and byte for
 // byte, those of an uninterrupted export of the same stream, and every
 // event is in exactly one file.
 func TestCrashedExportsEndWithTheSameObjects(t *testing.T) {

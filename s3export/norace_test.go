@@ -3,4 +3,4 @@
 package s3export
 
 // crashEvents is the crash test's stream without the race detector.
-const crashEvents = 100000
+const crashEvents = 30000

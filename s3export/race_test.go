@@ -4,4 +4,4 @@ package s3export
 
 // crashEvents is the crash test's stream under the race detector, whose
 // children run several times slower.
-const crashEvents = 20000
+const crashEvents = 10000

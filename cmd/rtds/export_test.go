@@ -47,12 +47,15 @@ func exportEvent(i int, typ string, p time.Time) []byte {
 
 // inOrderEvents are n events in processed order over three hours and two
 // days, of a few types, one without a CSV layout.
-func inOrderEvents(n int) [][]byte {
+func inOrderEvents(n int) [][]byte { return inOrderEventsOver(n, 3*time.Hour) }
+
+// inOrderEventsOver is inOrderEvents over span.
+func inOrderEventsOver(n int, span time.Duration) [][]byte {
 	base := time.Date(2026, 3, 8, 22, 30, 0, 0, time.UTC)
 	types := []string{"OPEN", "CLOSE", "UNINSTALL", "TAG_CHANGE", "COMPLIANCE"}
 	out := make([][]byte, n)
 	for i := range out {
-		out[i] = exportEvent(i, types[i%len(types)], base.Add(time.Duration(i)*3*time.Hour/time.Duration(n)))
+		out[i] = exportEvent(i, types[i%len(types)], base.Add(time.Duration(i)*span/time.Duration(n)))
 	}
 	return out
 }
