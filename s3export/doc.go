@@ -22,7 +22,7 @@
 // layout).
 //
 // Names are deterministic: when several shards write the same hours
-// (WithShardSuffix; Handler asks the stream), the name carries the shard's
+// (WithShardSuffix; Sink asks the stream), the name carries the shard's
 // number after the time (shardId-000000000003: 2026_03_08_16_00_05_3.csv);
 // an hour that exceeds the size limit (WithMaxFileSize, default 15 GB)
 // continues in _part2, _part3, ... of the same name; WithGzip appends .gz.

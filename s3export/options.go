@@ -126,7 +126,7 @@ func WithErrorPrefix(prefix string) Option {
 // WithShardSuffix sets how a shard's file names are decided: fn is called as
 // a shard writer opens a file and reports whether the name carries the
 // shard's number (ShardNumber) after the time, as it must when several
-// shards write the same hours. The Kinesis glue (Handler) asks the stream
+// shards write the same hours. The Kinesis glue (Sink) asks the stream
 // whether the shard is its only open shard. Default: a suffix whenever the
 // exporter has created more than one shard writer.
 func WithShardSuffix(fn func(ctx context.Context, shardID string) (bool, error)) Option {

@@ -347,7 +347,7 @@ func describeExportError(err error, stream string) error {
 	var oe *smithy.OperationError
 	var ae smithy.APIError
 	if errors.As(err, &oe) && oe.ServiceID == "S3" && errors.As(err, &ae) {
-		what := strings.TrimPrefix(err.Error(), "s3export: ")
+		what := strings.ReplaceAll(err.Error(), "s3export: ", "")
 		if i := strings.Index(what, ": operation error"); i >= 0 {
 			what = what[:i]
 		}

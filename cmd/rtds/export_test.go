@@ -8,6 +8,10 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +20,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
@@ -27,11 +32,12 @@ import (
 func exportEnv(t *testing.T) (*cmdEnv, *bytes.Buffer) {
 	t.Helper()
 	vars := map[string]string{
-		"AWS_ENDPOINT_URL_KINESIS": testenv.Lookup(t, testenv.EnvKinesalite),
-		"AWS_ENDPOINT_URL_S3":      testenv.Lookup(t, testenv.EnvS3),
-		"AWS_REGION":               testenv.Region,
-		"AWS_ACCESS_KEY_ID":        "AKIDTEST",
-		"AWS_SECRET_ACCESS_KEY":    "secret",
+		"AWS_ENDPOINT_URL_KINESIS":  testenv.Lookup(t, testenv.EnvKinesalite),
+		"AWS_ENDPOINT_URL_S3":       testenv.Lookup(t, testenv.EnvS3),
+		"AWS_ENDPOINT_URL_DYNAMODB": testenv.Lookup(t, testenv.EnvDynalite),
+		"AWS_REGION":                testenv.Region,
+		"AWS_ACCESS_KEY_ID":         "AKIDTEST",
+		"AWS_SECRET_ACCESS_KEY":     "secret",
 	}
 	var stdout, stderr bytes.Buffer
 	return &cmdEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
@@ -107,16 +113,31 @@ func gunzipString(t *testing.T, s string) string {
 
 // rtds export writes the layout to a directory, reports types without a
 // CSV layout, and with --idle-exit stops at the tip with status 0, having
-// checkpointed everything: a second run finds nothing to do.
+// checkpointed everything: a second run finds nothing to do. Checkpoints
+// in a file and in DynamoDB.
 func TestExportWritesTheLayoutAndStopsWhenIdle(t *testing.T) {
+	for _, store := range []string{"file", "dynamodb"} {
+		t.Run(store, func(t *testing.T) { testExportLayoutAndIdle(t, store) })
+	}
+}
+
+func testExportLayoutAndIdle(t *testing.T, store string) {
 	kc, _ := testenv.Kinesalite(t)
 	stream, _ := testenv.CreateStream(t, kc, 1)
 	recs := inOrderEvents(100)
 	putAll(t, kc, stream, recs)
 	dir := t.TempDir()
-	cp := filepath.Join(dir, "export.cp")
+	cp := "file://" + filepath.Join(dir, "export.cp")
+	if store == "dynamodb" {
+		table := testenv.UniqueName("rtds-export")
+		cp = "dynamodb://" + table
+		ddb, _ := testenv.DynamoDB(t)
+		t.Cleanup(func() {
+			_, _ = ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+		})
+	}
 	args := []string{"--stream", stream, "--to", "file://" + filepath.Join(dir, "out"), "--app-key", "APP",
-		"--integration-id", "INT", "--format", "csv", "--checkpoint", "file://" + cp, "--idle-exit", "300ms"}
+		"--integration-id", "INT", "--format", "csv", "--checkpoint", cp, "--idle-exit", "300ms"}
 	env, stderr := exportEnv(t)
 	if code := run(context.Background(), env, append([]string{"export"}, args...)); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -254,5 +275,45 @@ func TestExportFailsClearlyOnBadDestinations(t *testing.T) {
 		if code := run(context.Background(), env, args); code != tc.code || !strings.Contains(stderr.String(), tc.msg) {
 			t.Errorf("%v: exit %d, want %d; stderr %q lacks %q", tc.args, code, tc.code, stderr, tc.msg)
 		}
+	}
+}
+
+// Access denied on upload stops rtds export with status 1 and S3's error,
+// and no checkpoint passes an event that was not stored.
+func TestExportStopsWhenUploadsAreDenied(t *testing.T) {
+	kc, _ := testenv.Kinesalite(t)
+	stream, _ := testenv.CreateStream(t, kc, 1)
+	putAll(t, kc, stream, inOrderEvents(60))
+	s3c, s3ep := testenv.S3(t)
+	bucket := testenv.CreateBucket(t, s3c)
+	u, _ := url.Parse(s3ep)
+	rp := httputil.NewSingleHostReverseProxy(u)
+	deny := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut || r.Method == http.MethodPost {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`))
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	defer deny.Close()
+	env, stderr := exportEnv(t)
+	getenv := env.getenv
+	env.getenv = func(k string) string {
+		if k == "AWS_ENDPOINT_URL_S3" {
+			return deny.URL
+		}
+		return getenv(k)
+	}
+	cp := filepath.Join(t.TempDir(), "export.cp")
+	code := run(context.Background(), env, []string{"export", "--stream", stream, "--to", "s3://" + bucket,
+		"--app-key", "APP", "--integration-id", "INT", "--checkpoint", "file://" + cp, "--idle-exit", "2s"})
+	t.Logf("stderr:\n%s", stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "AccessDenied: Access Denied") {
+		t.Fatalf("exit %d, want 1 with AccessDenied:\n%s", code, stderr)
+	}
+	if b, err := os.ReadFile(cp); err == nil && strings.Contains(string(b), "SequenceNumber") {
+		t.Errorf("a checkpoint was saved: %s", b)
 	}
 }
