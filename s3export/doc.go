@@ -1,6 +1,6 @@
 // Package s3export writes RTDS events into the bucket layout of Airship's
 // S3 integration, from any source of events: a Kinesis stream through
-// kinesis.Consumer (Handler), a replay, a test.
+// kinesis.Consumer (Sink), a replay, a test.
 //
 // # Layout
 //
