@@ -223,7 +223,10 @@ func (s *Sink) idleLoop() {
 // that the consumer's drain can checkpoint them: call it when the
 // consumer's context is cancelled, while Run drains (or after Run
 // returned). Files closed this way are final; the next run continues their
-// hours in new files. It returns the first shard writer's failure.
+// hours in new files. It returns the first shard writer's failure. A record
+// the consumer still dispatches after Close is failed with ErrClosed (Run
+// then returns an error wrapping it): it is not checkpointed, and the next
+// run reads it again.
 func (s *Sink) Close(ctx context.Context) error {
 	s.mu.Lock()
 	if !s.closed {

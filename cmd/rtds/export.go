@@ -266,7 +266,10 @@ wait:
 			closeErr := sink.Close(cctx)
 			cancel()
 			runErr = <-done
-			if runErr == nil || errors.Is(runErr, context.Canceled) {
+			// A record dispatched while the sink closed is failed with
+			// ErrClosed: not stored, not checkpointed, read again by the
+			// next run. That is a clean stop.
+			if runErr == nil || errors.Is(runErr, context.Canceled) || errors.Is(runErr, s3export.ErrClosed) {
 				runErr = closeErr
 			}
 			break wait
