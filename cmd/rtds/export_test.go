@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -315,5 +316,60 @@ func TestExportStopsWhenUploadsAreDenied(t *testing.T) {
 	}
 	if b, err := os.ReadFile(cp); err == nil && strings.Contains(string(b), "SequenceNumber") {
 		t.Errorf("a checkpoint was saved: %s", b)
+	}
+}
+
+// With several shards, export, replay into another stream with several
+// shards and export again: the same events per type and hour (files
+// differ, as events land on other shards).
+func TestReplayRoundTripWithSeveralShardsKeepsEventsPerTypeAndHour(t *testing.T) {
+	kc, _ := testenv.Kinesalite(t)
+	first, _ := testenv.CreateStream(t, kc, 3)
+	putAll(t, kc, first, inOrderEvents(300))
+	dir := t.TempDir()
+	export := func(stream, to string) {
+		t.Helper()
+		env, stderr := exportEnv(t)
+		if code := run(context.Background(), env, []string{"export", "--stream", stream, "--to", to,
+			"--app-key", "APP", "--integration-id", "INT", "--idle-exit", "300ms"}); code != 0 {
+			t.Fatalf("export: exit %d: %s", code, stderr)
+		}
+	}
+	export(first, "file://"+filepath.Join(dir, "a"))
+	second, _ := testenv.CreateStream(t, kc, 2)
+	env, stderr := exportEnv(t)
+	if code := run(context.Background(), env, []string{"replay", "--from", "file://" + filepath.Join(dir, "a"), "--stream", second}); code != 0 {
+		t.Fatalf("replay: exit %d: %s", code, stderr)
+	}
+	export(second, "file://"+filepath.Join(dir, "b"))
+	byTypeHour := func(fs map[string]string) map[string][]string {
+		out := map[string][]string{}
+		for _, body := range fs {
+			for _, line := range strings.Split(strings.TrimSuffix(body, "\n"), "\n") {
+				var e struct{ ID, Type, Processed string }
+				if err := json.Unmarshal([]byte(line), &e); err != nil {
+					t.Fatal(err)
+				}
+				k := e.Type + " " + e.Processed[:13]
+				out[k] = append(out[k], e.ID)
+			}
+		}
+		for k := range out {
+			slices.Sort(out[k])
+		}
+		return out
+	}
+	a, b := files(t, filepath.Join(dir, "a")), files(t, filepath.Join(dir, "b"))
+	for _, k := range sortedKeys(a) {
+		if !strings.HasSuffix(k, "_0.json") && !strings.HasSuffix(k, "_1.json") && !strings.HasSuffix(k, "_2.json") {
+			t.Errorf("several shards, but %s has no shard number", k)
+		}
+	}
+	ga, gb := byTypeHour(a), byTypeHour(b)
+	if len(ga) != 20 {
+		t.Errorf("%d type-hours, want 20", len(ga))
+	}
+	if diff := cmp.Diff(ga, gb); diff != "" {
+		t.Errorf("events per type and hour differ (-first +second):\n%s", diff)
 	}
 }
