@@ -211,3 +211,51 @@ func indexOf(s []string, v string) int {
 	}
 	return -1
 }
+
+// A shard that delivers nothing for the idle period has its files closed
+// and uploaded, so the checkpoint reaches its last record without a stop:
+// what lets a closed parent shard end, and a shard paused at the
+// pending-ack bound go on.
+func TestSinkIdleCloseUploadsAQuietShardsFiles(t *testing.T) {
+	kc, _ := testenv.Kinesalite(t)
+	stream, _ := testenv.CreateStream(t, kc, 1)
+	_, seqs := putInOrder(t, kc, stream, []string{"a", "b", "c"}, [][]byte{
+		ev("i1", "OPEN", "2026-03-08T16:00:00Z"), ev("i2", "OPEN", "2026-03-08T16:10:00Z"), ev("i3", "SEND", "2026-03-08T17:00:00Z")})
+	dir := t.TempDir()
+	tg, _ := NewDirTarget(dir)
+	e := newExporter(t, tg)
+	sink, err := NewSink(e, kc, stream, SinkIdleClose(300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := kinesis.NewMemoryCheckpointStore()
+	c, err := kinesis.NewConsumer(kc, stream, append(sink.ConsumerOptions(), kinesis.WithCheckpointStore(store),
+		kinesis.WithCheckpointInterval(0), kinesis.WithIdleWait(20*time.Millisecond))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() {
+		cancel()
+		_ = sink.Close(context.Background())
+		<-done
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		cp, _, _ := store.Load(context.Background(), stream, "shardId-000000000000")
+		if cp.SequenceNumber == seqs[2] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("checkpoint %s, want the last record's %s", cp.SequenceNumber, seqs[2])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	got := keys(dirObjects(t, dir, false))
+	want := []string{"APPKEY/INTEG-1/S3_JSON/2026_03_08/2026_03_08_16_00_00.json", "APPKEY/INTEG-1/S3_JSON/2026_03_08/2026_03_08_17_00_00.json"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+}
