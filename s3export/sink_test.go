@@ -2,8 +2,11 @@ package s3export
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -257,5 +260,92 @@ func TestSinkIdleCloseUploadsAQuietShardsFiles(t *testing.T) {
 	want := []string{"APPKEY/INTEG-1/S3_JSON/2026_03_08/2026_03_08_16_00_00.json", "APPKEY/INTEG-1/S3_JSON/2026_03_08/2026_03_08_17_00_00.json"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("files (-want +got):\n%s", diff)
+	}
+}
+
+// A split while exporting: the parent's files are closed (idle close) and
+// uploaded so the parent can end, the children write their own files with
+// their numbers, and every event is in exactly one file.
+func TestSinkExportsThroughAShardSplit(t *testing.T) {
+	kc, _ := testenv.Kinesalite(t)
+	stream, _ := testenv.CreateStream(t, kc, 1)
+	var before, after [][]byte
+	var pks []string
+	for i := range 60 {
+		before = append(before, ev(fmt.Sprintf("p%02d", i), "OPEN", fmt.Sprintf("2026-03-08T16:%02d:00Z", i)))
+		after = append(after, ev(fmt.Sprintf("c%02d", i), "OPEN", fmt.Sprintf("2026-03-08T17:%02d:00Z", i)))
+		pks = append(pks, fmt.Sprint("pk-", i))
+	}
+	putInOrder(t, kc, stream, pks, before)
+	dir := t.TempDir()
+	tg, _ := NewDirTarget(dir)
+	e := newExporter(t, tg)
+	sink, err := NewSink(e, kc, stream, SinkIdleClose(300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := kinesis.NewConsumer(kc, stream, append(sink.ConsumerOptions(),
+		kinesis.WithCheckpointStore(kinesis.NewMemoryCheckpointStore()),
+		kinesis.WithCheckpointInterval(0), kinesis.WithIdleWait(20*time.Millisecond),
+		kinesis.WithShardSyncInterval(200*time.Millisecond))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	waitEvents := func(n int64) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for e.Stats().Events < n {
+			if time.Now().After(deadline) {
+				cancel()
+				t.Fatalf("%d events exported, want %d", e.Stats().Events, n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitEvents(60)
+	mid := new(big.Int).Lsh(big.NewInt(1), 127)
+	if _, err := kc.SplitShard(context.Background(), &sdkkinesis.SplitShardInput{StreamName: aws.String(stream),
+		ShardToSplit: aws.String("shardId-000000000000"), NewStartingHashKey: aws.String(mid.String())}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := testenv.WaitActive(context.Background(), kc, stream); err != nil {
+		t.Fatal(err)
+	}
+	putInOrder(t, kc, stream, pks, after)
+	waitEvents(120)
+	cancel()
+	if err := sink.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	objs := dirObjects(t, dir, false)
+	seen := map[string]int{}
+	for k, b := range objs {
+		for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+			var x struct{ ID string }
+			if err := json.Unmarshal([]byte(line), &x); err != nil {
+				t.Fatalf("%s: %v", k, err)
+			}
+			seen[x.ID]++
+			if strings.HasPrefix(x.ID, "c") && !strings.HasSuffix(k, "_1.json") && !strings.HasSuffix(k, "_2.json") {
+				t.Errorf("child shard's event %s in %s, a name without the child's number", x.ID, k)
+			}
+		}
+	}
+	if len(seen) != 120 {
+		t.Errorf("%d events in files %v, want 120", len(seen), keys(objs))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("%s in %d places", id, n)
+		}
+	}
+	if _, ok := objs["APPKEY/INTEG-1/S3_JSON/2026_03_08/2026_03_08_16_00_00.json"]; !ok {
+		t.Errorf("the parent's file, written while it was the only shard, lacks Airship's name: %v", keys(objs))
 	}
 }
