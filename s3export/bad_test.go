@@ -5,10 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"testing"
 
 	"github.com/aws/smithy-go"
@@ -142,34 +138,12 @@ func TestMissingBucketFailsWithoutAcknowledging(t *testing.T) {
 	}
 }
 
-// denyWrites is a proxy in front of gofakes3 that answers every write
-// (PUT, POST) with S3's 403 AccessDenied; gofakes3 checks no credentials.
-func denyWrites(t *testing.T, endpoint string) string {
-	t.Helper()
-	u, err := url.Parse(endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rp := httputil.NewSingleHostReverseProxy(u)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut || r.Method == http.MethodPost {
-			w.Header().Set("Content-Type", "application/xml")
-			w.WriteHeader(http.StatusForbidden)
-			_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`))
-			return
-		}
-		rp.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
-
 // Access denied on upload fails every record of the file (Acker.Fail),
 // and the writer reports S3's error.
 func TestAccessDeniedFailsTheFilesRecords(t *testing.T) {
 	c, ep := testenv.S3(t)
 	bucket := testenv.CreateBucket(t, c)
-	pc := testenv.S3Client(denyWrites(t, ep))
+	pc := testenv.S3Client(testenv.DenyWritesProxy(t, ep))
 	tg, err := NewS3Target(pc, bucket, "")
 	if err != nil {
 		t.Fatal(err)

@@ -225,26 +225,8 @@ func TestSinkIdleCloseUploadsAQuietShardsFiles(t *testing.T) {
 	_, seqs := putInOrder(t, kc, stream, []string{"a", "b", "c"}, [][]byte{
 		ev("i1", "OPEN", "2026-03-08T16:00:00Z"), ev("i2", "OPEN", "2026-03-08T16:10:00Z"), ev("i3", "SEND", "2026-03-08T17:00:00Z")})
 	dir := t.TempDir()
-	tg, _ := NewDirTarget(dir)
-	e := newExporter(t, tg)
-	sink, err := NewSink(e, kc, stream, SinkIdleClose(300*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
 	store := kinesis.NewMemoryCheckpointStore()
-	c, err := kinesis.NewConsumer(kc, stream, append(sink.ConsumerOptions(), kinesis.WithCheckpointStore(store),
-		kinesis.WithCheckpointInterval(0), kinesis.WithIdleWait(20*time.Millisecond))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	defer func() {
-		cancel()
-		_ = sink.Close(context.Background())
-		<-done
-	}()
+	runIdleSink(t, kc, stream, dir, store)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		cp, _, _ := store.Load(context.Background(), stream, "shardId-000000000000")
@@ -278,28 +260,13 @@ func TestSinkExportsThroughAShardSplit(t *testing.T) {
 	}
 	putInOrder(t, kc, stream, pks, before)
 	dir := t.TempDir()
-	tg, _ := NewDirTarget(dir)
-	e := newExporter(t, tg)
-	sink, err := NewSink(e, kc, stream, SinkIdleClose(300*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := kinesis.NewConsumer(kc, stream, append(sink.ConsumerOptions(),
-		kinesis.WithCheckpointStore(kinesis.NewMemoryCheckpointStore()),
-		kinesis.WithCheckpointInterval(0), kinesis.WithIdleWait(20*time.Millisecond),
-		kinesis.WithShardSyncInterval(200*time.Millisecond))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
+	e, stop := runIdleSink(t, kc, stream, dir, kinesis.NewMemoryCheckpointStore())
 	waitEvents := func(n int64) {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
 		for e.Stats().Events < n {
 			if time.Now().After(deadline) {
-				cancel()
+				stop()
 				t.Fatalf("%d events exported, want %d", e.Stats().Events, n)
 			}
 			time.Sleep(20 * time.Millisecond)
@@ -316,11 +283,7 @@ func TestSinkExportsThroughAShardSplit(t *testing.T) {
 	}
 	putInOrder(t, kc, stream, pks, after)
 	waitEvents(120)
-	cancel()
-	if err := sink.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	objs := dirObjects(t, dir, false)
@@ -348,4 +311,41 @@ func TestSinkExportsThroughAShardSplit(t *testing.T) {
 	if _, ok := objs["APPKEY/INTEG-1/S3_JSON/2026_03_08/2026_03_08_16_00_00.json"]; !ok {
 		t.Errorf("the parent's file, written while it was the only shard, lacks Airship's name: %v", keys(objs))
 	}
+}
+
+// runIdleSink runs a consumer with a Sink (idle close after 300 ms)
+// exporting stream to dir as JSON. stop (also called when the test ends)
+// cancels it, closes the sink and returns the first error: Close's, or
+// Run's other than cancellation.
+func runIdleSink(t *testing.T, kc *sdkkinesis.Client, stream, dir string, store kinesis.CheckpointStore) (e *Exporter, stop func() error) {
+	t.Helper()
+	tg, _ := NewDirTarget(dir)
+	e = newExporter(t, tg)
+	sink, err := NewSink(e, kc, stream, SinkIdleClose(300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := kinesis.NewConsumer(kc, stream, append(sink.ConsumerOptions(), kinesis.WithCheckpointStore(store),
+		kinesis.WithCheckpointInterval(0), kinesis.WithIdleWait(20*time.Millisecond),
+		kinesis.WithShardSyncInterval(200*time.Millisecond))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	runErr := make(chan error, 1)
+	go func() { runErr <- c.Run(ctx) }()
+	var once sync.Once
+	var stopErr error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			stopErr = sink.Close(context.Background())
+			if err := <-runErr; stopErr == nil && err != nil && !errors.Is(err, context.Canceled) {
+				stopErr = err
+			}
+		})
+		return stopErr
+	}
+	t.Cleanup(func() { _ = stop() })
+	return e, stop
 }

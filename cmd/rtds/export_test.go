@@ -9,10 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"maps"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -287,23 +283,12 @@ func TestExportStopsWhenUploadsAreDenied(t *testing.T) {
 	putAll(t, kc, stream, inOrderEvents(60))
 	s3c, s3ep := testenv.S3(t)
 	bucket := testenv.CreateBucket(t, s3c)
-	u, _ := url.Parse(s3ep)
-	rp := httputil.NewSingleHostReverseProxy(u)
-	deny := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut || r.Method == http.MethodPost {
-			w.Header().Set("Content-Type", "application/xml")
-			w.WriteHeader(http.StatusForbidden)
-			_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`))
-			return
-		}
-		rp.ServeHTTP(w, r)
-	}))
-	defer deny.Close()
+	deny := testenv.DenyWritesProxy(t, s3ep)
 	env, stderr := exportEnv(t)
 	getenv := env.getenv
 	env.getenv = func(k string) string {
 		if k == "AWS_ENDPOINT_URL_S3" {
-			return deny.URL
+			return deny
 		}
 		return getenv(k)
 	}
