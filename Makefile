@@ -19,11 +19,10 @@ demo:
 fuzz:
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
-## bench: every benchmark with allocations (compare runs with benchstat),
-## then bench/: rtds side by side with other Kinesis libraries
+## bench: every benchmark with allocations against local emulators (compare
+## runs with benchstat), then bench/: rtds side by side with other Kinesis libraries
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
-	cd bench && $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+	BENCHTIME=$(BENCHTIME) scripts/bench.sh
 
 ## generate: regenerate event types, CSV layouts and handler registrations
 generate:

@@ -9,7 +9,9 @@
 #  4. run examples/uninstall-email until the stream is idle: it logs the
 #     email it would send for every UNINSTALL from a device with a named
 #     user, counts the rest by type, and prints a summary;
-#  5. stop the emulators (also on failure or Ctrl-C).
+#  5. rtds export the stream into Airship's S3 CSV layout in a local
+#     directory (DEMO_EXPORT_DIR, default dist/demo-export) and print where;
+#  6. stop the emulators (also on failure or Ctrl-C).
 #
 # DEMO_EVENTS (default 2000) sets the number of events, DEMO_SHARDS
 # (default 4) the stream's shard count.
@@ -64,5 +66,13 @@ uninstall-email -stream "$stream" -checkpoint-table rtds-demo-checkpoints -idle-
 
 step "running it again: it resumes from its DynamoDB checkpoints, so it sends nothing twice"
 uninstall-email -stream "$stream" -checkpoint-table rtds-demo-checkpoints -idle-exit 1s
+
+export_dir="${DEMO_EXPORT_DIR:-$root/dist/demo-export}"
+rm -rf "$export_dir"
+step "rtds export --stream $stream --to file://$export_dir --format csv: Airship's S3 layout in a local directory"
+rtds export --stream "$stream" --to "file://$export_dir" --app-key demo-app --integration-id demo-integration \
+  --format csv --idle-exit 2s
+echo "demo: the export is in $export_dir/demo-app/demo-integration/S3_CSV:" >&2
+(cd "$export_dir" && find demo-app -name '*.csv' -not -path '*/.rtds/*' | sort | head -8) >&2
 
 step "done; stopping the emulators"

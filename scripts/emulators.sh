@@ -2,9 +2,10 @@
 # Installs, starts and stops the local AWS emulators that rtds's tests and
 # demo run against. Everything listens on 127.0.0.1 only.
 #
-#   scripts/emulators.sh install   npm packages into tools/emulators/node_modules
-#   scripts/emulators.sh start     start kinesis-local, kinesalite and dynalite;
-#                                  write their endpoints to .emulators/env
+#   scripts/emulators.sh install   npm packages into tools/emulators/node_modules,
+#                                  gofakes3 (Go) into .bin/gofakes3-VERSION
+#   scripts/emulators.sh start     start kinesis-local, kinesalite, dynalite and
+#                                  gofakes3; write their endpoints to .emulators/env
 #   scripts/emulators.sh stop      stop whatever `start` started
 #   scripts/emulators.sh status    print .emulators/env and check each endpoint
 #
@@ -12,6 +13,7 @@
 #   RTDS_KINESIS_LOCAL_ENDPOINT  kinesis-local (kinesis-mock): conformance
 #   RTDS_KINESALITE_ENDPOINT     kinesalite: volume
 #   RTDS_DYNALITE_ENDPOINT       dynalite: DynamoDB
+#   RTDS_S3_ENDPOINT             gofakes3: S3 (path-style, in memory)
 #   RTDS_AGG_NODE_MODULES        node_modules holding aws-kinesis-agg
 set -euo pipefail
 
@@ -19,6 +21,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/tools/emulators"
 state="${RTDS_EMULATORS_DIR:-$root/.emulators}"
 node_modules="$tools/node_modules"
+# gofakes3 runs as its own process, so the library's go.mod never carries it;
+# `go install pkg@version` builds it from its own pinned go.mod and go.sum.
+gofakes3_version=v1.2.0
+gofakes3_bin="$root/.bin/gofakes3-$gofakes3_version/gofakes3"
 
 log() { printf 'emulators: %s\n' "$*" >&2; }
 
@@ -35,6 +41,14 @@ install() {
   log "installing npm packages (kinesis-local, kinesalite, dynalite, aws-kinesis-agg)"
   (cd "$tools" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   touch "$node_modules/.rtds-installed"
+}
+
+install_gofakes3() {
+  [ -x "$gofakes3_bin" ] && return 0
+  need go
+  log "installing gofakes3 $gofakes3_version"
+  GOBIN="$(dirname "$gofakes3_bin")" GOFLAGS=-buildvcs=false GOWORK=off \
+    go install "github.com/johannesboyne/gofakes3/cmd/gofakes3@$gofakes3_version"
 }
 
 # free_port prints a TCP port that is free on 127.0.0.1 right now.
@@ -61,12 +75,14 @@ start_one() { # name logfile cmd...
 
 start() {
   install
+  install_gofakes3
   stop >/dev/null 2>&1 || true
   mkdir -p "$state"
-  local kl kn dl pre="$root/scripts/loopback.js"
-  kl=$(free_port); kn=$(free_port); dl=$(free_port)
+  local kl kn dl s3 pre="$root/scripts/loopback.js"
+  kl=$(free_port); kn=$(free_port); dl=$(free_port); s3=$(free_port)
   while [ "$kn" = "$kl" ]; do kn=$(free_port); done
   while [ "$dl" = "$kl" ] || [ "$dl" = "$kn" ]; do dl=$(free_port); done
+  while [ "$s3" = "$kl" ] || [ "$s3" = "$kn" ] || [ "$s3" = "$dl" ]; do s3=$(free_port); done
   local tls
   tls=$(free_port)
 
@@ -84,18 +100,22 @@ start() {
   start_one dynalite "$state/dynalite.log" \
     node -r "$pre" "$node_modules/dynalite/cli.js" --host 127.0.0.1 --port "$dl" \
     --createTableMs 20 --deleteTableMs 20 --updateTableMs 20
+  start_one gofakes3 "$state/gofakes3.log" \
+    "$gofakes3_bin" -host "127.0.0.1:$s3" -backend memory -quiet
 
   wait_http "http://127.0.0.1:$kl/healthcheck" 60 || { log "kinesis-local did not start"; cat "$state/kinesis-local.log" >&2; exit 1; }
   wait_http "http://127.0.0.1:$kn/" 30 || { log "kinesalite did not start"; cat "$state/kinesalite.log" >&2; exit 1; }
   wait_http "http://127.0.0.1:$dl/" 30 || { log "dynalite did not start"; cat "$state/dynalite.log" >&2; exit 1; }
+  wait_http "http://127.0.0.1:$s3/" 30 || { log "gofakes3 did not start"; cat "$state/gofakes3.log" >&2; exit 1; }
 
   cat >"$state/env" <<EOF
 export RTDS_KINESIS_LOCAL_ENDPOINT=http://127.0.0.1:$kl
 export RTDS_KINESALITE_ENDPOINT=http://127.0.0.1:$kn
 export RTDS_DYNALITE_ENDPOINT=http://127.0.0.1:$dl
 export RTDS_AGG_NODE_MODULES=$node_modules
+export RTDS_S3_ENDPOINT=http://127.0.0.1:$s3
 EOF
-  log "started: kinesis-local :$kl, kinesalite :$kn, dynalite :$dl"
+  log "started: kinesis-local :$kl, kinesalite :$kn, dynalite :$dl, gofakes3 :$s3"
 }
 
 stop() {
@@ -123,7 +143,7 @@ status() {
 }
 
 case "${1:-}" in
-  install) install ;;
+  install) install; install_gofakes3 ;;
   start) start ;;
   stop) stop ;;
   status) status ;;

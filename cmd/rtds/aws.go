@@ -37,6 +37,7 @@ const (
 // awsSetup is a Kinesis client built from the standard AWS configuration,
 // with what rtds reports about it.
 type awsSetup struct {
+	cfg      aws.Config // the loaded configuration, for other services' clients
 	client   *sdkkinesis.Client
 	endpoint string // the endpoint as configured, or the region's default
 	log      *slog.Logger
@@ -95,7 +96,7 @@ func newAWS(ctx context.Context, env *cmdEnv, debug bool) (*awsSetup, error) {
 	if shown == "" {
 		shown = "kinesis." + cfg.Region + ".amazonaws.com"
 	}
-	return &awsSetup{client: client, endpoint: shown, log: log}, nil
+	return &awsSetup{cfg: cfg, client: client, endpoint: shown, log: log}, nil
 }
 
 // checkEndpoint reports an endpoint URL the SDK cannot use.

@@ -7,6 +7,7 @@
 //	RTDS_KINESALITE_ENDPOINT     kinesalite: Kinesis volume
 //	RTDS_DYNALITE_ENDPOINT       dynalite: DynamoDB
 //	RTDS_AGG_NODE_MODULES        node_modules with the npm aws-kinesis-agg package
+//	RTDS_S3_ENDPOINT             gofakes3: S3 (path-style)
 //
 // When RTDS_INTEGRATION=required (set by make test and CI) a missing endpoint
 // fails the test. Otherwise (plain `go test ./...` on a laptop) the test is
@@ -21,6 +22,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -31,6 +35,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // Environment variable names.
@@ -39,6 +44,7 @@ const (
 	EnvKinesalite   = "RTDS_KINESALITE_ENDPOINT"
 	EnvDynalite     = "RTDS_DYNALITE_ENDPOINT"
 	EnvAggNode      = "RTDS_AGG_NODE_MODULES"
+	EnvS3           = "RTDS_S3_ENDPOINT"
 	EnvRequired     = "RTDS_INTEGRATION"
 )
 
@@ -191,4 +197,77 @@ func WaitActive(ctx context.Context, client *sdkkinesis.Client, name string) (st
 		case <-time.After(25 * time.Millisecond):
 		}
 	}
+}
+
+// S3Client returns an SDK S3 client for endpoint: path-style addressing (as
+// gofakes3 serves it) and checksums only where an operation requires them,
+// so no trailing checksum ever becomes part of a stored object.
+func S3Client(endpoint string, optFns ...func(*s3.Options)) *s3.Client {
+	fns := append([]func(*s3.Options){func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
+		o.UsePathStyle = true
+		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+	}}, optFns...)
+	return s3.NewFromConfig(Config(), fns...)
+}
+
+// S3 returns a client for gofakes3 and its endpoint.
+func S3(t testing.TB) (*s3.Client, string) {
+	t.Helper()
+	ep := Lookup(t, EnvS3)
+	return S3Client(ep), ep
+}
+
+// CreateBucket creates a bucket with a unique name on client and returns
+// the name. Buckets live in gofakes3's memory until it stops; the test's
+// objects are deleted with it when the test ends.
+func CreateBucket(t testing.TB, client *s3.Client) string {
+	t.Helper()
+	name := UniqueName("rtds")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		t.Fatalf("create bucket %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		p := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(name)})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				return
+			}
+			for _, o := range out.Contents {
+				_, _ = client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(name), Key: o.Key})
+			}
+		}
+		_, _ = client.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(name)})
+	})
+	return name
+}
+
+// DenyWritesProxy starts a proxy in front of the S3 endpoint that answers
+// every write (PUT, POST) with S3's 403 AccessDenied and passes the rest
+// through (gofakes3 checks no credentials), and returns its URL. It stops
+// when the test ends.
+func DenyWritesProxy(t testing.TB, endpoint string) string {
+	t.Helper()
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut || r.Method == http.MethodPost {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`))
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
