@@ -135,7 +135,7 @@ func BenchmarkExportFromKinesalite(b *testing.B) {
 						b.Fatal(err)
 					}
 					c, err := kinesis.NewConsumer(kc, stream, append(sink.ConsumerOptions(),
-						kinesis.WithCheckpointStore(kinesis.NewMemoryCheckpointStore()),
+						kinesis.WithCheckpointStore(kinesis.NewMemoryStore()),
 						kinesis.WithGetRecordsLimit(10000), kinesis.WithGetRecordsRate(50),
 						kinesis.WithIdleWait(10*time.Millisecond))...)
 					if err != nil {

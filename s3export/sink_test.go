@@ -39,14 +39,14 @@ func putInOrder(t *testing.T, c *sdkkinesis.Client, stream string, keys []string
 // exportRun is one consumer driving a sink until want records were
 // handled; then it stops the consumer as `rtds export` does on a signal.
 type exportRun struct {
-	store *kinesis.MemoryCheckpointStore
+	store *kinesis.MemoryStore
 	e     *Exporter
 	dead  []kinesis.DeadLetter
 	// beforeStop is the checkpoint of each shard just before stopping.
 	beforeStop map[string]string
 }
 
-func runSink(t *testing.T, kc *sdkkinesis.Client, stream string, tg Target, want int, store *kinesis.MemoryCheckpointStore, opts ...Option) *exportRun {
+func runSink(t *testing.T, kc *sdkkinesis.Client, stream string, tg Target, want int, store *kinesis.MemoryStore, opts ...Option) *exportRun {
 	t.Helper()
 	r := &exportRun{store: store, e: newExporter(t, tg, opts...), beforeStop: map[string]string{}}
 	sink, err := NewSink(r.e, kc, stream, SinkIdleClose(0))
@@ -124,7 +124,7 @@ func TestSinkExportsAOneShardStreamWithAirshipNames(t *testing.T) {
 	pks = append(pks, "pk-x", "pk-y")
 	_, seqs := putInOrder(t, kc, stream, pks, data)
 
-	store := kinesis.NewMemoryCheckpointStore()
+	store := kinesis.NewMemoryStore()
 	r := runSink(t, kc, stream, tg, len(data), store, WithFormat(FormatCSV), WithGzip(true), WithErrorPrefix("errors"))
 
 	got := bucketObjects(t, c, bucket, "APPKEY/", false)
@@ -174,7 +174,7 @@ func TestSinkNamesFilesPerShardWhenSeveralAreOpen(t *testing.T) {
 		pks[i] = fmt.Sprint("pk-", i%17)
 	}
 	shards, seqs := putInOrder(t, kc, stream, pks, recs)
-	runSink(t, kc, stream, tg, len(recs), kinesis.NewMemoryCheckpointStore(), WithFormat(FormatJSON))
+	runSink(t, kc, stream, tg, len(recs), kinesis.NewMemoryStore(), WithFormat(FormatJSON))
 	got := bucketObjects(t, c, bucket, "", false)
 
 	// The reference: the core, one writer per shard, names with a suffix.
@@ -225,7 +225,7 @@ func TestSinkIdleCloseUploadsAQuietShardsFiles(t *testing.T) {
 	_, seqs := putInOrder(t, kc, stream, []string{"a", "b", "c"}, [][]byte{
 		ev("i1", "OPEN", "2026-03-08T16:00:00Z"), ev("i2", "OPEN", "2026-03-08T16:10:00Z"), ev("i3", "SEND", "2026-03-08T17:00:00Z")})
 	dir := t.TempDir()
-	store := kinesis.NewMemoryCheckpointStore()
+	store := kinesis.NewMemoryStore()
 	runIdleSink(t, kc, stream, dir, store)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -260,7 +260,7 @@ func TestSinkExportsThroughAShardSplit(t *testing.T) {
 	}
 	putInOrder(t, kc, stream, pks, before)
 	dir := t.TempDir()
-	e, stop := runIdleSink(t, kc, stream, dir, kinesis.NewMemoryCheckpointStore())
+	e, stop := runIdleSink(t, kc, stream, dir, kinesis.NewMemoryStore())
 	waitEvents := func(n int64) {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/rtdskit/rtds/kinesis"
+	"github.com/rtdskit/rtds/kinesis/dynamodbstore"
 	"github.com/rtdskit/rtds/s3export"
 )
 
@@ -198,7 +199,7 @@ func checkpointStore(ctx context.Context, env *cmdEnv, aw *awsSetup, s string) (
 				o.BaseEndpoint = aws.String(endpoint)
 			}
 		})
-		st, err := kinesis.NewDynamoDBCheckpointStore(ddb, u.Host)
+		st, err := dynamodbstore.New(ddb, u.Host)
 		if err != nil {
 			return nil, err
 		}
