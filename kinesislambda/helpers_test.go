@@ -36,7 +36,9 @@ func aggregate(t testing.TB, datas ...[]byte) []byte {
 }
 
 // seqNum returns the i-th test sequence number (increasing with i).
-func seqNum(i int) string { return fmt.Sprintf("4959033827149025660855969253836157109592157598913%07d", i+1) }
+func seqNum(i int) string {
+	return fmt.Sprintf("4959033827149025660855969253836157109592157598913%07d", i+1)
+}
 
 // kinesisEvent builds a Lambda event of records of one shard.
 func kinesisEvent(shard string, datas ...[]byte) events.KinesisEvent {
