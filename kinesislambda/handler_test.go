@@ -56,10 +56,7 @@ func ids(prefix string, from, to int) []string {
 
 func TestThirdOfTenFailingReportsExactlyItsSequenceNumber(t *testing.T) {
 	h, handled, _ := newTestHandler(t, map[string]bool{"e2": true})
-	var datas [][]byte
-	for _, id := range ids("e", 0, 10) {
-		datas = append(datas, testEvent(id, event.TypeUninstall, "u-"+id))
-	}
+	_, datas := uninstalls("e", 10)
 	resp, err := h.Handle(context.Background(), kinesisEvent("shardId-000000000000", datas...))
 	if err != nil {
 		t.Fatal(err)
@@ -83,10 +80,7 @@ func TestThirdOfTenFailingReportsExactlyItsSequenceNumber(t *testing.T) {
 
 func TestUserRecordFiveOfTwentyInAnAggregateReportsTheAggregate(t *testing.T) {
 	h, handled, _ := newTestHandler(t, map[string]bool{"a4": true}, kinesis.WithDeduplication(1000, 0))
-	var users [][]byte
-	for _, id := range ids("a", 0, 20) {
-		users = append(users, testEvent(id, event.TypeUninstall, "u-"+id))
-	}
+	_, users := uninstalls("a", 20)
 	ev := kinesisEvent("shardId-000000000001",
 		testEvent("p0", event.TypeUninstall, "u"), aggregate(t, users...), testEvent("p2", event.TypeUninstall, "u"))
 	resp, _ := h.Handle(context.Background(), ev)
@@ -155,10 +149,7 @@ func TestDeadlineMidBatchReportsTheRestAsFailed(t *testing.T) {
 	}
 	h.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	h.DeadlineMargin = 50 * time.Millisecond
-	var datas [][]byte
-	for _, id := range ids("e", 0, 6) {
-		datas = append(datas, testEvent(id, event.TypeUninstall, "u"))
-	}
+	_, datas := uninstalls("e", 6)
 	deadline := time.Now().Add(200 * time.Millisecond)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()

@@ -63,3 +63,14 @@ func failures(r events.KinesisEventResponse) []string {
 	}
 	return ids
 }
+
+// uninstalls returns n UNINSTALL events with ids prefix0, prefix1, ...,
+// each from the named user "u-" + its id, and their ids.
+func uninstalls(prefix string, n int) (ids []string, datas [][]byte) {
+	for i := range n {
+		id := fmt.Sprint(prefix, i)
+		ids = append(ids, id)
+		datas = append(datas, testEvent(id, event.TypeUninstall, "u-"+id))
+	}
+	return ids, datas
+}

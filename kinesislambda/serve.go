@@ -693,13 +693,8 @@ func indexOf(recs []events.KinesisEventRecord, seq string) int {
 // sleep waits d or until ctx is done; it reports whether ctx is still
 // live.
 func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-time.After(d):
 		return true
 	case <-ctx.Done():
 		return false

@@ -159,22 +159,20 @@ func TestServeDrainsAStreamWithAPoisonRecordAndAnIntermittentHandlerLosingNothin
 		t.Fatal(err)
 	}
 	h.Logger = quiet
-	for _, pk := range []string{"a", "b", "c", "d"} {
+	// newEvents returns n events with ids prefix0, prefix1, ...; the first
+	// attempt of every 10th one fails.
+	newEvents := func(prefix string, n int) [][]byte {
 		var datas [][]byte
-		for i := range 60 {
-			id := fmt.Sprintf("%s%d", pk, i)
+		for i := range n {
+			id := fmt.Sprint(prefix, i)
 			all = append(all, id)
 			flaky[id] = i%10 == 3
 			datas = append(datas, testEvent(id, event.TypeUninstall, "u-"+id))
 		}
-		var users [][]byte
-		for i := range 25 {
-			id := fmt.Sprintf("%s-agg%d", pk, i)
-			all = append(all, id)
-			flaky[id] = i%10 == 3
-			users = append(users, testEvent(id, event.TypeUninstall, "u-"+id))
-		}
-		datas = append(datas, aggregate(t, users...))
+		return datas
+	}
+	for _, pk := range []string{"a", "b", "c", "d"} {
+		datas := append(newEvents(pk, 60), aggregate(t, newEvents(pk+"-agg", 25)...))
 		if pk == "b" {
 			datas = slices.Insert(datas, 30, testEvent("poison", event.TypeUninstall, "u"))
 			all = append(all, "poison")
@@ -214,13 +212,7 @@ func TestServeDrainsAStreamWithAPoisonRecordAndAnIntermittentHandlerLosingNothin
 func TestServeWithoutBisectGivesUpTheRestOfTheBatch(t *testing.T) {
 	fake := kinesistest.New(kinesistest.WithStream("s", 1))
 	c := newTally()
-	var ids []string
-	var datas [][]byte
-	for i := range 10 {
-		id := fmt.Sprint("e", i)
-		ids = append(ids, id)
-		datas = append(datas, testEvent(id, event.TypeUninstall, "u"))
-	}
+	ids, datas := uninstalls("e", 10)
 	put(t, fake, "s", "pk", datas...)
 	invocations := 0
 	fn := func(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
@@ -293,10 +285,7 @@ func TestServeResumesAfterTheCheckpoint(t *testing.T) {
 
 func TestServeBatchesUpToBatchSizeWithinTheWindow(t *testing.T) {
 	fake := kinesistest.New(kinesistest.WithStream("s", 1))
-	var datas [][]byte
-	for i := range 7 {
-		datas = append(datas, testEvent(fmt.Sprint("e", i), event.TypeUninstall, "u"))
-	}
+	_, datas := uninstalls("e", 7)
 	put(t, fake, "s", "pk", datas...)
 	var mu sync.Mutex
 	var sizes []int
