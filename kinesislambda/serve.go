@@ -280,6 +280,9 @@ func Serve(ctx context.Context, client kinesis.ConsumerAPI, stream string, handl
 	if cfg.err != nil {
 		return cfg.err
 	}
+	if handler == nil {
+		return errors.New("kinesislambda: nil handler")
+	}
 	if cfg.store == nil {
 		cfg.store = kinesis.NewMemoryStore()
 	}
@@ -407,6 +410,9 @@ func (s *server) readShard(ctx context.Context, shard string, parents []string) 
 	r := &shardRun{s: s, shard: shard, done: after, fn: lambda.NewHandler(s.handler)}
 	iter, err := r.iterator(ctx, after)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	var pending []events.KinesisEventRecord
@@ -425,6 +431,9 @@ func (s *server) readShard(ctx context.Context, shard string, parents []string) 
 					from = pending[n-1].Kinesis.SequenceNumber
 				}
 				if iter, err = r.iterator(ctx, from); err != nil {
+					if ctx.Err() != nil {
+						return nil
+					}
 					return err
 				}
 				continue

@@ -277,7 +277,6 @@ func TestServeResumesAfterTheCheckpoint(t *testing.T) {
 	serveUntil(t, fake, "s", fn, func() bool { return count() == 2 }, opts...)
 	put(t, fake, "s", "pk", testEvent("e2", event.TypeUninstall, "u"))
 	serveUntil(t, fake, "s", fn, func() bool { return count() == 3 }, opts...)
-	time.Sleep(20 * time.Millisecond)
 	if !slices.Equal(seen, []string{"e0", "e1", "e2"}) {
 		t.Errorf("invoked with %v, want each record once", seen)
 	}
@@ -345,5 +344,43 @@ func TestServeRejectsInvalidOptions(t *testing.T) {
 		if err := Serve(context.Background(), fake, "s", func() {}, o); err == nil {
 			t.Errorf("option accepted, want an error")
 		}
+	}
+	if err := Serve(context.Background(), fake, "s", nil); err == nil {
+		t.Errorf("nil handler accepted, want an error")
+	}
+}
+
+// A function error fails the whole batch, which is delivered again whole;
+// with ReportBatchItemFailures off, a partial batch response is ignored.
+func TestServeRetriesTheWholeBatchOnAFunctionError(t *testing.T) {
+	for _, report := range []bool{true, false} {
+		fake := kinesistest.New(kinesistest.WithStream("s", 1))
+		_, datas := uninstalls("e", 3)
+		put(t, fake, "s", "pk", datas...)
+		var mu sync.Mutex
+		var sizes []int
+		fn := func(_ context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			sizes = append(sizes, len(ev.Records))
+			switch len(sizes) {
+			case 1:
+				return events.KinesisEventResponse{}, errors.New("boom")
+			case 2:
+				return events.KinesisEventResponse{BatchItemFailures: []events.KinesisBatchItemFailure{{ItemIdentifier: ev.Records[1].Kinesis.SequenceNumber}}}, nil
+			}
+			return events.KinesisEventResponse{}, nil
+		}
+		want := []int{3, 3, 2}
+		if !report {
+			want = []int{3, 3}
+		}
+		serveUntil(t, fake, "s", fn, func() bool { mu.Lock(); defer mu.Unlock(); return len(sizes) == len(want) },
+			WithReportBatchItemFailures(report), WithPollInterval(time.Millisecond), WithServeLogger(quiet))
+		mu.Lock()
+		if !slices.Equal(sizes, want) {
+			t.Errorf("report %v: invocations of %v records, want %v", report, sizes, want)
+		}
+		mu.Unlock()
 	}
 }
