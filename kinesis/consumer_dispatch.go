@@ -63,7 +63,8 @@ type Dispatcher struct {
 }
 
 // DispatcherStats counts what a Dispatcher did with the records it was
-// given. Every record is counted once, in one of the four.
+// given. Every record is counted once, in one of the four, except one
+// that TryDispatch returned as a *HandlerError (it is not done).
 type DispatcherStats struct {
 	// Handled counts records whose handler returned nil (deferred ones
 	// included, when they were deferred).
