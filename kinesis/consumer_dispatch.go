@@ -63,7 +63,8 @@ type Dispatcher struct {
 }
 
 // DispatcherStats counts what a Dispatcher did with the records it was
-// given. Every record is counted once, in one of the four.
+// given. Every record is counted once, in one of the four, except one
+// that TryDispatch returned as a *HandlerError (it is not done).
 type DispatcherStats struct {
 	// Handled counts records whose handler returned nil (deferred ones
 	// included, when they were deferred).
@@ -144,13 +145,7 @@ func (d *Dispatcher) Stats() DispatcherStats {
 // Handlers get ctx. Defer returns ok false in handlers called by Dispatch:
 // the record is done when its handler returns (see Defer).
 func (d *Dispatcher) Dispatch(ctx context.Context, rec Record) error {
-	if s, _ := ctx.Value(deferKey{}).(*deferSlot); s != nil {
-		ctx = context.WithValue(ctx, deferKey{}, (*deferSlot)(nil)) // a handler's ctx
-	}
-	if _, err := d.dispatch(ctx, ctx, nil, rec); err != nil {
-		return err
-	}
-	return nil
+	return d.dispatchSync(ctx, rec, false)
 }
 
 // DeadLetterCorruptAggregate sends a Kinesis record that is not a valid
@@ -167,8 +162,15 @@ func (d *Dispatcher) DeadLetterCorruptAggregate(ctx context.Context, rec Record,
 // deferred, and returns a non-nil error only when it stopped without
 // finishing the record.
 func (d *Dispatcher) dispatch(stopCtx, callCtx context.Context, slot *deferSlot, rec Record) (deferred bool, err error) {
+	return d.dispatchRecord(stopCtx, callCtx, slot, rec, false)
+}
+
+// dispatchRecord is dispatch; with returnFailed, a handler that still fails
+// after the retry policy's last attempt is not dead-lettered: the
+// *HandlerError is returned (TryDispatch).
+func (d *Dispatcher) dispatchRecord(stopCtx, callCtx context.Context, slot *deferSlot, rec Record, returnFailed bool) (deferred bool, err error) {
 	if d.cfg.onRecord != nil {
-		return d.callWithRetry(stopCtx, callCtx, slot, rec, "", func(ctx context.Context) error {
+		return d.callWithRetry(stopCtx, callCtx, slot, rec, "", returnFailed, func(ctx context.Context) error {
 			return d.cfg.onRecord(ctx, rec)
 		})
 	}
@@ -197,7 +199,7 @@ func (d *Dispatcher) dispatch(stopCtx, callCtx context.Context, slot *deferSlot,
 		d.duplicates.Add(1)
 		return false, nil
 	}
-	deferred, err = d.callWithRetry(stopCtx, callCtx, slot, rec, t, func(ctx context.Context) error { return h(ctx, ev) })
+	deferred, err = d.callWithRetry(stopCtx, callCtx, slot, rec, t, returnFailed, func(ctx context.Context) error { return h(ctx, ev) })
 	if err == nil && d.dedupe != nil {
 		d.dedupe.Add(id)
 	}
@@ -227,9 +229,10 @@ func (d *Dispatcher) handlerFor(t event.Type) eventHandler {
 	return nil
 }
 
-// callWithRetry calls fn under the retry policy; a record whose attempts
-// are exhausted, or that failed permanently, is dead-lettered.
-func (d *Dispatcher) callWithRetry(stopCtx, callCtx context.Context, slot *deferSlot, rec Record, t event.Type, fn func(context.Context) error) (bool, error) {
+// callWithRetry calls fn under the retry policy; a record that failed
+// permanently is dead-lettered, and so is one whose attempts are exhausted,
+// unless returnFailed: then its *HandlerError is returned.
+func (d *Dispatcher) callWithRetry(stopCtx, callCtx context.Context, slot *deferSlot, rec Record, t event.Type, returnFailed bool, fn func(context.Context) error) (bool, error) {
 	retry := d.cfg.handlerRetry.start()
 	pos := Checkpoint{SequenceNumber: rec.SequenceNumber, SubSequenceNumber: rec.SubSequenceNumber}
 	for attempt := 1; ; attempt++ {
@@ -252,6 +255,9 @@ func (d *Dispatcher) callWithRetry(stopCtx, callCtx context.Context, slot *defer
 		delay, again := retry.next()
 		if isPermanent(err) {
 			return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonPermanent, Type: t, Attempts: attempt, Err: err})
+		}
+		if !again && returnFailed {
+			return false, &HandlerError{Record: rec, Type: t, Attempts: attempt, Err: err}
 		}
 		if !again {
 			return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonHandlerFailed, Type: t, Attempts: attempt, Err: err})

@@ -32,17 +32,3 @@ func TestExampleImportsOnlyPublicPackages(t *testing.T) {
 		}
 	}
 }
-
-func TestSeenIDsForgetsTheOldestFirst(t *testing.T) {
-	s := newSeenIDs(2)
-	s.Add("a")
-	s.Add("b")
-	s.Add("a") // already there: not re-added
-	if !s.Contains("a") || !s.Contains("b") {
-		t.Fatal("lost an ID before the capacity")
-	}
-	s.Add("c")
-	if s.Contains("a") || !s.Contains("b") || !s.Contains("c") {
-		t.Errorf("after c: a=%v b=%v c=%v, want a forgotten", s.Contains("a"), s.Contains("b"), s.Contains("c"))
-	}
-}
