@@ -56,6 +56,9 @@ type Consumer struct {
 
 	mu     sync.Mutex
 	shards map[string]*ShardStats
+	// trims is the last trimmed checkpoint reported per shard, so that a
+	// loss is reported once, however many readers of the shard meet it.
+	trims map[string]Checkpoint
 }
 
 // NewConsumer returns a Consumer of stream, given by name or ARN. At least

@@ -468,9 +468,22 @@ func (r *shardReader) storeStart(runCtx, callCtx context.Context) error {
 	return nil
 }
 
-// trimmed reports that the records after the checkpoint are gone.
+// trimmed reports that the records after the checkpoint are gone, once per
+// shard and checkpoint: a reader that meets the same trimmed checkpoint
+// again (its iterator is renewed, or the shard is read again before
+// anything after the checkpoint was processed) does not report it twice.
 func (r *shardReader) trimmed() {
 	c := r.c
+	c.mu.Lock()
+	if c.trims == nil {
+		c.trims = map[string]Checkpoint{}
+	}
+	last, seen := c.trims[r.id]
+	c.trims[r.id] = r.pos
+	c.mu.Unlock()
+	if seen && last == r.pos {
+		return
+	}
 	for _, h := range c.hooks.reset {
 		h.OnIteratorReset(IteratorResetMetrics{ShardID: r.id, Reason: ResetTrimmed, From: r.pos})
 	}
