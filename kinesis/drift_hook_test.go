@@ -25,7 +25,7 @@ func TestSchemaDriftHookReportsUnknownTypesAndMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	inputs := [][]byte{
-		[]byte(`{"id":"1","type":"OPEN","body":{}}`),              // no drift
+		[]byte(`{"id":"1","type":"OPEN","body":{}}`),               // no drift
 		[]byte(`{"id":"2","type":"OPEN","body":{"session_id":5}}`), // misfit value
 		[]byte(`{"id":"3","type":"OPEN","source":"x","body":{}}`),  // unknown member
 		[]byte(`{"id":"4","type":"HOLOGRAM","body":{}}`),           // unknown type, no handler
