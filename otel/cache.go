@@ -14,6 +14,8 @@ type opts struct {
 	add []metric.AddOption
 	rec []metric.RecordOption
 	obs []metric.ObserveOption
+	// n is the running total of an observable counter kept per set.
+	n atomic.Int64
 }
 
 func newOpts(kv ...attribute.KeyValue) *opts {
@@ -62,6 +64,16 @@ func (c *cache[K]) get(k K) *opts {
 	n[k] = o
 	c.m.Store(&n)
 	return o
+}
+
+// each calls fn for every set, the overflow set included.
+func (c *cache[K]) each(fn func(*opts)) {
+	if m := c.m.Load(); m != nil {
+		for _, o := range *m {
+			fn(o)
+		}
+	}
+	fn(c.overflow)
 }
 
 func lenOf[K comparable](m *map[K]*opts) int {

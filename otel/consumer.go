@@ -14,7 +14,7 @@ func (m *Metrics) OnRecordsFetched(f kinesis.RecordsFetchedMetrics) {
 func (m *Metrics) OnHandlerDone(h kinesis.HandlerDoneMetrics) {
 	ctx, in := m.ctx, &m.instr
 	if h.Attempt == 1 {
-		in.consumed.Add(ctx, 1, m.consumed.get(shardType{h.ShardID, string(h.Type)}).add...)
+		m.consumed.get(shardType{h.ShardID, string(h.Type)}).n.Add(1)
 	}
 	k := typeErr{typ: string(h.Type)}
 	if h.Err != nil {

@@ -45,7 +45,8 @@ var (
 )
 
 type instruments struct {
-	sent, consumed                   metric.Int64Counter
+	sent                             metric.Int64Counter
+	consumed                         metric.Int64ObservableCounter
 	opDuration, processDuration      metric.Float64Histogram
 	sentBytes                        metric.Int64Counter
 	batchRecords, batchSize, aggRecs metric.Int64Histogram
@@ -82,7 +83,12 @@ func (in *instruments) create(m metric.Meter) error {
 		return g
 	}
 	in.sent = counter(MetricSentMessages, "{message}", "User records delivered or failed for good, by result.")
-	in.consumed = counter(MetricConsumedMessages, "{message}", "Events handed to a handler (first attempts), by shard and event type.")
+	// consumed is per record: the hook adds to an atomic, the callback
+	// reports the totals.
+	var err error
+	in.consumed, err = m.Int64ObservableCounter(MetricConsumedMessages, metric.WithUnit("{message}"),
+		metric.WithDescription("Events handed to a handler (first attempts), by shard and event type."))
+	errs = append(errs, err)
 	in.opDuration = fhist(MetricOperationDuration, "Duration of PutRecords and GetRecords calls.")
 	in.processDuration = fhist(MetricProcessDuration, "Duration of handler calls, by event type.")
 	in.sentBytes = counter(MetricSentBytes, "By", "Data and partition key bytes in PutRecords requests, retries included.")

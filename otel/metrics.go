@@ -193,7 +193,7 @@ func New(stream string, options ...Option) (*Metrics, error) {
 		&m.failed, &m.putErr, &m.getErr, &m.cpErr, &m.dead, &m.readThr, &m.resets, &m.leases, &m.workers, &m.drift} {
 		c.setOverflow(overflow)
 	}
-	reg, err := meter.RegisterCallback(m.observe, m.instr.bufBytes, m.instr.bufRecords, m.instr.lag, m.instr.leases)
+	reg, err := meter.RegisterCallback(m.observe, m.instr.bufBytes, m.instr.bufRecords, m.instr.lag, m.instr.leases, m.instr.consumed)
 	if err != nil {
 		return nil, fmt.Errorf("rtdsotel: %w", err)
 	}
@@ -221,6 +221,11 @@ func (m *Metrics) observe(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(m.instr.bufBytes, m.bufBytes.Load(), m.base.obs...)
 		o.ObserveInt64(m.instr.bufRecords, m.bufRecs.Load(), m.base.obs...)
 	}
+	m.consumed.each(func(c *opts) {
+		if n := c.n.Load(); n > 0 {
+			o.ObserveInt64(m.instr.consumed, n, c.obs...)
+		}
+	})
 	m.mu.Lock()
 	sources := m.consumers
 	m.mu.Unlock()
