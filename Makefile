@@ -20,10 +20,12 @@ fuzz:
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 ## bench: every benchmark with allocations (compare runs with benchstat),
-## then bench/: rtds side by side with other Kinesis libraries
+## then bench/: rtds side by side with other Kinesis libraries, and otel/:
+## the OpenTelemetry adapter's cost per record (overhead-%)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+	cd otel && $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
 ## generate: regenerate event types, CSV layouts and handler registrations
 generate:
