@@ -34,20 +34,22 @@ type driftKey struct {
 // DriftStat is one line of a DriftReport.
 type DriftStat struct {
 	// Type is the event type the drift was seen in.
-	Type Type
+	Type Type `json:"type"`
 	// Path and Kind are Drift's; Path is "type" for DriftUnknownType.
-	Path string
-	Kind DriftKind
+	Path string    `json:"path"`
+	Kind DriftKind `json:"kind"`
 	// JSONType is the JSON type of the values counted ("" for
 	// DriftUnknownType): one member seen both as a string and as a number
 	// gives two lines.
-	JSONType string
+	JSONType string `json:"json_type,omitempty"`
 	// Count is how many events had it.
-	Count int64
+	Count int64 `json:"count"`
 	// FirstSeen is where it was first seen, as given to Observe.
-	FirstSeen string
-	// Example is the first value seen, at most DriftExampleMax bytes.
-	Example string
+	FirstSeen string `json:"first_seen"`
+	// Example is the first value seen, at most DriftExampleMax bytes. It
+	// is event data (an unknown member may hold an address or a message):
+	// show it only where the event itself may be shown.
+	Example string `json:"example,omitempty"`
 }
 
 // Observe adds e's drift to the report and reports whether it had any.

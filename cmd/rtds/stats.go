@@ -36,8 +36,10 @@ Reads RTDS events and writes a summary to standard output: events per type
 delivery lag (processed - occurred) percentiles, duplicate ids, unknown
 types, and the schema drift this version of rtds sees: per event type, each
 member it does not model and each member whose JSON type differs from the
-one it knows (see event.AppendDrift), with a count, where it was first seen
-and its first value (at most 80 bytes of that member, never the event).
+one it knows (see event.AppendDrift), with a count and where it was first
+seen. --examples adds each member's first value (at most 80 bytes of that
+member, never the whole event); values are event data, possibly personal,
+so they are left out unless asked for.
 
 Without --stream it reads newline-delimited event JSON from the files, or
 from standard input when there are none ("-" is standard input too);
@@ -64,6 +66,7 @@ func runStats(ctx context.Context, env *cmdEnv, args []string) int {
 	types := newTypeList(knownEventTypes())
 	fs.Var(types, "type", "count only events of this `TYPE` (repeatable, or comma-separated)")
 	format := fs.String("format", "text", "report `FORMAT`: text or json")
+	examples := fs.Bool("examples", false, "show an example value of each drifted member (event data)")
 	debug := fs.Bool("debug", false, "with --stream, log the library's and the AWS SDK's messages to standard error")
 	if ok, code := fs.parse(args); !ok {
 		return code
@@ -100,13 +103,18 @@ func runStats(ctx context.Context, env *cmdEnv, args []string) int {
 		return code
 	}
 	rep := s.report()
+	if !*examples {
+		for i := range rep.Drift {
+			rep.Drift[i].Example = ""
+		}
+	}
 	var err error
 	if *format == "json" {
 		enc := json.NewEncoder(env.stdout)
 		enc.SetIndent("", "  ")
 		err = enc.Encode(rep)
 	} else {
-		err = rep.writeText(env.stdout)
+		err = rep.writeText(env.stdout, *examples)
 	}
 	if err != nil {
 		env.errorf("stats", "writing the report: %v", err)
@@ -467,14 +475,14 @@ func pct[T any](sorted []T, p int) T {
 	return sorted[max(i-1, 0)]
 }
 
-func (r StatsReport) writeText(w io.Writer) error {
+func (r StatsReport) writeText(w io.Writer, examples bool) error {
 	bw := bufio.NewWriter(w)
 	tw := tabwriter.NewWriter(bw, 0, 8, 2, ' ', 0)
 	fmt.Fprintf(bw, "%s, %s\n\n", plural(r.Events, "event"), plural(r.Malformed, "malformed record"))
 	if len(r.Types) > 0 {
-		fmt.Fprintln(tw, "TYPE\tCOUNT\tSHARE\tBYTES P50\tBYTES P99\t")
+		fmt.Fprintln(tw, "TYPE\tCOUNT\tSHARE\tBYTES P50\tBYTES P99")
 		for _, t := range r.Types {
-			fmt.Fprintf(tw, "%s\t%d\t%.1f%%\t%d\t%d\t\n", t.Type, t.Count, 100*t.Share, t.BytesP50, t.BytesP99)
+			fmt.Fprintf(tw, "%s\t%d\t%.1f%%\t%d\t%d\n", t.Type, t.Count, 100*t.Share, t.BytesP50, t.BytesP99)
 		}
 		tw.Flush()
 		fmt.Fprintln(bw)
@@ -504,17 +512,25 @@ func (r StatsReport) writeText(w io.Writer) error {
 	} else {
 		fmt.Fprintln(bw, "schema drift:")
 		dw := tabwriter.NewWriter(bw, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(dw, "TYPE\tPATH\tKIND\tJSON\tCOUNT\tFIRST SEEN\tEXAMPLE")
+		head := "TYPE\tPATH\tKIND\tJSON\tCOUNT\tFIRST SEEN"
+		if examples {
+			head += "\tEXAMPLE"
+		}
+		fmt.Fprintln(dw, head)
 		for _, d := range r.Drift {
-			fmt.Fprintf(dw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", d.Type, d.Path, d.Kind, d.JSONType, d.Count, d.FirstSeen, d.Example)
+			fmt.Fprintf(dw, "%s\t%s\t%s\t%s\t%d\t%s", d.Type, d.Path, d.Kind, d.JSONType, d.Count, d.FirstSeen)
+			if examples {
+				fmt.Fprintf(dw, "\t%s", d.Example)
+			}
+			fmt.Fprintln(dw)
 		}
 		dw.Flush()
 	}
 	if len(r.Shards) > 0 {
 		fmt.Fprintln(bw)
-		fmt.Fprintln(tw, "SHARD\tRECORDS\tAGGREGATED\tPLAIN\tMILLIS BEHIND\t")
+		fmt.Fprintln(tw, "SHARD\tRECORDS\tAGGREGATED\tPLAIN\tMILLIS BEHIND")
 		for _, sh := range r.Shards {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", sh.Shard, sh.Records, sh.Aggregated, sh.Plain, sh.MillisBehindLatest)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", sh.Shard, sh.Records, sh.Aggregated, sh.Plain, sh.MillisBehindLatest)
 		}
 		tw.Flush()
 	}

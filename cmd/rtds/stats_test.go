@@ -36,7 +36,7 @@ func statsJSON(t *testing.T, stdout string) StatsReport {
 func TestStatsReportsTypesTimesLagDuplicatesAndDrift(t *testing.T) {
 	var out, errb bytes.Buffer
 	env := &cmdEnv{stdin: strings.NewReader(strings.Join(statsLines, "\n")), stdout: &out, stderr: &errb}
-	code := run(t.Context(), env, []string{"stats", "--format", "json"})
+	code := run(t.Context(), env, []string{"stats", "--format", "json", "--examples"})
 	if code != 1 {
 		t.Errorf("exit %d, want 1 for the malformed line", code)
 	}
@@ -99,11 +99,14 @@ func TestStatsTextReportReadsGzipFiles(t *testing.T) {
 		"1 event, 0 malformed records",
 		"OPEN  1      100.0%",
 		"duplicate ids: 0 ids repeated 0 times",
-		"body.x  unknown_field  number  1      " + path + ":1",
+		"body.x  unknown_field  number  1      " + path + ":1\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
+	}
+	if strings.Contains(out.String(), "EXAMPLE") {
+		t.Errorf("the report shows example values without --examples:\n%s", out.String())
 	}
 }
 
