@@ -20,7 +20,8 @@ fuzz:
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 ## bench: every benchmark with allocations against local emulators (compare
-## runs with benchstat), then bench/: rtds side by side with other Kinesis libraries
+## runs with benchstat), then bench/: rtds side by side with other Kinesis
+## libraries, and otel/: the OpenTelemetry adapter's cost per record
 bench:
 	BENCHTIME=$(BENCHTIME) scripts/bench.sh
 

@@ -59,3 +59,34 @@ func BenchmarkPeekType(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAppendDrift measures the drift check on decoded events: "none"
+// are events of the documented shape (a few nil checks, no allocation);
+// "corpus" is the eventgen corpus, whose events of a few types carry
+// members the table does not model. Compare with BenchmarkDecode/rtds.
+func BenchmarkAppendDrift(b *testing.B) {
+	events, _ := benchCorpus(b)
+	var decoded, clean []Event
+	for _, data := range events {
+		e, err := Decode(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		decoded = append(decoded, e)
+		if len(AppendDrift(nil, e)) == 0 {
+			clean = append(clean, e)
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		events []Event
+	}{{"none", clean}, {"corpus", decoded}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var buf []Drift
+			for i := 0; b.Loop(); i++ {
+				buf = AppendDrift(buf[:0], c.events[i%len(c.events)])
+			}
+		})
+	}
+}

@@ -68,6 +68,22 @@
 // timestamps in the precision sent, numbers quoted as sent. For typed
 // events the typed fields are what gets encoded, so changes to them show.
 //
+// # Schema drift
+//
+// AppendDrift lists what a decoded event holds that this version does not
+// model: an unknown type (DriftUnknownType), members no struct field
+// models (DriftUnknownField) and modelled members whose value did not fit
+// (DriftTypeMismatch: a number for a string, a null, ...), each with its
+// path ("body.new_member", "device.carrier", "body.viewed_pages[].x") and
+// value. It reads the Extra maps, so it covers every member Decode looks
+// at (envelope, device, user, body and its nested objects) and not the
+// insides of free-form values (json.RawMessage fields, device attributes,
+// tag groups) or the body of an unknown type. An event without drift costs
+// a few nil checks and no allocation; Decode itself does no extra work.
+// DriftReport tallies drift over many events (counts, first position, one
+// example value per path); kinesis.HookSchemaDrift reports it from a
+// consumer, and `rtds stats` prints it.
+//
 // OFFSET_UPDATE events (*OffsetUpdate) are synthetic: they carry an offset
 // to store and stand for no activity.
 //

@@ -178,6 +178,9 @@ func (d *Dispatcher) dispatchRecord(stopCtx, callCtx context.Context, slot *defe
 	if err != nil {
 		return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonUndecodable, Err: errorf("decode event: %w", err)})
 	}
+	if len(d.hooks.drift) > 0 && !d.known[t] {
+		d.unknownType(rec.ShardID, t)
+	}
 	h := d.handlerFor(t)
 	if h == nil {
 		d.skipped.Add(1)
@@ -190,6 +193,13 @@ func (d *Dispatcher) dispatchRecord(stopCtx, callCtx context.Context, slot *defe
 			return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonMissingID, Type: t, Err: fmt.Errorf("%w: %w", ErrMissingEventID, err)})
 		}
 		return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonUndecodable, Type: t, Err: errorf("decode event: %w", err)})
+	}
+	if len(d.hooks.drift) > 0 && d.known[t] {
+		if drift := event.AppendDrift(nil, ev); len(drift) > 0 {
+			for _, x := range d.hooks.drift {
+				x.OnSchemaDrift(SchemaDriftMetrics{ShardID: rec.ShardID, Type: t, Drift: drift})
+			}
+		}
 	}
 	id := ev.Base().ID
 	if id == "" {
@@ -204,6 +214,15 @@ func (d *Dispatcher) dispatchRecord(stopCtx, callCtx context.Context, slot *defe
 		d.dedupe.Add(id)
 	}
 	return deferred, err
+}
+
+// unknownType reports an event of a type this version does not know to
+// the drift hooks.
+func (d *Dispatcher) unknownType(shardID string, t event.Type) {
+	drift := []event.Drift{{Path: "type", Kind: event.DriftUnknownType}}
+	for _, x := range d.hooks.drift {
+		x.OnSchemaDrift(SchemaDriftMetrics{ShardID: shardID, Type: t, Drift: drift})
+	}
 }
 
 // handlerFor returns the handler for events of type t: the typed handler,

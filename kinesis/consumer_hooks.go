@@ -175,6 +175,28 @@ type HookDeadLettered interface {
 	OnDeadLettered(DeadLetter)
 }
 
+// SchemaDriftMetrics describes an event that differs from what this
+// version of the event package models (see event.AppendDrift): an unknown
+// type, or members kept in its Extra maps.
+type SchemaDriftMetrics struct {
+	ShardID string
+	Type    event.Type
+	// Drift lists the differences, sorted by path; for an unknown type it
+	// is the single event.DriftUnknownType entry (the event is not
+	// decoded). The slice and its values are only valid during the call.
+	Drift []event.Drift
+}
+
+// HookSchemaDrift is called for every event with drift: an event of a
+// type this version does not know (whether or not a handler takes it), or
+// a decoded event with members this version does not model. Events
+// without drift cost a few nil checks and no allocation. Only events the
+// dispatcher decodes are examined: with OnRecord handlers none are, and
+// events of a type no handler takes are not decoded.
+type HookSchemaDrift interface {
+	OnSchemaDrift(SchemaDriftMetrics)
+}
+
 // HookIteratorReset is called when a shard iterator expired or a
 // checkpoint pointed at trimmed data.
 type HookIteratorReset interface {
@@ -184,7 +206,7 @@ type HookIteratorReset interface {
 func isConsumerHook(h Hook) bool {
 	switch h.(type) {
 	case HookRecordsFetched, HookHandlerDone, HookCheckpoint, HookReadThrottled,
-		HookShardStarted, HookShardEnded, HookDeadLettered, HookIteratorReset, HookLease:
+		HookShardStarted, HookShardEnded, HookDeadLettered, HookIteratorReset, HookLease, HookSchemaDrift:
 		return true
 	}
 	return false
@@ -201,6 +223,7 @@ type consumerHooks struct {
 	dead       []HookDeadLettered
 	reset      []HookIteratorReset
 	lease      []HookLease
+	drift      []HookSchemaDrift
 }
 
 func newConsumerHooks(hs []Hook) consumerHooks {
@@ -214,6 +237,7 @@ func newConsumerHooks(hs []Hook) consumerHooks {
 		dead:       hooksOf[HookDeadLettered](hs),
 		reset:      hooksOf[HookIteratorReset](hs),
 		lease:      hooksOf[HookLease](hs),
+		drift:      hooksOf[HookSchemaDrift](hs),
 	}
 }
 

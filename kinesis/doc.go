@@ -123,10 +123,11 @@
 // WithLogger takes a *slog.Logger (nil discards). WithHooks takes values
 // implementing any of the Hook* interfaces (batch sent, retried, failed,
 // throttled, records fetched, handler done, checkpoint written, shard
-// started and ended, dead-lettered, leases); hooks are called synchronously and
-// must be fast and safe for concurrent use. Producer.Stats and
-// Consumer.Stats return cheap snapshots, including each shard's
-// MillisBehindLatest.
+// started and ended, dead-lettered, leases, schema drift); hooks are called
+// synchronously and must be fast and safe for concurrent use. Producer.Stats
+// and Consumer.Stats return cheap snapshots, including each shard's
+// MillisBehindLatest. The module github.com/rtdskit/rtds/otel records every
+// hook as OpenTelemetry metrics.
 //
 // # Errors
 //

@@ -781,6 +781,9 @@ func (p *Producer) hookBatch(req *request, failed int, err error, latency time.D
 			s.Records += req.units[i].count()
 			s.KinesisRecords++
 			s.Bytes += req.units[i].size
+			if req.units[i].state == stateDelivered {
+				m.Delivered += req.units[i].count()
+			}
 		}
 		m.Shards = append(m.Shards, s)
 	}

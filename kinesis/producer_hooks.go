@@ -14,6 +14,8 @@ type PutBatchMetrics struct {
 	// Failed is the number of entries that failed (retried or not); when
 	// the whole call failed it equals KinesisRecords.
 	Failed int
+	// Delivered is the number of user records the call delivered.
+	Delivered int
 	// Latency is the PutRecords call's duration (one SDK attempt).
 	Latency time.Duration
 	// Err is the call's error, nil when the call returned an answer

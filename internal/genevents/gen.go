@@ -39,6 +39,9 @@ func generate() ([]file, error) {
 			return nil, err
 		}
 	}
+	if err := add("event/drift_gen.go", genDrift()); err != nil {
+		return nil, err
+	}
 	if err := add("event/stdjson_gen_test.go", genStd()); err != nil {
 		return nil, err
 	}
