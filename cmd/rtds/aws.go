@@ -38,7 +38,8 @@ const (
 // with what rtds reports about it.
 type awsSetup struct {
 	client   *sdkkinesis.Client
-	endpoint string // the endpoint as configured, or the region's default
+	cfg      aws.Config // for other services' clients (bridge's DynamoDB checkpoint)
+	endpoint string     // the endpoint as configured, or the region's default
 	log      *slog.Logger
 }
 
@@ -95,7 +96,7 @@ func newAWS(ctx context.Context, env *cmdEnv, debug bool) (*awsSetup, error) {
 	if shown == "" {
 		shown = "kinesis." + cfg.Region + ".amazonaws.com"
 	}
-	return &awsSetup{client: client, endpoint: shown, log: log}, nil
+	return &awsSetup{client: client, cfg: cfg, endpoint: shown, log: log}, nil
 }
 
 // checkEndpoint reports an endpoint URL the SDK cannot use.

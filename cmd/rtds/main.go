@@ -23,6 +23,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/rtdskit/rtds/connect"
 	"github.com/rtdskit/rtds/kinesis"
 )
 
@@ -49,6 +50,9 @@ type cmdEnv struct {
 	// putOptions are added to put's producer options (tests: a small
 	// buffer).
 	putOptions []kinesis.ProducerOption
+	// connectOptions are added to bridge's Data Streaming API client
+	// options (tests: short retries).
+	connectOptions []connect.Option
 
 	mu        sync.Mutex
 	lastWords func(w io.Writer) // see setLastWords

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rtdskit/rtds/connect"
+	"github.com/rtdskit/rtds/connect/connecttest"
+	"github.com/rtdskit/rtds/internal/testenv"
+	"github.com/rtdskit/rtds/kinesis"
+)
+
+const (
+	bridgeAppKey = "APPKEY0123"
+	bridgeToken  = "tok-DO-NOT-PRINT"
+)
+
+// bridgeEvent is event i (offset i): OPEN when i is a multiple of 3, else
+// UNINSTALL.
+func bridgeEvent(i int) string {
+	e := testEvent(i)
+	if i%3 == 0 {
+		e = strings.Replace(e, `"UNINSTALL"`, `"OPEN"`, 1)
+	}
+	return e
+}
+
+func bridgeEvents(from, to int) [][]byte {
+	var out [][]byte
+	for i := from; i <= to; i++ {
+		out = append(out, []byte(bridgeEvent(i)))
+	}
+	return out
+}
+
+// bridgeSetup is a local Data Streaming API, a token file and a cmdEnv
+// pointing at Kinesis endpoint ep (and DynamoDB at ddb, if not "").
+func bridgeSetup(t *testing.T, ep, ddb string, events [][]byte) (*connecttest.Server, string, func() (*cmdEnv, *syncBuffer)) {
+	t.Helper()
+	s, err := connecttest.NewServer(connecttest.Config{AppKey: bridgeAppKey, Token: bridgeToken, Redirect: connecttest.RedirectSameURL}, events...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(bridgeToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{
+		"AWS_ENDPOINT_URL_KINESIS":  ep,
+		"AWS_ENDPOINT_URL_DYNAMODB": ddb,
+		"AWS_REGION":                testenv.Region,
+		"AWS_ACCESS_KEY_ID":         "AKIDTEST",
+		"AWS_SECRET_ACCESS_KEY":     "secret",
+	}
+	newEnv := func() (*cmdEnv, *syncBuffer) {
+		stderr := newSyncBuffer()
+		fast := kinesis.Retry{InitialInterval: 10 * time.Millisecond, MaxInterval: 50 * time.Millisecond, Multiplier: 2}
+		return &cmdEnv{stdin: strings.NewReader(""), stdout: stderr, stderr: stderr, getenv: func(k string) string { return vars[k] },
+			connectOptions: []connect.Option{connect.WithRetry(fast), connect.WithLimitRetry(fast)}}, stderr
+	}
+	return s, tokenFile, newEnv
+}
+
+// storedOffset is the offset in a file checkpoint, "" when none.
+func storedOffset(t *testing.T, path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	var of offsetFile
+	if err := json.Unmarshal(b, &of); err != nil {
+		t.Errorf("checkpoint %s: %v", path, err)
+	}
+	return of.Offset
+}
+
+// The bridge forwards every selected event's bytes unchanged, never an
+// OFFSET_UPDATE, follows the 307 with its cookie, reports each 402, stores
+// the offset (moved past the filtered-out tail by OFFSET_UPDATE) and, run
+// again, resumes after it.
+func TestBridgeForwardsAndResumes(t *testing.T) {
+	t.Parallel()
+	client, ep := testenv.Kinesalite(t)
+	name, _ := testenv.CreateStream(t, client, 2)
+	s, tokenFile, newEnv := bridgeSetup(t, ep, "", bridgeEvents(1, 300))
+	s.Inject(connecttest.Fault{Status: 402}, connecttest.Fault{Status: 402})
+	cp := filepath.Join(t.TempDir(), "offset.json")
+	args := []string{"bridge", "--app-key", bridgeAppKey, "--token-file", tokenFile, "--stream", name,
+		"--connect-url", s.URL, "--type", "UNINSTALL", "--checkpoint", "file://" + cp}
+
+	runUntil := func(offset string) (int, string) {
+		env, stderr := newEnv()
+		ctx, cancel := context.WithCancelCause(context.Background())
+		defer cancel(nil)
+		go func() {
+			waitFor(t, 30*time.Second, "offset "+offset, func() bool { return storedOffset(t, cp) == offset })
+			cancel(errInterrupted)
+		}()
+		return run(ctx, env, args), stderr.String()
+	}
+	code, stderr := runUntil("300") // 299 is the last UNINSTALL: an OFFSET_UPDATE moves it to 300
+	if code != 130 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	if n := strings.Count(stderr, "connection limit is reached (HTTP 402)"); n != 2 {
+		t.Errorf("402 reported %d times, want 2; stderr:\n%s", n, stderr)
+	}
+	if !strings.Contains(stderr, "rtds bridge: 200 events,") || !strings.Contains(stderr, "offset 300 stored in file://"+cp) {
+		t.Errorf("summary missing; stderr:\n%s", stderr)
+	}
+	if strings.Contains(stderr, bridgeToken) {
+		t.Error("the token was printed")
+	}
+	var body map[string]any
+	reqs := s.Requests()
+	json.Unmarshal(reqs[len(reqs)-1].Body, &body)
+	if fmt.Sprint(body) != "map[enable_offset_updates:true filters:[map[types:[UNINSTALL]]] start:EARLIEST]" {
+		t.Errorf("request body %v", body)
+	}
+	if ck := reqs[len(reqs)-1].Header.Get("Cookie"); ck == "" {
+		t.Error("the 307's cookie was not sent back")
+	}
+
+	// Restarted, the bridge resumes after the stored offset.
+	s.Append(bridgeEvents(301, 320)...)
+	code, stderr = runUntil("320")
+	if code != 130 || !strings.Contains(stderr, "resuming after offset 300") || !strings.Contains(stderr, "rtds bridge: 14 events,") {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	reqs = s.Requests()
+	if b := string(reqs[len(reqs)-1].Body); !strings.Contains(b, `"resume_offset":"300"`) {
+		t.Errorf("restart request %s", b)
+	}
+
+	got := readLines(t, client, name)
+	want := 0
+	for i := 1; i <= 320; i++ {
+		n := got[bridgeEvent(i)]
+		if i%3 == 0 && n != 0 || i%3 != 0 && n != 1 {
+			t.Errorf("event %d is in the stream %d times", i, n)
+		}
+		if i%3 != 0 {
+			want++
+		}
+	}
+	if len(got) != want {
+		t.Errorf("%d distinct records, want %d", len(got), want)
+	}
+}
+
+// A refused token stops the bridge at once with the API's answer, and
+// the token is never printed.
+func TestBridgeUnauthorizedStops(t *testing.T) {
+	t.Parallel()
+	client, ep := testenv.Kinesalite(t)
+	name, _ := testenv.CreateStream(t, client, 1)
+	s, _, newEnv := bridgeSetup(t, ep, "", bridgeEvents(1, 3))
+	bad := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(bad, []byte("wrong-"+bridgeToken), 0o600)
+	env, stderr := newEnv()
+	code := run(context.Background(), env, []string{"bridge", "--app-key", bridgeAppKey, "--token-file", bad,
+		"--stream", name, "--connect-url", s.URL})
+	out := stderr.String()
+	if code != 1 || !strings.Contains(out, "rtds bridge: Data Streaming API: connect: HTTP 401 Unauthorized") || strings.Contains(out, bridgeToken) {
+		t.Errorf("exit %d; stderr:\n%s", code, out)
+	}
+}
+
+func TestBridgeUsage(t *testing.T) {
+	t.Parallel()
+	base := []string{"bridge", "--app-key", "K", "--token-file", "/nonexistent", "--stream", "s"}
+	tests := []struct {
+		name, reason string
+		args         []string
+		want         string
+	}{
+		{"no app key", "required", []string{"bridge", "--token-file", "f", "--stream", "s"}, "--app-key is required"},
+		{"no token file", "required", []string{"bridge", "--app-key", "k", "--stream", "s"}, "--token-file is required"},
+		{"no stream", "required", []string{"bridge", "--app-key", "k", "--token-file", "f"}, "--stream is required"},
+		{"region and url", "one base URL", append(base, "--connect-region", "eu", "--connect-url", "http://127.0.0.1:1"), "exclusive"},
+		{"bad region", "na or eu", append(base, "--connect-region", "us"), "want na or eu"},
+		{"bad checkpoint", "two schemes", append(base, "--checkpoint", "s3://b"), "want file://PATH or dynamodb://TABLE"},
+		{"bad key", "three keys", append(base, "--partition-key", "device"), "want channel, named_user or id"},
+		{"bad type", "known types", append(base, "--type", "NOPE"), "unknown event type"},
+		{"bad start", "two positions", append(base, "--start", "now"), "want earliest or latest"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := runMain(t, tc.args...)
+			if code != 2 || stdout != "" || !strings.Contains(stderr, tc.want) || !strings.HasSuffix(stderr, "run 'rtds bridge --help'\n") ||
+				strings.Count(stderr, "\n") != 2 {
+				t.Errorf("%s: exit %d, stderr %q; want 2 and one line with %q", tc.reason, code, stderr, tc.want)
+			}
+		})
+	}
+	code, stdout, _ := runMain(t, "bridge", "--help")
+	if code != 0 || !strings.Contains(stdout, "--checkpoint") || !strings.Contains(stdout, "--connect-region") {
+		t.Errorf("--help: exit %d, stdout %q", code, stdout)
+	}
+}
