@@ -28,7 +28,8 @@ const bridgeUsage = `usage: rtds bridge --app-key KEY --token-file FILE --stream
                    [--connect-region na|eu | --connect-url URL] [--type T ...]
                    [--partition-key channel|named_user|id]
                    [--checkpoint dynamodb://TABLE | file://PATH]
-                   [--start earliest|latest] [--aggregate=false] [--debug]
+                   [--start earliest|latest] [--checkpoint-interval DURATION]
+                   [--aggregate=false] [--debug]
 
 Reads the app's events from Airship's Data Streaming API (POST /api/events,
 with the RTDS access token in FILE) and puts each event's JSON, unchanged,
@@ -65,8 +66,6 @@ Flags:
 `
 
 const (
-	// bridgeSaveEvery is how often the bridge stores a new offset.
-	bridgeSaveEvery = time.Second
 	// bridgeLogEvery is how often it writes a progress line when standard
 	// error is not a terminal.
 	bridgeLogEvery = 30 * time.Second
@@ -84,6 +83,7 @@ func runBridge(ctx context.Context, env *cmdEnv, args []string) int {
 	keyName := fs.String("partition-key", "channel", "partition `KEY`: channel, named_user or id")
 	checkpoint := fs.String("checkpoint", "", "where the offset is stored: dynamodb://TABLE or file://PATH")
 	start := fs.String("start", "earliest", "where to start without a stored offset: `earliest` or latest")
+	saveEvery := fs.Duration("checkpoint-interval", time.Second, "store the offset at most this often (`DURATION`)")
 	aggregate := fs.Bool("aggregate", true, "pack events into KPL aggregated records")
 	debug := fs.Bool("debug", false, "log the library's and the AWS SDK's messages to standard error")
 	if ok, code := fs.parse(args); !ok {
@@ -123,6 +123,9 @@ func runBridge(ctx context.Context, env *cmdEnv, args []string) int {
 		startAt = connect.StartLatest
 	default:
 		return fs.usageError("--start %q: want earliest or latest", *start)
+	}
+	if *saveEvery <= 0 {
+		return fs.usageError("--checkpoint-interval %v: must be positive", *saveEvery)
 	}
 	if *checkpoint != "" {
 		if _, _, err := parseCheckpoint(*checkpoint); err != nil {
@@ -201,7 +204,7 @@ func runBridge(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	b.p = p
 	b.start = time.Now()
-	stopSaving := b.saveLoop()
+	stopSaving := b.saveLoop(*saveEvery)
 	stopProgress := b.progress()
 
 	b.forward(readCtx, keyFn)
@@ -382,14 +385,14 @@ func (h bridgeHooks) OnPutBatch(m kinesis.PutBatchMetrics) {
 	}
 }
 
-// saveLoop stores the acknowledged offset every bridgeSaveEvery while it
-// moves; the returned function stops it and stores the final offset.
-func (b *bridgeRun) saveLoop() (stop func()) {
+// saveLoop stores the acknowledged offset every interval while it moves;
+// the returned function stops it and stores the final offset.
+func (b *bridgeRun) saveLoop(every time.Duration) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		t := time.NewTicker(bridgeSaveEvery)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {

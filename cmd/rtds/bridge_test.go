@@ -41,9 +41,11 @@ func bridgeEvents(from, to int) [][]byte {
 
 // bridgeSetup is a local Data Streaming API, a token file and a cmdEnv
 // pointing at Kinesis endpoint ep (and DynamoDB at ddb, if not "").
-func bridgeSetup(t *testing.T, ep, ddb string, events [][]byte) (*connecttest.Server, string, func() (*cmdEnv, *syncBuffer)) {
+// The API sends at most linesPerSecond events per second (0: no limit).
+func bridgeSetup(t *testing.T, ep, ddb string, events [][]byte, linesPerSecond int) (*connecttest.Server, string, func() (*cmdEnv, *syncBuffer)) {
 	t.Helper()
-	s, err := connecttest.NewServer(connecttest.Config{AppKey: bridgeAppKey, Token: bridgeToken, Redirect: connecttest.RedirectSameURL}, events...)
+	s, err := connecttest.NewServer(connecttest.Config{AppKey: bridgeAppKey, Token: bridgeToken, Redirect: connecttest.RedirectSameURL,
+		LinesPerSecond: linesPerSecond}, events...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +91,7 @@ func TestBridgeForwardsAndResumes(t *testing.T) {
 	t.Parallel()
 	client, ep := testenv.Kinesalite(t)
 	name, _ := testenv.CreateStream(t, client, 2)
-	s, tokenFile, newEnv := bridgeSetup(t, ep, "", bridgeEvents(1, 300))
+	s, tokenFile, newEnv := bridgeSetup(t, ep, "", bridgeEvents(1, 300), 0)
 	s.Inject(connecttest.Fault{Status: 402}, connecttest.Fault{Status: 402})
 	cp := filepath.Join(t.TempDir(), "offset.json")
 	args := []string{"bridge", "--app-key", bridgeAppKey, "--token-file", tokenFile, "--stream", name,
@@ -161,7 +163,7 @@ func TestBridgeUnauthorizedStops(t *testing.T) {
 	t.Parallel()
 	client, ep := testenv.Kinesalite(t)
 	name, _ := testenv.CreateStream(t, client, 1)
-	s, _, newEnv := bridgeSetup(t, ep, "", bridgeEvents(1, 3))
+	s, _, newEnv := bridgeSetup(t, ep, "", bridgeEvents(1, 3), 0)
 	bad := filepath.Join(t.TempDir(), "token")
 	os.WriteFile(bad, []byte("wrong-"+bridgeToken), 0o600)
 	env, stderr := newEnv()

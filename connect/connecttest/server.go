@@ -64,6 +64,8 @@ type Config struct {
 	// after this many events were filtered out in a row, and when the
 	// stream catches up after filtering some out; 0 means 50.
 	OffsetUpdateEvery int
+	// LinesPerSecond, if not 0, paces each connection's event lines.
+	LinesPerSecond int
 }
 
 // Fault is injected into one request (Server.Inject).
@@ -435,6 +437,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req request, nex
 		s.mu.Unlock()
 	}()
 	sentHere, skipped := 0, 0
+	start := time.Now()
 	var lastSkipped int64
 	keepAlive := time.NewTicker(s.cfg.KeepAlive)
 	defer keepAlive.Stop()
@@ -448,6 +451,14 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req request, nex
 		}
 		if _, err := out.Write(append(line, '\n')); err != nil {
 			return false
+		}
+		if rate := s.cfg.LinesPerSecond; rate > 0 {
+			if want := start.Add(time.Duration(sentHere+1) * time.Second / time.Duration(rate)); time.Until(want) > 10*time.Millisecond {
+				if !flush() {
+					return false
+				}
+				time.Sleep(time.Until(want))
+			}
 		}
 		sentHere++
 		s.mu.Lock()
