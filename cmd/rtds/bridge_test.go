@@ -208,3 +208,43 @@ func TestBridgeUsage(t *testing.T) {
 		t.Errorf("--help: exit %d, stdout %q", code, stdout)
 	}
 }
+
+// rtds serve-connect serves a file's events to a Data Streaming API
+// client until interrupted, and reports a bad line as file:line:.
+func TestServeConnect(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "events.ndjson")
+	os.WriteFile(file, []byte(bridgeEvent(1)+"\n\n"+bridgeEvent(2)+"\n"), 0o644)
+	stderr := newSyncBuffer()
+	env := &cmdEnv{stdin: strings.NewReader(""), stdout: stderr, stderr: stderr, getenv: func(string) string { return "" }}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	done := make(chan int)
+	go func() { done <- run(ctx, env, []string{"serve-connect", "--events", file}) }()
+	waitFor(t, 10*time.Second, "the server", func() bool { return strings.Contains(stderr.String(), "serving 2 events at ") })
+	url := strings.TrimSpace(strings.SplitAfter(stderr.String(), "serving 2 events at ")[1])
+	c, err := connect.New("k", "t", connect.WithBaseURL(url), connect.WithStart(connect.StartEarliest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for e, err := range c.Events(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, e.Offset)
+		if len(got) == 2 {
+			break
+		}
+	}
+	cancel(errInterrupted)
+	if code := <-done; code != 130 || fmt.Sprint(got) != "[1 2]" {
+		t.Errorf("exit %d, offsets %v; stderr:\n%s", code, got, stderr)
+	}
+
+	os.WriteFile(file, []byte(bridgeEvent(2)+"\n"+bridgeEvent(1)+"\n"), 0o644)
+	code, _, errOut := runMain(t, "serve-connect", "--events", file)
+	if code != 1 || !strings.HasPrefix(errOut, "rtds serve-connect: "+file+":2: offset 1 is not above 2") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
