@@ -388,25 +388,34 @@ func (h bridgeHooks) OnPutBatch(m kinesis.PutBatchMetrics) {
 // saveLoop stores the acknowledged offset every interval while it moves;
 // the returned function stops it and stores the final offset.
 func (b *bridgeRun) saveLoop(every time.Duration) (stop func()) {
+	stopTicks := tick(every, func() { b.save(context.Background()) })
+	return func() {
+		stopTicks()
+		b.save(context.Background())
+	}
+}
+
+// tick calls fn every d on a goroutine of its own until the returned
+// function is called; that function returns once fn is no longer running.
+func tick(d time.Duration, fn func()) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		t := time.NewTicker(every)
+		t := time.NewTicker(d)
 		defer t.Stop()
 		for {
 			select {
 			case <-done:
 				return
 			case <-t.C:
-				b.save(context.Background())
+				fn()
 			}
 		}
 	}()
 	return func() {
 		close(done)
 		<-finished
-		b.save(context.Background())
 	}
 }
 
@@ -475,40 +484,27 @@ func (b *bridgeRun) line() string {
 // progress redraws the progress line every 200 ms on a terminal, or
 // writes one every bridgeLogEvery (and every 2s while draining) otherwise.
 func (b *bridgeRun) progress() (stop func()) {
-	done := make(chan struct{})
-	finished := make(chan struct{})
 	tty := b.env.stderrIsTerminal
 	every := 200 * time.Millisecond
 	if !tty {
 		every = drainProgressEvery
 	}
 	drew := false
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		last := time.Now()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-			b.mu.Lock()
-			draining := b.draining
-			b.mu.Unlock()
-			if tty {
-				fmt.Fprintf(b.env.stderr, "\r%s\x1b[K", b.line())
-				drew = true
-			} else if draining || time.Since(last) >= bridgeLogEvery {
-				fmt.Fprintln(b.env.stderr, b.line())
-				last = time.Now()
-			}
+	last := time.Now()
+	stopTicks := tick(every, func() {
+		b.mu.Lock()
+		draining := b.draining
+		b.mu.Unlock()
+		if tty {
+			fmt.Fprintf(b.env.stderr, "\r%s\x1b[K", b.line())
+			drew = true
+		} else if draining || time.Since(last) >= bridgeLogEvery {
+			fmt.Fprintln(b.env.stderr, b.line())
+			last = time.Now()
 		}
-	}()
+	})
 	return func() {
-		close(done)
-		<-finished
+		stopTicks()
 		if drew {
 			fmt.Fprint(b.env.stderr, "\r\x1b[K")
 		}

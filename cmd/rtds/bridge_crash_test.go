@@ -32,10 +32,12 @@ func TestBridgeSurvivesSIGKILL(t *testing.T) {
 		name, reason string
 		events       int
 		kills        int
-		checkpoint   func(dir string) string
+		// rate paces the API, so that each kill comes before the end.
+		rate       int
+		checkpoint func(dir string) string
 	}{
-		{"file", "the offset in a local file", 50000, 5, func(dir string) string { return "file://" + filepath.Join(dir, "offset.json") }},
-		{"dynamodb", "the offset in DynamoDB (dynalite)", 10000, 2, func(string) string { return "dynamodb://" + testenv.UniqueName("bridge-cp") }},
+		{"file", "the offset in a local file", 50000, 5, 15000, func(dir string) string { return "file://" + filepath.Join(dir, "offset.json") }},
+		{"dynamodb", "the offset in DynamoDB (dynalite)", 10000, 2, 4000, func(string) string { return "dynamodb://" + testenv.UniqueName("bridge-cp") }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -44,7 +46,7 @@ func TestBridgeSurvivesSIGKILL(t *testing.T) {
 			for i := range events {
 				events[i] = []byte(testEvent(i + 1))
 			}
-			s, tokenFile, _ := bridgeSetup(t, ep, "", events, 20000)
+			s, tokenFile, _ := bridgeSetup(t, ep, "", events, tc.rate)
 			cp := tc.checkpoint(t.TempDir())
 			stored := func() string { return crashStoredOffset(t, cp, ddbEP, name) }
 			env := append(os.Environ(), "AWS_ENDPOINT_URL_KINESIS="+ep, "AWS_ENDPOINT_URL_DYNAMODB="+ddbEP,

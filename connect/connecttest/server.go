@@ -142,10 +142,7 @@ func (s *Server) Append(lines ...[]byte) error {
 	add := make([]stored, 0, len(lines))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	last := int64(-1 << 62)
-	if n := len(s.events); n > 0 {
-		last = s.events[n-1].offset
-	}
+	last := s.lastOffsetLocked()
 	for i, l := range lines {
 		l = bytes.TrimSpace(l)
 		if len(l) == 0 {
@@ -165,10 +162,23 @@ func (s *Server) Append(lines ...[]byte) error {
 		last = off
 		add = append(add, stored{offset: off, typ: e.EventType(), line: bytes.Clone(l)})
 	}
-	s.events = append(s.events, add...)
+	s.addLocked(add...)
+	return nil
+}
+
+// lastOffsetLocked is the offset of the last event, or a very low one.
+func (s *Server) lastOffsetLocked() int64 {
+	if n := len(s.events); n > 0 {
+		return s.events[n-1].offset
+	}
+	return -1 << 62
+}
+
+// addLocked appends events and wakes the connections waiting for them.
+func (s *Server) addLocked(events ...stored) {
+	s.events = append(s.events, events...)
 	close(s.changed)
 	s.changed = make(chan struct{})
-	return nil
 }
 
 // AppendRaw adds lines sent as they are, for malformed input: they are
@@ -176,15 +186,10 @@ func (s *Server) Append(lines ...[]byte) error {
 func (s *Server) AppendRaw(lines ...[]byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	last := int64(-1 << 62)
-	if n := len(s.events); n > 0 {
-		last = s.events[n-1].offset
-	}
+	last := s.lastOffsetLocked()
 	for _, l := range lines {
-		s.events = append(s.events, stored{offset: last, line: bytes.Clone(l)})
+		s.addLocked(stored{offset: last, line: bytes.Clone(l)})
 	}
-	close(s.changed)
-	s.changed = make(chan struct{})
 }
 
 // Inject queues faults: each applies to one later request, in order.
