@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -666,3 +667,49 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 var errUnexpectedEOF = io.ErrUnexpectedEOF
+
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// The regions select Airship's documented base URLs (no request leaves
+// the machine: the transport answers 401 itself).
+func TestRegionsSelectBaseURLs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, reason string
+		opts         []connect.Option
+		compliance   bool
+		want         string
+	}{
+		{"default", "North America unless told", nil, false, "https://connect.urbanairship.com/api/events"},
+		{"na", "North America", []connect.Option{connect.WithRegion(connect.NorthAmerica)}, false, "https://connect.urbanairship.com/api/events"},
+		{"eu", "Europe", []connect.Option{connect.WithRegion(connect.Europe)}, false, "https://connect.asnapieu.com/api/events"},
+		{"eu compliance", "the compliance path", []connect.Option{connect.WithRegion(connect.Europe)}, true, "https://connect.asnapieu.com/api/events/general"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var got string
+			h := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				got = r.URL.String()
+				return &http.Response{StatusCode: 401, Body: io.NopCloser(strings.NewReader(`{"error":"no"}`)), Header: http.Header{}, Request: r}, nil
+			})}
+			opts := append([]connect.Option{connect.WithHTTPClient(h)}, tc.opts...)
+			var c *connect.Client
+			var err error
+			if tc.compliance {
+				c, err = connect.NewCompliance(appKey, "master", opts...)
+			} else {
+				c, err = connect.New(appKey, token, opts...)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := collect(t, c, 1); !errors.Is(err, connect.ErrUnauthorized) || got != tc.want {
+				t.Errorf("%s: requested %q (%v), want %q", tc.reason, got, err, tc.want)
+			}
+		})
+	}
+}

@@ -17,7 +17,9 @@ import (
 // its type) or was dead-lettered.
 //
 // OFFSET_UPDATE events carry no activity: they reach a handler registered
-// with kinesis.OnOffsetUpdate, never OnEvent.
+// with kinesis.OnOffsetUpdate, never OnEvent. kinesis.OnRecord cannot be
+// used here (NewDispatcher refuses it beside the typed handlers): read
+// Event.Data from Events instead.
 //
 // Handlers are called on the goroutine calling Run, one event at a time,
 // in stream order; kinesis.Defer returns ok false in them. The
