@@ -318,13 +318,23 @@ func (b *bridgeRun) result(res kinesis.Result) {
 	}
 	b.mu.Unlock()
 	if show {
-		b.env.errorf("bridge", "offset %s: event %s not delivered: %v", e.Offset, e.ID, describeRecordError(res.Err))
+		b.env.errorf("bridge", "offset %s: event %s not delivered: %v", e.Offset, e.ID, describeUndelivered(res.Err))
 	}
 	if permanent(res.Err) {
 		b.setFatal(describeAWSError(res.Err, b.stream))
 	} else {
-		b.setFatal(fmt.Errorf("an event was not delivered: %v", describeRecordError(res.Err)))
+		b.setFatal(fmt.Errorf("an event was not delivered: %v", describeUndelivered(res.Err)))
 	}
+}
+
+// describeUndelivered is a record's failure as one line: the cause and the
+// attempts made (the bridge's records have no TTL).
+func describeUndelivered(err error) error {
+	var re *kinesis.RecordError
+	if errors.As(err, &re) && re.Attempts > 0 {
+		return fmt.Errorf("%v (%s)", errorCause(err), plural(int64(re.Attempts), "attempt"))
+	}
+	return errorCause(err)
 }
 
 func (b *bridgeRun) setFatal(err error) {

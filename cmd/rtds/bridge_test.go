@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rtdskit/rtds/connect"
 	"github.com/rtdskit/rtds/connect/connecttest"
+	"github.com/rtdskit/rtds/internal/faultproxy"
 	"github.com/rtdskit/rtds/internal/testenv"
 	"github.com/rtdskit/rtds/kinesis"
 )
@@ -246,5 +248,54 @@ func TestServeConnect(t *testing.T) {
 	code, _, errOut := runMain(t, "serve-connect", "--events", file)
 	if code != 1 || !strings.HasPrefix(errOut, "rtds serve-connect: "+file+":2: offset 1 is not above 2") {
 		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+// When Kinesis refuses events for good, the bridge stops (exit 1), says
+// which were not delivered, and the stored offset stays before the first
+// of them: every event up to it is in the stream.
+func TestBridgeNeverStoresAnOffsetPastAnUndeliveredEvent(t *testing.T) {
+	t.Parallel()
+	client, ep := testenv.Kinesalite(t)
+	name, _ := testenv.CreateStream(t, client, 2)
+	proxy, err := faultproxy.New(ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	const n = 3000
+	s, tokenFile, newEnv := bridgeSetup(t, proxy.URL(), "", bridgeEvents(1, n), 3000)
+	cp := filepath.Join(t.TempDir(), "offset.json")
+	env, stderr := newEnv()
+	// One attempt per record: an entry the proxy fails is not delivered.
+	env.putOptions = []kinesis.ProducerOption{kinesis.WithPutRetry(kinesis.Retry{MaxAttempts: 1,
+		InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, Multiplier: 1})}
+	ctx, cancel := context.WithTimeoutCause(context.Background(), 60*time.Second, errInterrupted)
+	defer cancel()
+	go func() {
+		waitFor(t, 30*time.Second, "a stored offset", func() bool { return storedOffset(t, cp) != "" })
+		if err := proxy.SetConfig(faultproxy.Config{Ops: []string{"PutRecords"}, FailEntries: 0.05,
+			EntryErrorCode: faultproxy.CodeInternalFailure}); err != nil {
+			t.Error(err)
+		}
+	}()
+	code := run(ctx, env, []string{"bridge", "--app-key", bridgeAppKey, "--token-file", tokenFile,
+		"--stream", name, "--connect-url", s.URL, "--checkpoint", "file://" + cp, "--aggregate=false", "--checkpoint-interval", "10ms"})
+	out := stderr.String()
+	if code != 1 || !strings.Contains(out, "not delivered: InternalFailure: Internal service failure (injected by faultproxy). (1 attempt)") {
+		t.Fatalf("exit %d; stderr:\n%s", code, out)
+	}
+	stored, _ := strconv.Atoi(storedOffset(t, cp))
+	got := readLines(t, client, name)
+	firstMissing := 0
+	for i := 1; i <= n; i++ {
+		if got[bridgeEvent(i)] == 0 {
+			firstMissing = i
+			break
+		}
+	}
+	t.Logf("stored offset %d, first event missing from the stream %d", stored, firstMissing)
+	if firstMissing == 0 || stored >= firstMissing {
+		t.Errorf("stored offset %d, first missing event %d: the offset passed an undelivered event", stored, firstMissing)
 	}
 }
