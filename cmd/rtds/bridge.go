@@ -215,9 +215,12 @@ func runBridge(ctx context.Context, env *cmdEnv, args []string) int {
 	env.setLastWords(b.lastWords)
 	defer env.setLastWords(nil)
 	closeCtx := context.WithoutCancel(ctx)
-	if b.fatalErr() != nil {
+	b.mu.Lock()
+	abort := b.abort
+	b.mu.Unlock()
+	if abort {
 		c, cancel := context.WithCancel(closeCtx)
-		cancel() // nothing more can be delivered: fail what is buffered
+		cancel() // Kinesis takes nothing more: fail what is buffered
 		closeCtx = c
 	}
 	closeErr := p.Close(closeCtx)
@@ -240,7 +243,8 @@ type bridgeRun struct {
 	pending   map[*byte]*connect.Event // put and without an outcome yet
 	saved     string                   // the offset last stored
 	saveErr   error                    // the last failed store, until one succeeds
-	fatal     error                    // nothing more can be delivered, or the API refused us
+	fatal     error                    // why the bridge stops: the API refused it, or Kinesis an event
+	abort     bool                     // fatal came from Kinesis: what is buffered cannot be delivered
 	apiErr    error                    // the last retried API error, until a connection succeeds
 	putErr    error                    // the last retried Kinesis error, until a request succeeds
 	skipped   int64                    // events Kinesis cannot hold (over 1 MiB)
@@ -254,7 +258,8 @@ func (b *bridgeRun) forward(ctx context.Context, keyFn partitionKeyFn) {
 	for e, err := range b.client.Events(ctx) {
 		if err != nil {
 			if ctx.Err() == nil {
-				b.setFatal(fmt.Errorf("Data Streaming API: %w", err))
+				// What was read is still delivered, and its offset stored.
+				b.setFatal(fmt.Errorf("Data Streaming API: %w", err), false)
 			}
 			return
 		}
@@ -287,7 +292,7 @@ func (b *bridgeRun) forward(ctx context.Context, keyFn partitionKeyFn) {
 				e.Ack()
 				continue
 			}
-			b.setFatal(err)
+			b.setFatal(err, true)
 			return
 		}
 	}
@@ -321,9 +326,9 @@ func (b *bridgeRun) result(res kinesis.Result) {
 		b.env.errorf("bridge", "offset %s: event %s not delivered: %v", e.Offset, e.ID, describeUndelivered(res.Err))
 	}
 	if permanent(res.Err) {
-		b.setFatal(describeAWSError(res.Err, b.stream))
+		b.setFatal(describeAWSError(res.Err, b.stream), true)
 	} else {
-		b.setFatal(fmt.Errorf("an event was not delivered: %v", describeUndelivered(res.Err)))
+		b.setFatal(fmt.Errorf("an event was not delivered: %v", describeUndelivered(res.Err)), true)
 	}
 }
 
@@ -337,22 +342,18 @@ func describeUndelivered(err error) error {
 	return errorCause(err)
 }
 
-func (b *bridgeRun) setFatal(err error) {
+// setFatal stops reading with err (the first one counts); abort means
+// Kinesis refused events, so what is buffered is not delivered either.
+func (b *bridgeRun) setFatal(err error, abort bool) {
 	b.mu.Lock()
 	first := b.fatal == nil
 	if first {
-		b.fatal = err
+		b.fatal, b.abort = err, abort
 	}
 	b.mu.Unlock()
 	if first {
 		b.stopReading(err)
 	}
-}
-
-func (b *bridgeRun) fatalErr() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.fatal
 }
 
 // OnRetry reports the Data Streaming API's retries: 402 every time (it

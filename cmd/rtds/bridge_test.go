@@ -299,3 +299,31 @@ func TestBridgeNeverStoresAnOffsetPastAnUndeliveredEvent(t *testing.T) {
 		t.Errorf("stored offset %d, first missing event %d: the offset passed an undelivered event", stored, firstMissing)
 	}
 }
+
+// When the API refuses the bridge for good after some events (a reconnect
+// answered 401), the events read are still delivered and their offset
+// stored; the exit status is 1.
+func TestBridgeDeliversWhatItReadWhenTheAPIStops(t *testing.T) {
+	t.Parallel()
+	client, ep := testenv.Kinesalite(t)
+	name, _ := testenv.CreateStream(t, client, 1)
+	s, tokenFile, newEnv := bridgeSetup(t, ep, "", bridgeEvents(1, 200), 0)
+	s.Inject(connecttest.Fault{Disconnect: true, After: 150, MidLine: true}, connecttest.Fault{Status: 401})
+	cp := filepath.Join(t.TempDir(), "offset.json")
+	env, stderr := newEnv()
+	code := run(context.Background(), env, []string{"bridge", "--app-key", bridgeAppKey, "--token-file", tokenFile,
+		"--stream", name, "--connect-url", s.URL, "--checkpoint", "file://" + cp})
+	out := stderr.String()
+	if code != 1 || !strings.Contains(out, "HTTP 401") || !strings.Contains(out, "rtds bridge: 150 events,") {
+		t.Fatalf("exit %d; stderr:\n%s", code, out)
+	}
+	if off := storedOffset(t, cp); off != "150" {
+		t.Errorf("stored offset %q, want 150", off)
+	}
+	got := readLines(t, client, name)
+	for i := 1; i <= 150; i++ {
+		if got[bridgeEvent(i)] != 1 {
+			t.Errorf("event %d is in the stream %d times", i, got[bridgeEvent(i)])
+		}
+	}
+}

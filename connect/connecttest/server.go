@@ -68,7 +68,8 @@ type Config struct {
 	LinesPerSecond int
 }
 
-// Fault is injected into one request (Server.Inject).
+// Fault is injected into one request (Server.Inject): the next one that
+// passes the checks of credentials, headers and affinity cookie.
 type Fault struct {
 	// Status, if not 0, answers the request with this status and a JSON
 	// error body (RetryAfter, if set, as the Retry-After header).
@@ -277,6 +278,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusLengthRequired, "the body must not be chunked")
 		return
 	}
+	if s.cfg.Redirect != NoRedirect {
+		if c, err := r.Cookie(AffinityCookie); err != nil || c.Value != "node1" {
+			http.SetCookie(w, &http.Cookie{Name: AffinityCookie, Value: "node1", Path: "/"})
+			if s.cfg.Redirect == RedirectLocation {
+				w.Header().Set("Location", "/api/events/node1")
+			}
+			status(http.StatusTemporaryRedirect)
+			w.WriteHeader(http.StatusTemporaryRedirect)
+			return
+		}
+	}
 	var fault Fault
 	s.mu.Lock()
 	if len(s.faults) > 0 {
@@ -289,17 +301,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		fail(fault.Status, "injected")
 		return
-	}
-	if s.cfg.Redirect != NoRedirect {
-		if c, err := r.Cookie(AffinityCookie); err != nil || c.Value != "node1" {
-			http.SetCookie(w, &http.Cookie{Name: AffinityCookie, Value: "node1", Path: "/"})
-			if s.cfg.Redirect == RedirectLocation {
-				w.Header().Set("Location", "/api/events/node1")
-			}
-			status(http.StatusTemporaryRedirect)
-			w.WriteHeader(http.StatusTemporaryRedirect)
-			return
-		}
 	}
 	req, msg := parseRequest(body)
 	if msg != "" {
@@ -442,6 +443,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req request, nex
 		s.mu.Unlock()
 	}()
 	sentHere, skipped := 0, 0
+	var lineBuf []byte
 	start := time.Now()
 	var lastSkipped int64
 	keepAlive := time.NewTicker(s.cfg.KeepAlive)
@@ -454,7 +456,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req request, nex
 			flush()
 			panic(http.ErrAbortHandler)
 		}
-		if _, err := out.Write(append(line, '\n')); err != nil {
+		lineBuf = append(append(lineBuf[:0], line...), '\n') // line is shared: never append to it
+		if _, err := out.Write(lineBuf); err != nil {
 			return false
 		}
 		if rate := s.cfg.LinesPerSecond; rate > 0 {
