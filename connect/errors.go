@@ -82,7 +82,7 @@ func (e *StatusError) Temporary() bool {
 func statusMessage(code int) string {
 	switch code {
 	case http.StatusUnauthorized, http.StatusForbidden:
-		return "check the app key and the token (or master secret)"
+		return "check the app key and the token, or the master secret"
 	case http.StatusPaymentRequired:
 		return "the app key's connection limit is reached: another reader holds the stream"
 	case http.StatusBadRequest:

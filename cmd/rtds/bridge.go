@@ -45,8 +45,10 @@ created when missing (the layout of the kinesis/dynamodbstore tables, so
 one table can hold both).
 
 Dropped connections, 429 and 5xx answers are retried, resuming after the
-last event read; 402 (another reader holds the app's stream) is retried
-every 30s to 5m and reported each time; 401/403 stop the bridge.
+last event read, and reported at the first attempt and every tenth; 402
+(another reader holds the app's stream) is retried every 30s to 5m and
+reported each time; 401/403 stop the bridge (what was read is still
+delivered and its offset stored).
 
 Progress (events/s, delivered, the stored offset and the lag: the
 processed time of the last event vs now) is redrawn on a terminal and
@@ -357,18 +359,21 @@ func (b *bridgeRun) setFatal(err error, abort bool) {
 }
 
 // OnRetry reports the Data Streaming API's retries: 402 every time (it
-// needs a person: another reader holds the stream), others on the
-// progress line.
+// needs a person: another reader holds the stream), others at the first
+// attempt and every tenth, and on the progress line.
 func (b *bridgeRun) OnRetry(m connect.RetryMetrics) {
 	b.mu.Lock()
 	b.apiErr = m.Err
 	b.mu.Unlock()
-	if errors.Is(m.Err, connect.ErrConnectionLimit) {
-		wait := m.Wait.Round(time.Second)
-		if m.Wait < time.Second {
-			wait = m.Wait.Round(time.Millisecond)
-		}
+	wait := m.Wait.Round(time.Second)
+	if m.Wait < time.Second {
+		wait = m.Wait.Round(time.Millisecond)
+	}
+	switch {
+	case errors.Is(m.Err, connect.ErrConnectionLimit):
 		b.env.errorf("bridge", "the app key's connection limit is reached (HTTP 402): is another reader holding the stream? attempt %d, retrying in %v", m.Attempt, wait)
+	case m.Attempt == 1 || m.Attempt%10 == 0:
+		b.env.errorf("bridge", "Data Streaming API: %v; attempt %d, reconnecting in %v", m.Err, m.Attempt, wait)
 	}
 }
 

@@ -314,7 +314,8 @@ func TestBridgeDeliversWhatItReadWhenTheAPIStops(t *testing.T) {
 	code := run(context.Background(), env, []string{"bridge", "--app-key", bridgeAppKey, "--token-file", tokenFile,
 		"--stream", name, "--connect-url", s.URL, "--checkpoint", "file://" + cp})
 	out := stderr.String()
-	if code != 1 || !strings.Contains(out, "HTTP 401") || !strings.Contains(out, "rtds bridge: 150 events,") {
+	if code != 1 || !strings.Contains(out, "HTTP 401") || !strings.Contains(out, "rtds bridge: 150 events,") ||
+		!strings.Contains(out, "rtds bridge: Data Streaming API: connect: stream dropped: ") {
 		t.Fatalf("exit %d; stderr:\n%s", code, out)
 	}
 	if off := storedOffset(t, cp); off != "150" {
