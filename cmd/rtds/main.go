@@ -211,11 +211,15 @@ func usage(w io.Writer) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	width := 6
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-6s %s\n", n, commands[n].summary)
+		width = max(width, len(n))
+	}
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-*s %s\n", width, n, commands[n].summary)
 		if u := commands[n].usage; u != "" {
 			for _, l := range strings.Split(strings.TrimRight(u, "\n"), "\n") {
-				fmt.Fprintf(w, "         %s\n", l)
+				fmt.Fprintf(w, "  %*s %s\n", width, "", l)
 			}
 		}
 	}
