@@ -11,7 +11,10 @@
 #     user, counts the rest by type, and prints a summary;
 #  5. rtds export the stream into Airship's S3 CSV layout in a local
 #     directory (DEMO_EXPORT_DIR, default dist/demo-export) and print where;
-#  6. stop the emulators (also on failure or Ctrl-C).
+#  6. the same path from Airship's side: rtds serve-connect plays the Data
+#     Streaming API, rtds bridge forwards it into a second stream (storing
+#     its offset in a file), and uninstall-email reads that stream;
+#  7. stop the emulators (also on failure or Ctrl-C).
 #
 # DEMO_EVENTS (default 2000) sets the number of events, DEMO_SHARDS
 # (default 4) the stream's shard count.
@@ -25,6 +28,7 @@ shards=${DEMO_SHARDS:-4}
 work=$(mktemp -d "${TMPDIR:-/tmp}/rtds-demo.XXXXXX")
 export RTDS_EMULATORS_DIR="$work/emulators"
 cleanup() {
+  for pid in $(jobs -p); do kill "$pid" 2>/dev/null || true; done
   scripts/emulators.sh stop >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -74,5 +78,25 @@ rtds export --stream "$stream" --to "file://$export_dir" --app-key demo-app --in
   --format csv --idle-exit 2s
 echo "demo: the export is in $export_dir/demo-app/demo-integration/S3_CSV:" >&2
 (cd "$export_dir" && find demo-app -name '*.csv' -not -path '*/.rtds/*' | sort | head -8) >&2
+
+connect_stream="$stream-connect"
+step "the Data Streaming API path: rtds serve-connect | rtds bridge --stream $connect_stream | uninstall-email"
+uninstall-email -stream "$connect_stream" -create-stream -shards "$shards"
+rtds gen --count "$events" --seed 2 >"$work/events.ndjson"
+printf 'demo-token\n' >"$work/token"
+rtds serve-connect --events "$work/events.ndjson" --app-key DEMOAPPKEY --token-file "$work/token" 2>"$work/serve.log" &
+serve_pid=$!
+for _ in $(seq 100); do grep -q ' at http' "$work/serve.log" && break; sleep 0.1; done
+url=$(sed -n 's/.* at \(http[^ ]*\)$/\1/p' "$work/serve.log")
+last=$(tail -n 1 "$work/events.ndjson" | grep -o '"offset":"[^"]*"' | head -n 1 | cut -d'"' -f4)
+rtds bridge --app-key DEMOAPPKEY --token-file "$work/token" --stream "$connect_stream" --connect-url "$url" \
+  --checkpoint "file://$work/bridge-offset.json" &
+bridge_pid=$!
+for _ in $(seq 600); do grep -q "\"offset\":\"$last\"" "$work/bridge-offset.json" 2>/dev/null && break; sleep 0.1; done
+kill -INT "$bridge_pid"
+wait "$bridge_pid" || [ $? -eq 130 ]
+kill -INT "$serve_pid"
+wait "$serve_pid" 2>/dev/null || true
+uninstall-email -stream "$connect_stream" -checkpoint-table rtds-demo-checkpoints -idle-exit 2s
 
 step "done; stopping the emulators"

@@ -37,9 +37,9 @@ const (
 // awsSetup is a Kinesis client built from the standard AWS configuration,
 // with what rtds reports about it.
 type awsSetup struct {
-	cfg      aws.Config // the loaded configuration, for other services' clients
+	cfg      aws.Config // the loaded configuration, for other services' clients (export, bridge)
 	client   *sdkkinesis.Client
-	endpoint string // the endpoint as configured, or the region's default
+	endpoint string     // the endpoint as configured, or the region's default
 	log      *slog.Logger
 }
 

@@ -23,6 +23,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/rtdskit/rtds/connect"
 	"github.com/rtdskit/rtds/kinesis"
 )
 
@@ -49,6 +50,9 @@ type cmdEnv struct {
 	// putOptions are added to put's producer options (tests: a small
 	// buffer).
 	putOptions []kinesis.ProducerOption
+	// connectOptions are added to bridge's Data Streaming API client
+	// options (tests: short retries).
+	connectOptions []connect.Option
 
 	mu        sync.Mutex
 	lastWords func(w io.Writer) // see setLastWords
@@ -207,11 +211,15 @@ func usage(w io.Writer) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	width := 6
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-6s %s\n", n, commands[n].summary)
+		width = max(width, len(n))
+	}
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-*s %s\n", width, n, commands[n].summary)
 		if u := commands[n].usage; u != "" {
 			for _, l := range strings.Split(strings.TrimRight(u, "\n"), "\n") {
-				fmt.Fprintf(w, "         %s\n", l)
+				fmt.Fprintf(w, "  %*s %s\n", width, "", l)
 			}
 		}
 	}
