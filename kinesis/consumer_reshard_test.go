@@ -63,7 +63,8 @@ func (l *lifecycle) hook() hookFunc {
 // read by different workers; records may then repeat, but only if a lease
 // expired (a starved worker on a loaded machine), and the per-key order
 // is checked on each record's first handling.
-func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string, waitActive func() error, leases LeaseStore) {
+// extra are more consumer options (enhanced fan-out).
+func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string, waitActive func() error, leases LeaseStore, extra ...ConsumerOption) {
 	ctx := context.Background()
 	const keys = 40
 	put := func(prefix string, n int) []string {
@@ -90,7 +91,7 @@ func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string
 	total := 600
 	done := make(chan struct{})
 	life := &lifecycle{start: map[string]int{}, end: map[string]int{}, parent: map[string][]string{}}
-	opts := append(fastConsumer(), WithHooks(life.hook()),
+	opts := append(append(fastConsumer(), extra...), WithHooks(life.hook()),
 		OnRecord(func(ctx context.Context, r Record) error {
 			ev, err := event.Decode(r.Data)
 			if err != nil {

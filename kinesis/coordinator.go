@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,6 +19,9 @@ type shardInfo struct {
 	parents []string
 	state   shardPhase
 	cp      *Checkpoint // as loaded; nil when the shard had none
+	// closed is set once ListShards shows the shard closed (an ending
+	// sequence number); shared with its reader (see fanOutSource.probeEnd).
+	closed *atomic.Bool
 	// stop stops the shard's reader while the consumer runs on (its lease
 	// was lost or is handed over); set while it is reading.
 	stop context.CancelCauseFunc
@@ -208,8 +212,12 @@ func (co *coordinator) syncShards() error {
 			if p := aws.ToString(s.AdjacentParentShardId); p != "" {
 				parents = append(parents, p)
 			}
-			if err := co.addShard(aws.ToString(s.ShardId), parents); err != nil {
+			id := aws.ToString(s.ShardId)
+			if err := co.addShard(id, parents); err != nil {
 				return err
+			}
+			if s.SequenceNumberRange != nil && s.SequenceNumberRange.EndingSequenceNumber != nil {
+				co.shards[id].closed.Store(true)
 			}
 		}
 		return nil
@@ -225,7 +233,7 @@ func (co *coordinator) addShard(id string, parents []string) error {
 	if err != nil {
 		return err
 	}
-	info := &shardInfo{id: id, parents: parents}
+	info := &shardInfo{id: id, parents: parents, closed: new(atomic.Bool)}
 	if ok {
 		info.cp = &cp
 		if cp.ShardEnded {

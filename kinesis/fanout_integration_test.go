@@ -1,0 +1,198 @@
+package kinesis
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
+	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/rtdskit/rtds/internal/testenv"
+)
+
+// Enhanced fan-out against kinesis-local, through testenv.FanOutShim (it
+// adds the initial-response event kinesis-local omits, and tears
+// subscriptions down on demand). Each test has a fresh stream of a few
+// hundred records.
+
+// withRenewal shortens the subscription renewal interval, so a test sees
+// renewals without waiting minutes.
+func withRenewal(d time.Duration) ConsumerOption {
+	return consumerOptionFunc(func(c *consumerConfig) { c.fanOutRenew = d })
+}
+
+// putHalves puts es in two halves, pause apart, in the background.
+func putHalves(t *testing.T, client PutRecordsAPI, stream string, es []entry, pause time.Duration) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		putEntries(t, client, stream, es[:len(es)/2])
+		time.Sleep(pause)
+		putEntries(t, client, stream, es[len(es)/2:])
+	}()
+	t.Cleanup(wg.Wait)
+}
+
+func consumerStatus(t *testing.T, client *sdkkinesis.Client, streamARN, name string) (sdktypes.ConsumerStatus, bool) {
+	t.Helper()
+	out, err := client.DescribeStreamConsumer(context.Background(), &sdkkinesis.DescribeStreamConsumerInput{StreamARN: aws.String(streamARN), ConsumerName: aws.String(name)})
+	var nf *sdktypes.ResourceNotFoundException
+	if errors.As(err, &nf) {
+		return "", false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.ConsumerDescription.ConsumerStatus, true
+}
+
+// Every record once, in shard order, across subscription renewals; the
+// consumer registered on Run and deregistered when it returned.
+func TestFanOutReadsEveryRecordOnceAcrossRenewals(t *testing.T) {
+	t.Parallel()
+	client, shim := testenv.KinesisLocalFanOut(t)
+	stream, streamARN := testenv.CreateStream(t, client, 2)
+	es, want := eventEntries("f", 400, 17)
+	rec := newRecorder(len(es))
+	putHalves(t, client, stream, es, 4*time.Second)
+	c := consume(t, client, stream, rec, 60*time.Second, OnRecord(rec.record),
+		WithEnhancedFanOut("rtds-test"), WithFanOutDeregister(), withRenewal(2*time.Second))
+	got := rec.snapshot()
+	checkShardOrder(t, got)
+	if diff := cmp.Diff(want, ids(got)); diff != "" {
+		t.Errorf("ids (-want +got):\n%s", diff)
+	}
+	if n := shim.Subscriptions(); n <= 2 {
+		t.Errorf("%d subscriptions for 2 shards: no renewal", n)
+	}
+	for _, s := range c.Stats().Shards {
+		if s.Checkpoint != s.Processed || s.Checkpoint.SequenceNumber == "" {
+			t.Errorf("shard %s: checkpoint %v, processed %v", s.ShardID, s.Checkpoint, s.Processed)
+		}
+	}
+	if st, ok := consumerStatus(t, client, streamARN, "rtds-test"); ok && st != sdktypes.ConsumerStatusDeleting {
+		t.Errorf("stream consumer is %s after Run with WithFanOutDeregister", st)
+	}
+}
+
+// A subscription torn down in the middle of its event stream (a dropped
+// connection: the error arrives through the stream's Err) is renewed from
+// the last continuation sequence number: nothing lost, nothing repeated.
+func TestFanOutResumesAfterSubscriptionTornDown(t *testing.T) {
+	t.Parallel()
+	client, shim := testenv.KinesisLocalFanOut(t)
+	stream, _ := testenv.CreateStream(t, client, 1)
+	es, want := eventEntries("t", 600, 13)
+	putEntries(t, client, stream, es[:300])
+	shim.CutNext(20000) // in the middle of the first subscription's records
+	rec := newRecorder(len(es))
+	var logs syncBuffer
+	putHalves(t, client, stream, es[300:], 500*time.Millisecond)
+	consume(t, client, stream, rec, 60*time.Second, OnRecord(rec.record), WithLogger(newTestLogger(&logs)),
+		WithEnhancedFanOut("rtds-test"), WithFanOutDeregister())
+	got := rec.snapshot()
+	checkShardOrder(t, got)
+	if diff := cmp.Diff(want, ids(got)); diff != "" {
+		t.Errorf("ids (-want +got):\n%s", diff)
+	}
+	if !logs.contains(testenv.ErrCut.Error()) {
+		t.Errorf("the torn-down subscription was not reported; logs:\n%s", logs.String())
+	}
+	if n := shim.Subscriptions(); n < 2 {
+		t.Errorf("%d subscriptions: not renewed after the fault", n)
+	}
+}
+
+// Two applications with their own stream consumers each receive every
+// record.
+func TestFanOutTwoConsumersEachReceiveEverything(t *testing.T) {
+	t.Parallel()
+	client, _ := testenv.KinesisLocalFanOut(t)
+	stream, _ := testenv.CreateStream(t, client, 2)
+	es, want := eventEntries("two", 300, 11)
+	recs := []*recorder{newRecorder(len(es)), newRecorder(len(es))}
+	var stops []func() error
+	for i, name := range []string{"app-a", "app-b"} {
+		c, err := NewConsumer(client, stream, append(fastConsumer(), OnRecord(recs[i].record), WithEnhancedFanOut(name), WithFanOutDeregister())...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stops = append(stops, startConsumer(t, c))
+	}
+	putHalves(t, client, stream, es, 300*time.Millisecond)
+	for i, rec := range recs {
+		rec.wait(t, 60*time.Second)
+		if err := stops[i](); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		got := rec.snapshot()
+		checkShardOrder(t, got)
+		if diff := cmp.Diff(want, ids(got)); diff != "" {
+			t.Errorf("consumer %d ids (-want +got):\n%s", i, diff)
+		}
+	}
+}
+
+// A split, then a merge, while subscriptions run: each closed shard's last
+// event names its children, which start after their parents ended.
+func TestFanOutReshardDuringSubscription(t *testing.T) {
+	t.Parallel()
+	client, _ := testenv.KinesisLocalFanOut(t)
+	stream, _ := testenv.CreateStream(t, client, 2)
+	testReshardWhileConsuming(t, client, stream, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, err := testenv.WaitActive(ctx, client, stream)
+		return err
+	}, nil, WithEnhancedFanOut("rtds-test"), WithFanOutDeregister())
+}
+
+// An idle shard's checkpoint follows the continuation sequence number of
+// the empty events, so the next reader resumes exactly there.
+func TestFanOutIdleShardCheckpointsContinuation(t *testing.T) {
+	t.Parallel()
+	client, _ := testenv.KinesisLocalFanOut(t)
+	stream, _ := testenv.CreateStream(t, client, 1)
+	putEntries(t, client, stream, []entry{{pk: "k", data: testEvent("old", "OPEN", "")}})
+	store := NewMemoryStore()
+	c, err := NewConsumer(client, stream, append(fastConsumer(), OnRecord(func(context.Context, Record) error { return nil }),
+		WithStartPosition(StartLatest), WithCheckpointStore(store), WithEnhancedFanOut("rtds-test"), WithFanOutDeregister())...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := startConsumer(t, c)
+	deadline := time.Now().Add(30 * time.Second)
+	var cp Checkpoint
+	for {
+		shards := c.Stats().Shards
+		if len(shards) == 1 && shards[0].Checkpoint.SequenceNumber != "" {
+			cp = shards[0].Checkpoint
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no continuation checkpoint on the idle shard: %+v", shards)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	// The record put before the start is not read again; one put after the
+	// first reader stopped is.
+	putEntries(t, client, stream, []entry{{pk: "k", data: testEvent("new", "OPEN", "")}})
+	rec := newRecorder(1)
+	consume(t, client, stream, rec, 30*time.Second, OnRecord(rec.record), WithStartPosition(StartLatest), WithCheckpointStore(store),
+		WithEnhancedFanOut("rtds-test"), WithFanOutDeregister())
+	time.Sleep(200 * time.Millisecond)
+	if got := ids(rec.snapshot()); !slices.Equal(got, []string{"new"}) {
+		t.Errorf("resumed from %v and read %v, want [new]", cp, got)
+	}
+}
+
