@@ -195,4 +195,3 @@ func TestFanOutIdleShardCheckpointsContinuation(t *testing.T) {
 		t.Errorf("resumed from %v and read %v, want [new]", cp, got)
 	}
 }
-
