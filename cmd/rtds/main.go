@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
@@ -49,6 +50,9 @@ type cmdEnv struct {
 	// putOptions are added to put's producer options (tests: a small
 	// buffer).
 	putOptions []kinesis.ProducerOption
+	// httpClient, when set, is the Kinesis client's (tests: the
+	// kinesis-local fan-out shim).
+	httpClient *http.Client
 
 	mu        sync.Mutex
 	lastWords func(w io.Writer) // see setLastWords

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 )
@@ -83,9 +82,18 @@ type errReader struct{}
 func (errReader) Read([]byte) (int, error) { return 0, ErrCut }
 
 // KinesisLocalFanOut returns a client for kinesis-local whose HTTP client
-// goes through a FanOutShim, and the shim. Its timeout is longer than a
-// subscription's 5 minutes, as enhanced fan-out needs.
+// goes through a FanOutShim, and the shim.
 func KinesisLocalFanOut(t testing.TB) (*sdkkinesis.Client, *FanOutShim) {
+	t.Helper()
+	ep, hc, shim := KinesisLocalFanOutHTTP(t)
+	return KinesisClient(ep, func(o *sdkkinesis.Options) { o.HTTPClient = hc }), shim
+}
+
+// KinesisLocalFanOutHTTP returns kinesis-local's endpoint and an HTTP
+// client for it through a new FanOutShim. The client has no overall
+// timeout: enhanced fan-out needs one longer than a subscription's 5
+// minutes, or none.
+func KinesisLocalFanOutHTTP(t testing.TB) (string, *http.Client, *FanOutShim) {
 	t.Helper()
 	ep := Lookup(t, EnvKinesisLocal)
 	hc := LoopbackHTTPClient()
@@ -93,8 +101,5 @@ func KinesisLocalFanOut(t testing.TB) (*sdkkinesis.Client, *FanOutShim) {
 	hc.Transport = shim
 	hc.Timeout = 0
 	t.Cleanup(hc.CloseIdleConnections)
-	return KinesisClient(ep, func(o *sdkkinesis.Options) {
-		o.HTTPClient = hc
-		o.BaseEndpoint = aws.String(ep)
-	}), shim
+	return ep, hc, shim
 }
