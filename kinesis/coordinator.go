@@ -3,6 +3,7 @@ package kinesis
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -171,7 +172,7 @@ func (co *coordinator) readerDone(d shardDone) error {
 	}
 	info.state = phaseEnded
 	for _, ch := range d.children {
-		if err := co.addShard(aws.ToString(ch.ShardId), ch.ParentShards); err != nil {
+		if err := co.addShard(aws.ToString(ch.ShardId), ch.ParentShards, ch.HashKeyRange); err != nil {
 			return err
 		}
 	}
@@ -213,7 +214,7 @@ func (co *coordinator) syncShards() error {
 				parents = append(parents, p)
 			}
 			id := aws.ToString(s.ShardId)
-			if err := co.addShard(id, parents); err != nil {
+			if err := co.addShard(id, parents, s.HashKeyRange); err != nil {
 				return err
 			}
 			if s.SequenceNumberRange != nil && s.SequenceNumberRange.EndingSequenceNumber != nil {
@@ -224,10 +225,21 @@ func (co *coordinator) syncShards() error {
 	})
 }
 
-// addShard registers a shard not seen yet and loads its checkpoint.
-func (co *coordinator) addShard(id string, parents []string) error {
+// addShard registers a shard not seen yet and loads its checkpoint. A
+// LineageStore records the shard's lineage first.
+func (co *coordinator) addShard(id string, parents []string, hashes *sdktypes.HashKeyRange) error {
 	if _, ok := co.shards[id]; ok {
 		return nil
+	}
+	if ls, ok := co.c.cfg.store.(LineageStore); ok {
+		sl := ShardLineage{ShardID: id, Parents: parents}
+		if hashes != nil {
+			sl.StartingHashKey, sl.EndingHashKey = aws.ToString(hashes.StartingHashKey), aws.ToString(hashes.EndingHashKey)
+		}
+		err := retryCall(co.runCtx, co.c, id, OpCheckpointSave, func() error { return ls.RecordShard(co.drainCtx, co.c.stream, sl) })
+		if err != nil {
+			return &ShardError{ShardID: id, Err: fmt.Errorf("record shard lineage: %w", err)}
+		}
 	}
 	cp, ok, err := co.c.loadCheckpoint(co.runCtx, co.drainCtx, id)
 	if err != nil {

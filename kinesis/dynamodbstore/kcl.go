@@ -569,3 +569,62 @@ func (s *KCLStore) EnsureTable(ctx context.Context) error {
 	}
 	return t.waitActive(ctx, desc)
 }
+
+var _ kinesis.LineageStore = (*KCLStore)(nil)
+
+// RecordShard writes a shard's lineage as the KCL does: parentShardId,
+// startingHashKey and endingHashKey on the shard's item (created, if it
+// does not exist, with leaseCounter 0 and a checkpoint sentinel: TRIM_HORIZON
+// for a child shard, as the KCL starts children, else the initial
+// position), and the shard in childShardIds of each parent that has an
+// item. Existing checkpoints and leases are left alone.
+func (s *KCLStore) RecordShard(ctx context.Context, stream string, sl kinesis.ShardLineage) error {
+	if err := checkKey(stream, sl.ShardID); err != nil {
+		return err
+	}
+	init := s.initial
+	if len(sl.Parents) > 0 {
+		init = SentinelTrimHorizon
+	}
+	names := map[string]string{"#cnt": kclCounter, "#sw": kclOwnerSwitches, "#cp": kclCheckpoint, "#sub": kclSubSeq}
+	values := map[string]ddbtypes.AttributeValue{
+		":zero": &ddbtypes.AttributeValueMemberN{Value: "0"},
+		":init": &ddbtypes.AttributeValueMemberS{Value: init},
+	}
+	set := []string{"#cnt = if_not_exists(#cnt, :zero)", "#sw = if_not_exists(#sw, :zero)", "#cp = if_not_exists(#cp, :init)", "#sub = if_not_exists(#sub, :zero)"}
+	if len(sl.Parents) > 0 {
+		names["#par"] = kclParent
+		values[":par"] = &ddbtypes.AttributeValueMemberSS{Value: sl.Parents}
+		set = append(set, "#par = :par")
+	}
+	if sl.StartingHashKey != "" && sl.EndingHashKey != "" {
+		names["#sh"], names["#eh"] = kclStartHash, kclEndHash
+		values[":sh"] = &ddbtypes.AttributeValueMemberS{Value: sl.StartingHashKey}
+		values[":eh"] = &ddbtypes.AttributeValueMemberS{Value: sl.EndingHashKey}
+		set = append(set, "#sh = :sh", "#eh = :eh")
+	}
+	if _, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       s.key(stream, sl.ShardID),
+		UpdateExpression:          aws.String("SET " + strings.Join(set, ", ")),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	}); err != nil {
+		return fmt.Errorf("dynamodbstore: record shard %s of stream %s in table %s: %w", sl.ShardID, stream, s.table, err)
+	}
+	for _, p := range sl.Parents {
+		_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                 aws.String(s.table),
+			Key:                       s.key(stream, p),
+			UpdateExpression:          aws.String("ADD #ch :ch"),
+			ConditionExpression:       aws.String("attribute_exists(#k)"),
+			ExpressionAttributeNames:  map[string]string{"#ch": kclChildren, "#k": kclLeaseKey},
+			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":ch": &ddbtypes.AttributeValueMemberSS{Value: []string{sl.ShardID}}},
+		})
+		var ccf *ddbtypes.ConditionalCheckFailedException
+		if err != nil && !errors.As(err, &ccf) { // no item: the parent is past retention
+			return fmt.Errorf("dynamodbstore: record child %s of shard %s of stream %s in table %s: %w", sl.ShardID, p, stream, s.table, err)
+		}
+	}
+	return nil
+}
