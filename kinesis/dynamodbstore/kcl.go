@@ -473,7 +473,8 @@ func (s *KCLStore) ListLeases(ctx context.Context, stream string) ([]kinesis.Lea
 // UpdateLease replaces a shard's lease with next on condition that
 // leaseCounter is still old.Counter (absent or 0 when old.Counter is 0),
 // as the KCL renews and takes leases. Taking a lease from another owner
-// adds 1 to ownerSwitchesSinceCheckpoint. A lease being handed over
+// adds 1 to ownerSwitchesSinceCheckpoint (taking a free one does not, as
+// in the KCL's getDynamoTakeLeaseUpdate). A lease being handed over
 // (next.HandoffTo) is written as KCL 3.x does: leaseOwner the next owner,
 // checkpointOwner the current one. An item created by UpdateLease gets
 // the initial position's sentinel as its checkpoint (WithInitialPosition),
@@ -510,7 +511,7 @@ func (s *KCLStore) UpdateLease(ctx context.Context, stream string, old, next kin
 	if old.HandoffTo != "" {
 		oldOwner = old.HandoffTo
 	}
-	if owner != "" && owner != oldOwner {
+	if oldOwner != "" && owner != "" && owner != oldOwner {
 		set = append(set, "#sw = if_not_exists(#sw, :zero) + :one")
 		values[":one"] = &ddbtypes.AttributeValueMemberN{Value: "1"}
 	} else {
