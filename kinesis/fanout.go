@@ -8,7 +8,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/schemas"
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 	"golang.org/x/time/rate"
 )
 
@@ -257,6 +259,20 @@ func (s *fanOutSource) position(runCtx, callCtx context.Context) (*sdktypes.Star
 	return p, nil
 }
 
+// ownCodec gives a subscription a protocol of its own. The SDK's default
+// protocol (service/kinesis v1.56.13, smithy-go v1.28.9) keeps one event
+// stream decoder and payload buffer per client, which every subscription
+// of the client then shares from its own reader goroutine: concurrent
+// subscriptions race on it (the race detector reports it, and one
+// subscription's decode can overwrite the payload another is reading). A
+// protocol per subscription gives each stream its own decoder. A protocol
+// the user set is kept.
+func ownCodec(o *sdkkinesis.Options) {
+	if _, ok := o.Protocol.(*awsjson.Protocol); ok {
+		o.Protocol = awsjson.New11(schemas.Kinesis_20131202)
+	}
+}
+
 // subscribe opens a subscription, retrying. It returns with s.stream nil
 // when runCtx is done first.
 func (s *fanOutSource) subscribe(runCtx, drainCtx context.Context) error {
@@ -274,7 +290,7 @@ func (s *fanOutSource) subscribe(runCtx, drainCtx context.Context) error {
 			ConsumerARN:      aws.String(c.fanOutARN),
 			ShardId:          aws.String(r.id),
 			StartingPosition: pos,
-		})
+		}, ownCodec)
 		if err == nil {
 			s.stream, s.cancel = out.GetStream(), cancel
 			s.renewAt = time.Now().Add(c.cfg.fanOutRenew)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +21,13 @@ import (
 // adds the initial-response event kinesis-local omits, and tears
 // subscriptions down on demand). Each test has a fresh stream of a few
 // hundred records.
+
+// consumerName is the test's stream consumer name: unique, since
+// kinesis-local finds consumers by name across streams (deregistering one
+// test's consumer ended another's subscriptions).
+func consumerName(t *testing.T) string {
+	return strings.ReplaceAll(t.Name(), "/", "-")
+}
 
 // withRenewal shortens the subscription renewal interval, so a test sees
 // renewals without waiting minutes.
@@ -63,7 +71,7 @@ func TestFanOutReadsEveryRecordOnceAcrossRenewals(t *testing.T) {
 	rec := newRecorder(len(es))
 	putHalves(t, client, stream, es, 4*time.Second)
 	c := consume(t, client, stream, rec, 60*time.Second, OnRecord(rec.record),
-		WithEnhancedFanOut("rtds-test"), WithFanOutDeregister(), withRenewal(2*time.Second))
+		WithEnhancedFanOut(consumerName(t)), WithFanOutDeregister(), withRenewal(2*time.Second))
 	got := rec.snapshot()
 	checkShardOrder(t, got)
 	if diff := cmp.Diff(want, ids(got)); diff != "" {
@@ -77,7 +85,7 @@ func TestFanOutReadsEveryRecordOnceAcrossRenewals(t *testing.T) {
 			t.Errorf("shard %s: checkpoint %v, processed %v", s.ShardID, s.Checkpoint, s.Processed)
 		}
 	}
-	if st, ok := consumerStatus(t, client, streamARN, "rtds-test"); ok && st != sdktypes.ConsumerStatusDeleting {
+	if st, ok := consumerStatus(t, client, streamARN, consumerName(t)); ok && st != sdktypes.ConsumerStatusDeleting {
 		t.Errorf("stream consumer is %s after Run with WithFanOutDeregister", st)
 	}
 }
@@ -94,9 +102,14 @@ func TestFanOutResumesAfterSubscriptionTornDown(t *testing.T) {
 	shim.CutNext(20000) // in the middle of the first subscription's records
 	rec := newRecorder(len(es))
 	var logs syncBuffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("logs:\n%s", logs.String())
+		}
+	})
 	putHalves(t, client, stream, es[300:], 500*time.Millisecond)
 	consume(t, client, stream, rec, 60*time.Second, OnRecord(rec.record), WithLogger(newTestLogger(&logs)),
-		WithEnhancedFanOut("rtds-test"), WithFanOutDeregister())
+		WithEnhancedFanOut(consumerName(t)), WithFanOutDeregister())
 	got := rec.snapshot()
 	checkShardOrder(t, got)
 	if diff := cmp.Diff(want, ids(got)); diff != "" {
@@ -119,7 +132,7 @@ func TestFanOutTwoConsumersEachReceiveEverything(t *testing.T) {
 	es, want := eventEntries("two", 300, 11)
 	recs := []*recorder{newRecorder(len(es)), newRecorder(len(es))}
 	var stops []func() error
-	for i, name := range []string{"app-a", "app-b"} {
+	for i, name := range []string{consumerName(t) + "-a", consumerName(t) + "-b"} {
 		c, err := NewConsumer(client, stream, append(fastConsumer(), OnRecord(recs[i].record), WithEnhancedFanOut(name), WithFanOutDeregister())...)
 		if err != nil {
 			t.Fatal(err)
@@ -151,7 +164,7 @@ func TestFanOutReshardDuringSubscription(t *testing.T) {
 		defer cancel()
 		_, err := testenv.WaitActive(ctx, client, stream)
 		return err
-	}, nil, WithEnhancedFanOut("rtds-test"), WithFanOutDeregister())
+	}, nil, WithEnhancedFanOut(consumerName(t)), WithFanOutDeregister())
 }
 
 // An idle shard's checkpoint follows the continuation sequence number of
@@ -163,7 +176,7 @@ func TestFanOutIdleShardCheckpointsContinuation(t *testing.T) {
 	putEntries(t, client, stream, []entry{{pk: "k", data: testEvent("old", "OPEN", "")}})
 	store := NewMemoryStore()
 	c, err := NewConsumer(client, stream, append(fastConsumer(), OnRecord(func(context.Context, Record) error { return nil }),
-		WithStartPosition(StartLatest), WithCheckpointStore(store), WithEnhancedFanOut("rtds-test"), WithFanOutDeregister())...)
+		WithStartPosition(StartLatest), WithCheckpointStore(store), WithEnhancedFanOut(consumerName(t)), WithFanOutDeregister())...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,9 +202,49 @@ func TestFanOutIdleShardCheckpointsContinuation(t *testing.T) {
 	putEntries(t, client, stream, []entry{{pk: "k", data: testEvent("new", "OPEN", "")}})
 	rec := newRecorder(1)
 	consume(t, client, stream, rec, 30*time.Second, OnRecord(rec.record), WithStartPosition(StartLatest), WithCheckpointStore(store),
-		WithEnhancedFanOut("rtds-test"), WithFanOutDeregister())
+		WithEnhancedFanOut(consumerName(t)), WithFanOutDeregister())
 	time.Sleep(200 * time.Millisecond)
 	if got := ids(rec.snapshot()); !slices.Equal(got, []string{"new"}) {
 		t.Errorf("resumed from %v and read %v, want [new]", cp, got)
 	}
+}
+
+// Fan-out under faults (docs/RELIABILITY.md): every second subscription
+// torn down after a few KB of its event stream, and subscriptions renewed
+// every 2 s, while 1,000 events arrive on 2 shards in batches: nothing
+// lost, nothing repeated, every shard in order.
+func TestFanOutUnderSubscriptionFaults(t *testing.T) {
+	t.Parallel()
+	client, shim := testenv.KinesisLocalFanOut(t)
+	stream, _ := testenv.CreateStream(t, client, 2)
+	es, want := eventEntries("uf", 1000, 31)
+	rec := newRecorder(len(es))
+	shim.CutEvery(2, 6000)
+	var logs syncBuffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("logs:\n%s", logs.String())
+		}
+	})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < len(es); i += 100 {
+			putEntries(t, client, stream, es[i:min(i+100, len(es))])
+			time.Sleep(200 * time.Millisecond)
+		}
+	}()
+	consume(t, client, stream, rec, 30*time.Second, OnRecord(rec.record), withRenewal(2*time.Second),
+		WithEnhancedFanOut(consumerName(t)), WithFanOutDeregister(), WithLogger(newTestLogger(&logs)))
+	wg.Wait()
+	got := rec.snapshot()
+	checkShardOrder(t, got)
+	if diff := cmp.Diff(want, ids(got)); diff != "" {
+		t.Errorf("ids (-want +got):\n%s", diff)
+	}
+	if shim.Cuts() < 2 {
+		t.Errorf("%d subscriptions torn down, want at least 2", shim.Cuts())
+	}
+	t.Logf("%d events handled once each; %d subscriptions, %d torn down", len(got), shim.Subscriptions(), shim.Cuts())
 }

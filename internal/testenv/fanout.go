@@ -25,12 +25,18 @@ type FanOutShim struct {
 	Base http.RoundTripper
 
 	subs atomic.Int64
-	mu   sync.Mutex
-	cut  int64 // CutNext: bytes of the next subscription's events to pass
+	cuts atomic.Int64
+	mu       sync.Mutex
+	cut      int64 // CutNext: bytes of the next subscription's events to pass
+	every    int64 // CutEvery: every this many subscriptions ...
+	everyCut int64 // ... is cut after this many bytes
 }
 
 // ErrCut is the read error of a subscription torn down by CutNext.
 var ErrCut = errors.New("testenv: subscription torn down by the test")
+
+// Cuts returns how many subscriptions CutNext tore down.
+func (s *FanOutShim) Cuts() int64 { return s.cuts.Load() }
 
 // Subscriptions returns how many SubscribeToShard calls the shim saw.
 func (s *FanOutShim) Subscriptions() int64 { return s.subs.Load() }
@@ -43,13 +49,22 @@ func (s *FanOutShim) CutNext(n int64) {
 	s.mu.Unlock()
 }
 
+// CutEvery makes every k-th subscription from now on fail with a broken
+// connection after n bytes of its event stream; the others run normally,
+// so reading progresses whatever the size of an event.
+func (s *FanOutShim) CutEvery(k int, n int64) {
+	s.mu.Lock()
+	s.every, s.everyCut = int64(k), n
+	s.mu.Unlock()
+}
+
 // RoundTrip implements http.RoundTripper.
 func (s *FanOutShim) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := s.Base.RoundTrip(req)
 	if err != nil || req.Header.Get("X-Amz-Target") != "Kinesis_20131202.SubscribeToShard" || resp.StatusCode != http.StatusOK {
 		return resp, err
 	}
-	s.subs.Add(1)
+	nsub := s.subs.Add(1)
 	var initial bytes.Buffer
 	if err := eventstream.NewEncoder().Encode(&initial, eventstream.Message{
 		Headers: eventstream.Headers{
@@ -65,10 +80,13 @@ func (s *FanOutShim) RoundTrip(req *http.Request) (*http.Response, error) {
 	s.mu.Lock()
 	cut := s.cut
 	s.cut = 0
+	if cut == 0 && s.every > 0 && nsub%s.every == 0 {
+		cut = s.everyCut
+	}
 	s.mu.Unlock()
 	var body io.Reader = resp.Body
 	if cut > 0 {
-		body = io.MultiReader(io.LimitReader(resp.Body, cut), errReader{})
+		body = io.MultiReader(io.LimitReader(resp.Body, cut), &errReader{s: s})
 	}
 	resp.Body = struct {
 		io.Reader
@@ -77,9 +95,16 @@ func (s *FanOutShim) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-type errReader struct{}
+// errReader fails every read with ErrCut, counting the first.
+type errReader struct {
+	s    *FanOutShim
+	once sync.Once
+}
 
-func (errReader) Read([]byte) (int, error) { return 0, ErrCut }
+func (r *errReader) Read([]byte) (int, error) {
+	r.once.Do(func() { r.s.cuts.Add(1) })
+	return 0, ErrCut
+}
 
 // KinesisLocalFanOut returns a client for kinesis-local whose HTTP client
 // goes through a FanOutShim, and the shim.
