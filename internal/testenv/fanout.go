@@ -24,8 +24,8 @@ import (
 type FanOutShim struct {
 	Base http.RoundTripper
 
-	subs atomic.Int64
-	cuts atomic.Int64
+	subs     atomic.Int64
+	cuts     atomic.Int64
 	mu       sync.Mutex
 	cut      int64 // CutNext: bytes of the next subscription's events to pass
 	every    int64 // CutEvery: every this many subscriptions ...
