@@ -35,6 +35,30 @@ func withRenewal(d time.Duration) ConsumerOption {
 	return consumerOptionFunc(func(c *consumerConfig) { c.fanOutRenew = d })
 }
 
+// failureLogs returns a buffer for a consumer's logs, printed if the test
+// fails.
+func failureLogs(t *testing.T) *syncBuffer {
+	logs := new(syncBuffer)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("logs:\n%s", logs.String())
+		}
+	})
+	return logs
+}
+
+// checkOnceInOrder checks that rec saw the ids want, each once, every
+// shard in order, and returns what it saw.
+func checkOnceInOrder(t *testing.T, rec *recorder, want []string) []handled {
+	t.Helper()
+	got := rec.snapshot()
+	checkShardOrder(t, got)
+	if diff := cmp.Diff(want, ids(got)); diff != "" {
+		t.Errorf("ids (-want +got):\n%s", diff)
+	}
+	return got
+}
+
 // putHalves puts es in two halves, pause apart, in the background.
 func putHalves(t *testing.T, client PutRecordsAPI, stream string, es []entry, pause time.Duration) {
 	var wg sync.WaitGroup
@@ -72,11 +96,7 @@ func TestFanOutReadsEveryRecordOnceAcrossRenewals(t *testing.T) {
 	putHalves(t, client, stream, es, 4*time.Second)
 	c := consume(t, client, stream, rec, 60*time.Second, OnRecord(rec.record),
 		WithEnhancedFanOut(consumerName(t)), WithFanOutDeregister(), withRenewal(2*time.Second))
-	got := rec.snapshot()
-	checkShardOrder(t, got)
-	if diff := cmp.Diff(want, ids(got)); diff != "" {
-		t.Errorf("ids (-want +got):\n%s", diff)
-	}
+	checkOnceInOrder(t, rec, want)
 	if n := shim.Subscriptions(); n <= 2 {
 		t.Errorf("%d subscriptions for 2 shards: no renewal", n)
 	}
@@ -101,20 +121,11 @@ func TestFanOutResumesAfterSubscriptionTornDown(t *testing.T) {
 	putEntries(t, client, stream, es[:300])
 	shim.CutNext(20000) // in the middle of the first subscription's records
 	rec := newRecorder(len(es))
-	var logs syncBuffer
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("logs:\n%s", logs.String())
-		}
-	})
+	logs := failureLogs(t)
 	putHalves(t, client, stream, es[300:], 500*time.Millisecond)
-	consume(t, client, stream, rec, 60*time.Second, OnRecord(rec.record), WithLogger(newTestLogger(&logs)),
+	consume(t, client, stream, rec, 60*time.Second, OnRecord(rec.record), WithLogger(newTestLogger(logs)),
 		WithEnhancedFanOut(consumerName(t)), WithFanOutDeregister())
-	got := rec.snapshot()
-	checkShardOrder(t, got)
-	if diff := cmp.Diff(want, ids(got)); diff != "" {
-		t.Errorf("ids (-want +got):\n%s", diff)
-	}
+	checkOnceInOrder(t, rec, want)
 	if !logs.contains(testenv.ErrCut.Error()) {
 		t.Errorf("the torn-down subscription was not reported; logs:\n%s", logs.String())
 	}
@@ -145,11 +156,7 @@ func TestFanOutTwoConsumersEachReceiveEverything(t *testing.T) {
 		if err := stops[i](); err != nil {
 			t.Fatalf("Run: %v", err)
 		}
-		got := rec.snapshot()
-		checkShardOrder(t, got)
-		if diff := cmp.Diff(want, ids(got)); diff != "" {
-			t.Errorf("consumer %d ids (-want +got):\n%s", i, diff)
-		}
+		checkOnceInOrder(t, rec, want)
 	}
 }
 
@@ -220,12 +227,7 @@ func TestFanOutUnderSubscriptionFaults(t *testing.T) {
 	es, want := eventEntries("uf", 1000, 31)
 	rec := newRecorder(len(es))
 	shim.CutEvery(2, 6000)
-	var logs syncBuffer
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("logs:\n%s", logs.String())
-		}
-	})
+	logs := failureLogs(t)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -236,13 +238,9 @@ func TestFanOutUnderSubscriptionFaults(t *testing.T) {
 		}
 	}()
 	consume(t, client, stream, rec, 30*time.Second, OnRecord(rec.record), withRenewal(2*time.Second),
-		WithEnhancedFanOut(consumerName(t)), WithFanOutDeregister(), WithLogger(newTestLogger(&logs)))
+		WithEnhancedFanOut(consumerName(t)), WithFanOutDeregister(), WithLogger(newTestLogger(logs)))
 	wg.Wait()
-	got := rec.snapshot()
-	checkShardOrder(t, got)
-	if diff := cmp.Diff(want, ids(got)); diff != "" {
-		t.Errorf("ids (-want +got):\n%s", diff)
-	}
+	got := checkOnceInOrder(t, rec, want)
 	if shim.Cuts() < 2 {
 		t.Errorf("%d subscriptions torn down, want at least 2", shim.Cuts())
 	}

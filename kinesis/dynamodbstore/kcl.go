@@ -176,61 +176,13 @@ type kclItem struct {
 // decodeKCLItem reads an item as the KCL wrote it, or as rtds did.
 func decodeKCLItem(item map[string]ddbtypes.AttributeValue) (kclItem, error) {
 	it := kclItem{exists: len(item) > 0}
-	str := func(name string) (string, error) {
-		v, ok := item[name]
-		if !ok {
-			return "", nil
-		}
-		sv, ok := v.(*ddbtypes.AttributeValueMemberS)
-		if !ok {
-			return "", fmt.Errorf("malformed item: %s is %T, want S", name, v)
-		}
-		return sv.Value, nil
-	}
-	num := func(name string) (string, error) {
-		v, ok := item[name]
-		if !ok {
-			return "", nil
-		}
-		nv, ok := v.(*ddbtypes.AttributeValueMemberN)
-		if !ok {
-			return "", fmt.Errorf("malformed item: %s is %T, want N", name, v)
-		}
-		return nv.Value, nil
-	}
-	var err error
-	var counter, switches, lastSub, startedAt, last string
-	if it.raw, err = str(kclCheckpoint); err != nil {
-		return it, err
-	}
-	if it.rawSub, err = num(kclSubSeq); err != nil {
-		return it, err
-	}
-	if it.version, err = num(rtdsVersion); err != nil {
-		return it, err
-	}
-	if counter, err = num(kclCounter); err != nil {
-		return it, err
-	}
-	if switches, err = num(kclOwnerSwitches); err != nil {
-		return it, err
-	}
-	if startedAt, err = str(rtdsStartedAt); err != nil {
-		return it, err
-	}
-	if last, err = str(rtdsLastSeq); err != nil {
-		return it, err
-	}
-	if lastSub, err = num(rtdsLastSub); err != nil {
-		return it, err
-	}
-	owner, err := str(kclOwner)
-	if err != nil {
-		return it, err
-	}
-	cpOwner, err := str(kclCheckpointOwner)
-	if err != nil {
-		return it, err
+	rd := itemReader{item: item}
+	it.raw, it.rawSub, it.version = rd.str(kclCheckpoint), rd.num(kclSubSeq), rd.num(rtdsVersion)
+	counter, switches := rd.num(kclCounter), rd.num(kclOwnerSwitches)
+	startedAt, last, lastSub := rd.str(rtdsStartedAt), rd.str(rtdsLastSeq), rd.num(rtdsLastSub)
+	owner, cpOwner := rd.str(kclOwner), rd.str(kclCheckpointOwner)
+	if rd.err != nil {
+		return it, rd.err
 	}
 	// KCL 3.x graceful handoff: leaseOwner is the next owner while
 	// checkpointOwner, the current one, finishes.
@@ -238,6 +190,7 @@ func decodeKCLItem(item map[string]ddbtypes.AttributeValue) (kclItem, error) {
 	if cpOwner != "" && cpOwner != owner {
 		it.lease.Owner, it.lease.HandoffTo = cpOwner, owner
 	}
+	var err error
 	if counter != "" {
 		if it.lease.Counter, err = strconv.ParseInt(counter, 10, 64); err != nil {
 			return it, fmt.Errorf("malformed item: %s: %w", kclCounter, err)

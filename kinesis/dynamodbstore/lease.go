@@ -55,27 +55,12 @@ func (s *Store) ListLeases(ctx context.Context, stream string) ([]kinesis.Lease,
 
 func decodeLeaseItem(item map[string]ddbtypes.AttributeValue) (kinesis.Lease, error) {
 	var l kinesis.Lease
-	str := func(name string) (string, error) {
-		v, ok := item[name]
-		if !ok {
-			return "", nil
-		}
-		sv, ok := v.(*ddbtypes.AttributeValueMemberS)
-		if !ok {
-			return "", fmt.Errorf("malformed item: %s is %T, want S", name, v)
-		}
-		return sv.Value, nil
+	rd := itemReader{item: item}
+	l.ShardID, l.Owner, l.HandoffTo = rd.str(ddbAttrShardID), rd.str(ddbAttrOwner), rd.str(ddbAttrHandoff)
+	if rd.err != nil {
+		return l, rd.err
 	}
 	var err error
-	if l.ShardID, err = str(ddbAttrShardID); err != nil {
-		return l, err
-	}
-	if l.Owner, err = str(ddbAttrOwner); err != nil {
-		return l, err
-	}
-	if l.HandoffTo, err = str(ddbAttrHandoff); err != nil {
-		return l, err
-	}
 	if v, ok := item[ddbAttrCounter]; ok {
 		nv, ok := v.(*ddbtypes.AttributeValueMemberN)
 		if !ok {
