@@ -487,15 +487,7 @@ func (s *KCLStore) UpdateLease(ctx context.Context, stream string, old, next kin
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	})
-	var ccf *ddbtypes.ConditionalCheckFailedException
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &ccf):
-		return fmt.Errorf("%w: stream %s shard %s (read counter %d): %w", kinesis.ErrLeaseChanged, stream, old.ShardID, old.Counter, err)
-	default:
-		return fmt.Errorf("dynamodbstore: update lease of stream %s shard %s in table %s: %w", stream, old.ShardID, s.table, err)
-	}
+	return leaseUpdateError(err, s.table, stream, old)
 }
 
 // EnsureTable creates the lease table as the KCL does (hash key leaseKey,

@@ -121,6 +121,13 @@ func (s *Store) UpdateLease(ctx context.Context, stream string, old, next kinesi
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	})
+	return leaseUpdateError(err, s.table, stream, old)
+}
+
+// leaseUpdateError is UpdateLease's error for the UpdateItem error err:
+// nil, an error wrapping kinesis.ErrLeaseChanged when the counter
+// condition failed, or the call's error.
+func leaseUpdateError(err error, table, stream string, old kinesis.Lease) error {
 	var ccf *ddbtypes.ConditionalCheckFailedException
 	switch {
 	case err == nil:
@@ -128,6 +135,6 @@ func (s *Store) UpdateLease(ctx context.Context, stream string, old, next kinesi
 	case errors.As(err, &ccf):
 		return fmt.Errorf("%w: stream %s shard %s (read counter %d): %w", kinesis.ErrLeaseChanged, stream, old.ShardID, old.Counter, err)
 	default:
-		return fmt.Errorf("dynamodbstore: update lease of stream %s shard %s in table %s: %w", stream, old.ShardID, s.table, err)
+		return fmt.Errorf("dynamodbstore: update lease of stream %s shard %s in table %s: %w", stream, old.ShardID, table, err)
 	}
 }
