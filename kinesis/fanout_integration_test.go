@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rtdskit/rtds/internal/testenv"
+	"github.com/rtdskit/rtds/kinesis/kinesistest"
 )
 
 // Enhanced fan-out against kinesis-local, through testenv.FanOutShim (it
@@ -245,4 +246,83 @@ func TestFanOutUnderSubscriptionFaults(t *testing.T) {
 		t.Errorf("%d subscriptions torn down, want at least 2", shim.Cuts())
 	}
 	t.Logf("%d events handled once each; %d subscriptions, %d torn down", len(got), shim.Subscriptions(), shim.Cuts())
+}
+
+// registerFaults wraps a client: DescribeStreamConsumer is throttled once,
+// then claims the consumer does not exist once (though another worker
+// registered it), so that RegisterStreamConsumer answers ResourceInUse.
+type registerFaults struct {
+	*sdkkinesis.Client
+	mu                   sync.Mutex
+	describes, registers int
+}
+
+func (f *registerFaults) DescribeStreamConsumer(ctx context.Context, in *sdkkinesis.DescribeStreamConsumerInput, opts ...func(*sdkkinesis.Options)) (*sdkkinesis.DescribeStreamConsumerOutput, error) {
+	f.mu.Lock()
+	f.describes++
+	n := f.describes
+	f.mu.Unlock()
+	switch n {
+	case 1:
+		return nil, &sdktypes.LimitExceededException{Message: aws.String("test: rate exceeded")}
+	case 2:
+		return nil, &sdktypes.ResourceNotFoundException{Message: aws.String("test: not found")}
+	}
+	return f.Client.DescribeStreamConsumer(ctx, in, opts...)
+}
+
+func (f *registerFaults) RegisterStreamConsumer(ctx context.Context, in *sdkkinesis.RegisterStreamConsumerInput, opts ...func(*sdkkinesis.Options)) (*sdkkinesis.RegisterStreamConsumerOutput, error) {
+	f.mu.Lock()
+	f.registers++
+	f.mu.Unlock()
+	return f.Client.RegisterStreamConsumer(ctx, in, opts...)
+}
+
+// A stream consumer another worker registered is reused: a throttled
+// describe is retried, and ResourceInUse on register means it exists.
+func TestFanOutReusesRegisteredConsumer(t *testing.T) {
+	t.Parallel()
+	client, _ := testenv.KinesisLocalFanOut(t)
+	stream, streamARN := testenv.CreateStream(t, client, 1)
+	name := consumerName(t)
+	if _, err := client.RegisterStreamConsumer(context.Background(), &sdkkinesis.RegisterStreamConsumerInput{StreamARN: aws.String(streamARN), ConsumerName: aws.String(name)}); err != nil {
+		t.Fatal(err)
+	}
+	es, want := eventEntries("r", 50, 5)
+	putEntries(t, client, stream, es)
+	f := &registerFaults{Client: client}
+	var throttled sync.Map
+	rec := newRecorder(len(es))
+	consume(t, f, stream, rec, 30*time.Second, OnRecord(rec.record), WithEnhancedFanOut(name), WithFanOutDeregister(),
+		WithHooks(hookFunc{throttled: func(m ReadThrottleMetrics) { throttled.Store(m.Op, true) }}))
+	checkOnceInOrder(t, rec, want)
+	if f.registers != 1 {
+		t.Errorf("RegisterStreamConsumer called %d times, want once (answered ResourceInUse)", f.registers)
+	}
+	if _, ok := throttled.Load(OpRegisterStreamConsumer); !ok {
+		t.Error("the throttled DescribeStreamConsumer was not reported to the hooks")
+	}
+}
+
+func TestFanOutOptionsAreValidated(t *testing.T) {
+	f := kinesistest.New(kinesistest.WithStream("s", 1))
+	handler := OnRecord(func(context.Context, Record) error { return nil })
+	for _, tc := range []struct {
+		name   string
+		client ConsumerAPI
+		opts   []ConsumerOption
+	}{
+		{"client without SubscribeToShard", f, []ConsumerOption{WithEnhancedFanOut("app")}},
+		{"empty name", &sdkkinesis.Client{}, []ConsumerOption{WithEnhancedFanOut("")}},
+		{"name with a space", &sdkkinesis.Client{}, []ConsumerOption{WithEnhancedFanOut("my app")}},
+		{"name too long", &sdkkinesis.Client{}, []ConsumerOption{WithEnhancedFanOut(strings.Repeat("a", 129))}},
+		{"deregister without fan-out", &sdkkinesis.Client{}, []ConsumerOption{WithFanOutDeregister()}},
+	} {
+		if _, err := NewConsumer(tc.client, "s", append(tc.opts, handler)...); err == nil {
+			t.Errorf("%s: NewConsumer succeeded", tc.name)
+		}
+	}
+	if _, err := NewConsumer(&sdkkinesis.Client{}, "s", handler, WithEnhancedFanOut("my-app.v2_0")); err != nil {
+		t.Errorf("valid name refused: %v", err)
+	}
 }
