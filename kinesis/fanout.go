@@ -69,7 +69,11 @@ var fanOutActiveRetry = Retry{InitialInterval: 250 * time.Millisecond, MaxInterv
 // continuation sequence number of the empty events the service sends every
 // few seconds, so an idle shard that changes hands resumes exactly where
 // it was. At the end of a closed shard, the last event names the child
-// shards.
+// shards; should a subscription to a closed shard stay open past its last
+// record (kinesis-local does), one GetRecords call after an empty event
+// confirms the end once ListShards shows the shard closed. A
+// ResourceNotFoundException (the stream consumer was deregistered) stops
+// Run with a *ShardError.
 //
 // The SDK client's HTTP transport must keep HTTP/2 (the SDK's default
 // transport does), and its http.Client.Timeout, if any, must be longer

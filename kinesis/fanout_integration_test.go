@@ -175,6 +175,22 @@ func TestFanOutReshardDuringSubscription(t *testing.T) {
 	}, nil, WithEnhancedFanOut(consumerName(t)), WithFanOutDeregister())
 }
 
+// Two workers share a stream through leases while it is split and merged,
+// both subscribing as the same stream consumer: a shard that changes hands
+// is subscribed by its new owner (ResourceInUse until the old
+// subscription is gone is retried), children after their parents.
+func TestFanOutReshardWithLeases(t *testing.T) {
+	t.Parallel()
+	client, _ := testenv.KinesisLocalFanOut(t)
+	stream, _ := testenv.CreateStream(t, client, 2)
+	testReshardWhileConsuming(t, client, stream, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, err := testenv.WaitActive(ctx, client, stream)
+		return err
+	}, NewMemoryStore(), WithEnhancedFanOut(consumerName(t)))
+}
+
 // An idle shard's checkpoint follows the continuation sequence number of
 // the empty events, so the next reader resumes exactly there.
 func TestFanOutIdleShardCheckpointsContinuation(t *testing.T) {
@@ -242,8 +258,8 @@ func TestFanOutUnderSubscriptionFaults(t *testing.T) {
 		WithEnhancedFanOut(consumerName(t)), WithFanOutDeregister(), WithLogger(newTestLogger(logs)))
 	wg.Wait()
 	got := checkOnceInOrder(t, rec, want)
-	if shim.Cuts() < 2 {
-		t.Errorf("%d subscriptions torn down, want at least 2", shim.Cuts())
+	if shim.Cuts() == 0 {
+		t.Error("no subscription was torn down")
 	}
 	t.Logf("%d events handled once each; %d subscriptions, %d torn down", len(got), shim.Subscriptions(), shim.Cuts())
 }
