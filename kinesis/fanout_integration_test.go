@@ -177,8 +177,8 @@ func TestFanOutReshardDuringSubscription(t *testing.T) {
 
 // Two workers share a stream through leases while it is split and merged,
 // both subscribing as the same stream consumer: a shard that changes hands
-// is subscribed by its new owner (ResourceInUse until the old
-// subscription is gone is retried), children after their parents.
+// is subscribed by its new owner (ResourceInUse, while the old
+// subscription lingers, is retried), children after their parents.
 func TestFanOutReshardWithLeases(t *testing.T) {
 	t.Parallel()
 	client, _ := testenv.KinesisLocalFanOut(t)
@@ -188,7 +188,11 @@ func TestFanOutReshardWithLeases(t *testing.T) {
 		defer cancel()
 		_, err := testenv.WaitActive(ctx, client, stream)
 		return err
-	}, NewMemoryStore(), WithEnhancedFanOut(consumerName(t)))
+	}, NewMemoryStore(), WithEnhancedFanOut(consumerName(t)), WithLogger(newTestLogger(failureLogs(t))),
+		// A lease that moves costs a new subscription, which the service
+		// refuses (ResourceInUse) while the old one lingers: leases of
+		// 2 s keep shards from moving under a loaded machine.
+		workerLeaseDuration(2*time.Second))
 }
 
 // An idle shard's checkpoint follows the continuation sequence number of
