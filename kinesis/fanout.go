@@ -26,12 +26,6 @@ type FanOutAPI interface {
 
 var _ FanOutAPI = (*sdkkinesis.Client)(nil)
 
-// Operations of enhanced fan-out, in ReadThrottleMetrics.Op.
-const (
-	OpSubscribeToShard       Operation = "SubscribeToShard"
-	OpRegisterStreamConsumer Operation = "RegisterStreamConsumer"
-)
-
 // fanOutRenewal is when a subscription is renewed: before the service
 // ends it at 5 minutes, so the renewal happens on this side's schedule.
 const fanOutRenewal = 4*time.Minute + 30*time.Second
