@@ -62,7 +62,9 @@ var fanOutActiveRetry = Retry{InitialInterval: 250 * time.Millisecond, MaxInterv
 // retried with backoff. An idle shard's checkpoint follows the
 // continuation sequence number of the empty events the service sends every
 // few seconds, so an idle shard that changes hands resumes exactly where
-// it was. At the end of a closed shard, the last event names the child
+// it was. (Such a position need not be a record's: a polling consumer of
+// the same application resuming from it, without WithEnhancedFanOut,
+// reports an iterator reset with ResetTrimmed though nothing was lost.) At the end of a closed shard, the last event names the child
 // shards; should a subscription to a closed shard stay open past its last
 // record (kinesis-local does), one GetRecords call after an empty event
 // confirms the end once ListShards shows the shard closed. A
