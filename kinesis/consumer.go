@@ -51,6 +51,9 @@ type Consumer struct {
 	hooks      consumerHooks
 	log        *slog.Logger
 	disp       *Dispatcher // the handlers; it keeps the record counters
+	// fanOutARN is the stream consumer's ARN (WithEnhancedFanOut), set by
+	// Run before any reader starts.
+	fanOutARN string
 
 	running atomic.Bool
 
@@ -81,6 +84,9 @@ func NewConsumer(client ConsumerAPI, stream string, opts ...ConsumerOption) (*Co
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
+	}
+	if _, ok := client.(FanOutAPI); cfg.fanOutName != "" && !ok {
+		return nil, fmt.Errorf("kinesis: WithEnhancedFanOut needs a client that implements FanOutAPI (SubscribeToShard and the stream consumer calls); %T does not", client)
 	}
 	c := &Consumer{
 		client: client,
@@ -236,7 +242,20 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}()
 
 	c.log.Info("kinesis: consumer starting", "stream", c.stream, "start", c.cfg.start.String())
+	if c.cfg.fanOutName != "" {
+		arn, err := c.registerFanOut(runCtx, drainCtx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil // stopped while waiting for the consumer
+			}
+			return err
+		}
+		c.fanOutARN = arn
+	}
 	err := newCoordinator(c, runCtx, drainCtx, cancel).run()
+	if c.cfg.fanOutName != "" && c.cfg.fanOutDeregister {
+		err = errors.Join(err, c.deregisterFanOut(drainCtx, c.fanOutARN))
+	}
 	c.log.Info("kinesis: consumer stopped", "stream", c.stream, "err", err)
 	return err
 }

@@ -48,6 +48,11 @@ const (
 	OpCheckpointSave   Operation = "checkpoint"
 	OpListLeases       Operation = "ListLeases"
 	OpUpdateLease      Operation = "UpdateLease"
+	// Enhanced fan-out (WithEnhancedFanOut): the stream consumer's
+	// registration (DescribeStreamSummary, DescribeStreamConsumer,
+	// RegisterStreamConsumer) and the subscriptions.
+	OpRegisterStreamConsumer Operation = "RegisterStreamConsumer"
+	OpSubscribeToShard       Operation = "SubscribeToShard"
 )
 
 // ReadThrottleMetrics describes a read-side call that was throttled

@@ -90,6 +90,9 @@ type consumerConfig struct {
 	workerID           string // Leases.WorkerID, defaulted by validate
 	leaseDuration      time.Duration
 	maxPendingAcks     int
+	fanOutName         string        // WithEnhancedFanOut
+	fanOutDeregister   bool          // WithFanOutDeregister
+	fanOutRenew        time.Duration // when a subscription is renewed; tests shorten it
 }
 
 func defaultConsumerConfig() consumerConfig {
@@ -103,6 +106,7 @@ func defaultConsumerConfig() consumerConfig {
 		maxShards:          DefaultMaxShards,
 		shutdownTimeout:    DefaultShutdownTimeout,
 		maxPendingAcks:     DefaultMaxPendingAcks,
+		fanOutRenew:        fanOutRenewal,
 		handlerConfig:      defaultHandlerConfig(),
 	}
 }
@@ -127,6 +131,9 @@ func (c *consumerConfig) validate() error {
 		if c.leaseDuration == 0 {
 			c.leaseDuration = DefaultLeaseDuration
 		}
+	}
+	if c.fanOutDeregister && c.fanOutName == "" {
+		return errors.New("kinesis: WithFanOutDeregister needs WithEnhancedFanOut")
 	}
 	return nil
 }

@@ -55,6 +55,12 @@ func (l *lifecycle) hook() hookFunc {
 	}
 }
 
+// workerLeaseDuration, among testReshardWhileConsuming's extra options,
+// sets the workers' lease duration (default 300 ms).
+type workerLeaseDuration time.Duration
+
+func (workerLeaseDuration) applyConsumer(*consumerConfig) {}
+
 // testReshardWhileConsuming splits a shard, then merges its two children,
 // while a consumer reads, and checks that nothing is lost or repeated, that
 // every partition key's records are handled in put order, and that no
@@ -63,7 +69,9 @@ func (l *lifecycle) hook() hookFunc {
 // read by different workers; records may then repeat, but only if a lease
 // expired (a starved worker on a loaded machine), and the per-key order
 // is checked on each record's first handling.
-func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string, waitActive func() error, leases LeaseStore) {
+// extra are more consumer options (enhanced fan-out), and may hold a
+// workerLeaseDuration.
+func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string, waitActive func() error, leases LeaseStore, extra ...ConsumerOption) {
 	ctx := context.Background()
 	const keys = 40
 	put := func(prefix string, n int) []string {
@@ -90,7 +98,7 @@ func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string
 	total := 600
 	done := make(chan struct{})
 	life := &lifecycle{start: map[string]int{}, end: map[string]int{}, parent: map[string][]string{}}
-	opts := append(fastConsumer(), WithHooks(life.hook()),
+	opts := append(append(fastConsumer(), extra...), WithHooks(life.hook()),
 		OnRecord(func(ctx context.Context, r Record) error {
 			ev, err := event.Decode(r.Data)
 			if err != nil {
@@ -116,12 +124,18 @@ func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string
 			}
 			return nil
 		}))
+	leaseDur := 300 * time.Millisecond
+	for _, o := range extra {
+		if d, ok := o.(workerLeaseDuration); ok {
+			leaseDur = time.Duration(d)
+		}
+	}
 	workers := [][]ConsumerOption{opts}
 	var lost atomic.Int32 // leases lost (expired) with WithLeases
 	if leases != nil {
 		workers = nil
 		for _, w := range []string{"w1", "w2"} {
-			workers = append(workers, append(slices.Clip(opts), WithCheckpointStore(leases), WithLeases(Leases{WorkerID: w, Duration: 300 * time.Millisecond}),
+			workers = append(workers, append(slices.Clip(opts), WithCheckpointStore(leases), WithLeases(Leases{WorkerID: w, Duration: leaseDur}),
 				WithHooks(hookFunc{lease: func(m LeaseMetrics) {
 					if m.Action == LeaseLost {
 						lost.Add(1)
@@ -194,7 +208,7 @@ func testReshardWhileConsuming(t *testing.T, client reshardClient, stream string
 
 	select {
 	case <-done:
-	case <-time.After(30 * time.Second):
+	case <-time.After(60 * time.Second):
 		mu.Lock()
 		n := len(order)
 		mu.Unlock() // the handlers still running take mu

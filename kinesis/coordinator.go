@@ -3,8 +3,10 @@ package kinesis
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,6 +20,9 @@ type shardInfo struct {
 	parents []string
 	state   shardPhase
 	cp      *Checkpoint // as loaded; nil when the shard had none
+	// closed is set once ListShards shows the shard closed (an ending
+	// sequence number); shared with its reader (see fanOutSource.probeEnd).
+	closed *atomic.Bool
 	// stop stops the shard's reader while the consumer runs on (its lease
 	// was lost or is handed over); set while it is reading.
 	stop context.CancelCauseFunc
@@ -167,7 +172,7 @@ func (co *coordinator) readerDone(d shardDone) error {
 	}
 	info.state = phaseEnded
 	for _, ch := range d.children {
-		if err := co.addShard(aws.ToString(ch.ShardId), ch.ParentShards); err != nil {
+		if err := co.addShard(aws.ToString(ch.ShardId), ch.ParentShards, ch.HashKeyRange); err != nil {
 			return err
 		}
 	}
@@ -208,24 +213,39 @@ func (co *coordinator) syncShards() error {
 			if p := aws.ToString(s.AdjacentParentShardId); p != "" {
 				parents = append(parents, p)
 			}
-			if err := co.addShard(aws.ToString(s.ShardId), parents); err != nil {
+			id := aws.ToString(s.ShardId)
+			if err := co.addShard(id, parents, s.HashKeyRange); err != nil {
 				return err
+			}
+			if s.SequenceNumberRange != nil && s.SequenceNumberRange.EndingSequenceNumber != nil {
+				co.shards[id].closed.Store(true)
 			}
 		}
 		return nil
 	})
 }
 
-// addShard registers a shard not seen yet and loads its checkpoint.
-func (co *coordinator) addShard(id string, parents []string) error {
+// addShard registers a shard not seen yet and loads its checkpoint. A
+// LineageStore records the shard's lineage first.
+func (co *coordinator) addShard(id string, parents []string, hashes *sdktypes.HashKeyRange) error {
 	if _, ok := co.shards[id]; ok {
 		return nil
+	}
+	if ls, ok := co.c.cfg.store.(LineageStore); ok {
+		sl := ShardLineage{ShardID: id, Parents: parents}
+		if hashes != nil {
+			sl.StartingHashKey, sl.EndingHashKey = aws.ToString(hashes.StartingHashKey), aws.ToString(hashes.EndingHashKey)
+		}
+		err := retryCall(co.runCtx, co.c, id, OpCheckpointSave, func() error { return ls.RecordShard(co.drainCtx, co.c.stream, sl) })
+		if err != nil {
+			return &ShardError{ShardID: id, Err: fmt.Errorf("record shard lineage: %w", err)}
+		}
 	}
 	cp, ok, err := co.c.loadCheckpoint(co.runCtx, co.drainCtx, id)
 	if err != nil {
 		return err
 	}
-	info := &shardInfo{id: id, parents: parents}
+	info := &shardInfo{id: id, parents: parents, closed: new(atomic.Bool)}
 	if ok {
 		info.cp = &cp
 		if cp.ShardEnded {

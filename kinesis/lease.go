@@ -88,3 +88,24 @@ func ValidateLeaseUpdate(stream string, old, next Lease) error {
 	}
 	return nil
 }
+
+// ShardLineage is a shard as ListShards (or its parent's end) describes
+// it: its parents, and its hash key range as decimal strings (empty when
+// unknown).
+type ShardLineage struct {
+	ShardID                        string
+	Parents                        []string
+	StartingHashKey, EndingHashKey string
+}
+
+// LineageStore is a CheckpointStore that also keeps each shard's lineage,
+// for other readers of the same table: dynamodbstore.KCLStore writes it
+// as the Java KCL's parentShardId, childShardIds and hash keys, which the
+// KCL needs to read parents before children. A consumer calls RecordShard
+// for every shard it discovers, before it loads the shard's checkpoint.
+// RecordShard must be idempotent and must not change a checkpoint or a
+// lease.
+type LineageStore interface {
+	CheckpointStore
+	RecordShard(ctx context.Context, stream string, s ShardLineage) error
+}

@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"golang.org/x/time/rate"
 
 	"github.com/rtdskit/rtds/batch"
 )
@@ -20,6 +19,7 @@ type shardReader struct {
 	c       *Consumer
 	id      string
 	parents []string
+	closed  *atomic.Bool // ListShards showed the shard closed
 	// stored is the checkpoint loaded or last saved; hasCP is false while
 	// the shard has none.
 	stored Checkpoint
@@ -35,10 +35,9 @@ type shardReader struct {
 	// verify is set after an iterator was acquired at a checkpoint: the
 	// first record fetched must be the checkpoint's record, else the data
 	// was trimmed.
-	verify  bool
-	limiter *rate.Limiter
-	buf     []batch.UserRecord
-	count   int64 // records processed, not yet added to the stats
+	verify bool
+	buf    []batch.UserRecord
+	count  int64 // records processed, not yet added to the stats
 
 	// acks keeps the position that may be checkpointed: pos, or, while
 	// records are waiting for their acknowledgement (Defer), the last one
@@ -57,8 +56,11 @@ func (c *Consumer) newShardReader(info *shardInfo, start StartPosition) *shardRe
 		c:       c,
 		id:      info.id,
 		parents: info.parents,
+		closed:  info.closed,
 		start:   start,
-		limiter: rate.NewLimiter(rate.Limit(c.cfg.getRecordsRate), 1),
+	}
+	if r.closed == nil {
+		r.closed = new(atomic.Bool)
 	}
 	if info.cp != nil {
 		r.stored, r.hasCP = *info.cp, true
@@ -90,82 +92,39 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 	}
 	c.log.Info("kinesis: shard started", "stream", c.stream, "shard", r.id, "checkpoint", r.stored.SequenceNumber)
 
-	iter, err := r.acquire(runCtx, drainCtx)
-	if err != nil {
-		if runCtx.Err() != nil {
-			return res, nil
-		}
-		return res, &ShardError{ShardID: r.id, Err: err}
-	}
-	policy := DefaultCallRetry.start()
+	src := r.newSource()
+	defer src.close()
 	for runCtx.Err() == nil {
-		if err := r.limiter.Wait(runCtx); err != nil {
-			break
-		}
-		start := time.Now()
-		out, err := c.client.GetRecords(drainCtx, &sdkkinesis.GetRecordsInput{
-			ShardIterator: iter,
-			Limit:         aws.Int32(r.limit()),
-			StreamARN:     c.streamARN,
-		})
+		b, err := src.next(runCtx, drainCtx)
 		if err != nil {
 			if runCtx.Err() != nil {
 				break
 			}
-			var expired *sdktypes.ExpiredIteratorException
-			if errors.As(err, &expired) {
-				for _, h := range c.hooks.reset {
-					h.OnIteratorReset(IteratorResetMetrics{ShardID: r.id, Reason: ResetExpired, From: r.pos})
-				}
-				c.log.Warn("kinesis: shard iterator expired; acquiring a new one", "shard", r.id, "after", r.pos.SequenceNumber)
-				if iter, err = r.acquire(runCtx, drainCtx); err != nil {
-					if runCtx.Err() != nil {
-						break
-					}
-					return res, &ShardError{ShardID: r.id, Err: err}
-				}
-				continue
-			}
-			retry, throttle := classify(err)
-			if !retry {
-				return res, &ShardError{ShardID: r.id, Err: fmt.Errorf("get records: %w", err)}
-			}
-			d, _ := policy.next()
-			if throttle {
-				c.hooks.readThrottled(ReadThrottleMetrics{ShardID: r.id, Op: OpGetRecords, Delay: d, Err: err})
-				c.log.Debug("kinesis: GetRecords throttled", "shard", r.id, "delay", d)
-			} else {
-				c.log.Warn("kinesis: GetRecords failed, retrying", "shard", r.id, "delay", d, "err", err)
-			}
-			sleepCtx(runCtx, d)
-			continue
+			return res, &ShardError{ShardID: r.id, Err: err}
 		}
-		policy.reset()
-		if runCtx.Err() != nil {
-			break // stopping: the records fetched are read again later
+		if b == nil {
+			break // stopping
 		}
-		fetched := time.Since(start)
-		behind := aws.ToInt64(out.MillisBehindLatest)
 		if len(c.hooks.fetched) > 0 {
 			n := 0
-			for i := range out.Records {
-				n += len(out.Records[i].Data)
+			for i := range b.records {
+				n += len(b.records[i].Data)
 			}
 			for _, h := range c.hooks.fetched {
-				h.OnRecordsFetched(RecordsFetchedMetrics{ShardID: r.id, Records: len(out.Records), Bytes: n, MillisBehindLatest: behind, Latency: time.Since(start)})
+				h.OnRecordsFetched(RecordsFetchedMetrics{ShardID: r.id, Records: len(b.records), Bytes: n, MillisBehindLatest: b.behind, Latency: b.latency})
 			}
 		}
 		handling := time.Now()
-		complete, err := r.process(runCtx, drainCtx, out.Records)
-		r.measure(time.Since(handling), len(out.Records))
-		r.publish(func(s *ShardStats) { s.MillisBehindLatest = behind })
+		complete, err := r.process(runCtx, drainCtx, b.records)
+		r.measure(time.Since(handling), len(b.records))
+		r.publish(func(s *ShardStats) { s.MillisBehindLatest = b.behind })
 		if err != nil {
 			return res, err
 		}
 		if !complete {
 			break // stopping in the middle of the batch
 		}
-		if out.NextShardIterator == nil {
+		if b.ended {
 			// The ShardEnded checkpoint waits for every acknowledgement.
 			if ok, err := r.waitAcks(runCtx, drainCtx, 0); err != nil {
 				return res, err
@@ -181,9 +140,9 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 			if !ended {
 				break // stopping: the drain saves the progress
 			}
-			res.ended, res.children = true, out.ChildShards
+			res.ended, res.children = true, b.children
 			var kids []string
-			for _, ch := range out.ChildShards {
+			for _, ch := range b.children {
 				kids = append(kids, aws.ToString(ch.ShardId))
 			}
 			for _, h := range c.hooks.ended {
@@ -191,13 +150,11 @@ func (r *shardReader) run(runCtx, drainCtx context.Context) (shardDone, error) {
 			}
 			return res, nil
 		}
-		iter = out.NextShardIterator
-		idle := len(out.Records) == 0 && behind == 0 && c.cfg.idleWait > 0
-		if err := r.checkpointDue(drainCtx, c.cfg.checkpointInterval == 0, r.nextRecordIn(fetched, idle)); err != nil {
-			return res, err
+		if b.after != "" {
+			r.passed(b.after)
 		}
-		if idle {
-			sleepCtx(runCtx, c.cfg.idleWait)
+		if err := r.checkpointDue(drainCtx, c.cfg.checkpointInterval == 0, b.ahead); err != nil {
+			return res, err
 		}
 	}
 	return res, r.drain(drainCtx)

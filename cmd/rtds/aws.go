@@ -91,6 +91,9 @@ func newAWS(ctx context.Context, env *cmdEnv, debug bool) (*awsSetup, error) {
 		}
 		o.Retryer = aws.NopRetryer{}
 		o.Logger = sdkLog
+		if env.httpClient != nil {
+			o.HTTPClient = env.httpClient
+		}
 	})
 	shown := endpoint
 	if shown == "" {

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
@@ -53,6 +54,9 @@ type cmdEnv struct {
 	// connectOptions are added to bridge's Data Streaming API client
 	// options (tests: short retries).
 	connectOptions []connect.Option
+	// httpClient, when set, is the Kinesis client's (tests: the
+	// kinesis-local fan-out shim).
+	httpClient *http.Client
 
 	mu        sync.Mutex
 	lastWords func(w io.Writer) // see setLastWords

@@ -22,7 +22,8 @@ func init() {
 }
 
 const tailUsage = `usage: rtds tail --stream NAME [--from trim_horizon|latest|RFC3339-TIME] [--type T ...]
-                 [--limit N] [--idle-exit DURATION] [--format pretty|ndjson|csv] [--debug]
+                 [--limit N] [--idle-exit DURATION] [--format pretty|ndjson|csv]
+                 [--fan-out CONSUMER] [--debug]
 
 Reads every shard of the Kinesis stream NAME (a name or an ARN), splitting
 KPL aggregates, and prints its events: pretty is one readable line per
@@ -38,6 +39,14 @@ error with their shard and sequence number and counted in the summary
 --idle-exit D stops once every shard has reached the tip of the stream
 (its backlog is read, however long that takes) and no new record came for
 D since.
+
+--fan-out CONSUMER reads with enhanced fan-out (SubscribeToShard) as the
+stream consumer CONSUMER, registering it unless it exists: records are
+pushed to tail with 2 MiB/s per shard of its own, without taking from the
+GetRecords share of the stream's other readers. tail leaves the consumer
+registered (AWS bills registered consumers by the hour; remove it with
+aws kinesis deregister-stream-consumer), since the name may be another
+application's.
 
 The endpoint, region and credentials come from the standard AWS
 configuration (AWS_ENDPOINT_URL_KINESIS, AWS_REGION, ...). A missing
@@ -57,6 +66,7 @@ func runTail(ctx context.Context, env *cmdEnv, args []string) int {
 	limit := fs.Int("limit", 0, "exit after printing `N` events (0: no limit)")
 	idleExit := fs.Duration("idle-exit", 0, "exit once every shard reached the tip and no record came for this `DURATION` (0: run until interrupted)")
 	format := fs.String("format", "pretty", "output `FORMAT`: pretty, ndjson or csv")
+	fanOut := fs.String("fan-out", "", "read with enhanced fan-out as the stream consumer `CONSUMER` (registered unless it exists)")
 	debug := fs.Bool("debug", false, "log the library's and the AWS SDK's messages to standard error")
 	if ok, code := fs.parse(args); !ok {
 		return code
@@ -115,7 +125,11 @@ func runTail(ctx context.Context, env *cmdEnv, args []string) int {
 	defer cancel()
 	t.cancel = cancel
 	idle := newIdleWatch(*idleExit)
-	c, err := startConsumer(aw, *stream, start, t, idle)
+	var opts []kinesis.ConsumerOption
+	if *fanOut != "" {
+		opts = append(opts, kinesis.WithEnhancedFanOut(*fanOut))
+	}
+	c, err := startConsumer(aw, *stream, start, t, idle, opts...)
 	if err != nil {
 		env.errorf("tail", "%v", err)
 		return 1
@@ -148,15 +162,15 @@ func runTail(ctx context.Context, env *cmdEnv, args []string) int {
 
 // startConsumer builds tail's consumer (the kinesis consumer API tail uses
 // is here and in idle.go).
-func startConsumer(aw *awsSetup, stream string, start kinesis.StartPosition, t *tailer, idle *idleWatch) (*kinesis.Consumer, error) {
-	c, err := kinesis.NewConsumer(aw.client, stream,
+func startConsumer(aw *awsSetup, stream string, start kinesis.StartPosition, t *tailer, idle *idleWatch, opts ...kinesis.ConsumerOption) (*kinesis.Consumer, error) {
+	c, err := kinesis.NewConsumer(aw.client, stream, append([]kinesis.ConsumerOption{
 		kinesis.WithStartPosition(start),
-		kinesis.WithIdleWait(250*time.Millisecond),
+		kinesis.WithIdleWait(250 * time.Millisecond),
 		kinesis.WithLogger(aw.log),
 		kinesis.OnRecord(t.handle),
 		kinesis.WithDeadLetter(t.deadLetter),
 		kinesis.WithHooks(idle),
-	)
+	}, opts...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -53,5 +53,26 @@
 // returns an error wrapping both kinesis.ErrCheckpointBehind and the SDK's
 // *types.ConditionalCheckFailedException.
 //
-// The store passes the conformance suite of package kinesis/storetest.
+// # The Java KCL's layout
+//
+// NewKCL returns a KCLStore instead: the same rules (never backwards,
+// leases by compare and swap on the counter) in the lease table layout of
+// the Java Kinesis Client Library 2.x and 3.x, one table per application
+// and stream, hash key leaseKey (the shard id):
+//
+//	leaseKey                      S   shard id
+//	leaseOwner                    S   Lease.Owner (the next owner during a handoff; absent when free)
+//	checkpointOwner               S   Lease.Owner during a handoff (KCL 3.x)
+//	leaseCounter                  N   Lease.Counter
+//	ownerSwitchesSinceCheckpoint  N   +1 when a held lease changes owner, 0 on checkpoint
+//	checkpoint                    S   sequence number, SHARD_END, or TRIM_HORIZON/LATEST/AT_TIMESTAMP
+//	checkpointSubSequenceNumber   N   Checkpoint.SubSequenceNumber
+//	parentShardId, childShardIds  SS  the shard's lineage (kinesis.LineageStore)
+//	startingHashKey, endingHashKey S  its hash key range
+//
+// A KCL application and an rtds consumer resume each other's checkpoints
+// through it. docs/KCL.md maps every attribute and says what does not
+// interoperate (running both side by side as one application).
+//
+// Both stores pass the conformance suite of package kinesis/storetest.
 package dynamodbstore

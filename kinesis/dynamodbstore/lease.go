@@ -55,27 +55,12 @@ func (s *Store) ListLeases(ctx context.Context, stream string) ([]kinesis.Lease,
 
 func decodeLeaseItem(item map[string]ddbtypes.AttributeValue) (kinesis.Lease, error) {
 	var l kinesis.Lease
-	str := func(name string) (string, error) {
-		v, ok := item[name]
-		if !ok {
-			return "", nil
-		}
-		sv, ok := v.(*ddbtypes.AttributeValueMemberS)
-		if !ok {
-			return "", fmt.Errorf("malformed item: %s is %T, want S", name, v)
-		}
-		return sv.Value, nil
+	rd := itemReader{item: item}
+	l.ShardID, l.Owner, l.HandoffTo = rd.str(ddbAttrShardID), rd.str(ddbAttrOwner), rd.str(ddbAttrHandoff)
+	if rd.err != nil {
+		return l, rd.err
 	}
 	var err error
-	if l.ShardID, err = str(ddbAttrShardID); err != nil {
-		return l, err
-	}
-	if l.Owner, err = str(ddbAttrOwner); err != nil {
-		return l, err
-	}
-	if l.HandoffTo, err = str(ddbAttrHandoff); err != nil {
-		return l, err
-	}
 	if v, ok := item[ddbAttrCounter]; ok {
 		nv, ok := v.(*ddbtypes.AttributeValueMemberN)
 		if !ok {
@@ -136,6 +121,13 @@ func (s *Store) UpdateLease(ctx context.Context, stream string, old, next kinesi
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	})
+	return leaseUpdateError(err, s.table, stream, old)
+}
+
+// leaseUpdateError is UpdateLease's error for the UpdateItem error err:
+// nil, an error wrapping kinesis.ErrLeaseChanged when the counter
+// condition failed, or the call's error.
+func leaseUpdateError(err error, table, stream string, old kinesis.Lease) error {
 	var ccf *ddbtypes.ConditionalCheckFailedException
 	switch {
 	case err == nil:
@@ -143,6 +135,6 @@ func (s *Store) UpdateLease(ctx context.Context, stream string, old, next kinesi
 	case errors.As(err, &ccf):
 		return fmt.Errorf("%w: stream %s shard %s (read counter %d): %w", kinesis.ErrLeaseChanged, stream, old.ShardID, old.Counter, err)
 	default:
-		return fmt.Errorf("dynamodbstore: update lease of stream %s shard %s in table %s: %w", stream, old.ShardID, s.table, err)
+		return fmt.Errorf("dynamodbstore: update lease of stream %s shard %s in table %s: %w", stream, old.ShardID, table, err)
 	}
 }

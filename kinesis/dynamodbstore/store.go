@@ -365,3 +365,44 @@ func (s *Store) waitActive(ctx context.Context, desc *ddbtypes.TableDescription)
 		}
 	}
 }
+
+// itemReader reads attributes of an item, keeping the first error: an
+// attribute of another type than the one asked for.
+type itemReader struct {
+	item map[string]ddbtypes.AttributeValue
+	err  error
+}
+
+// str returns the S attribute name, "" when absent.
+func (r *itemReader) str(name string) string {
+	v, ok := r.item[name]
+	if !ok {
+		return ""
+	}
+	sv, ok := v.(*ddbtypes.AttributeValueMemberS)
+	if !ok {
+		r.fail(name, v, "S")
+		return ""
+	}
+	return sv.Value
+}
+
+// num returns the N attribute name as its decimal string, "" when absent.
+func (r *itemReader) num(name string) string {
+	v, ok := r.item[name]
+	if !ok {
+		return ""
+	}
+	nv, ok := v.(*ddbtypes.AttributeValueMemberN)
+	if !ok {
+		r.fail(name, v, "N")
+		return ""
+	}
+	return nv.Value
+}
+
+func (r *itemReader) fail(name string, v ddbtypes.AttributeValue, want string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("malformed item: %s is %T, want %s", name, v, want)
+	}
+}

@@ -16,8 +16,8 @@
 // racing workers, leases listed sorted and per stream, and leases and
 // checkpoints sharing a shard's record without overwriting each other.
 //
-// Both stores of this module pass it: kinesis.MemoryStore and
-// kinesis/dynamodbstore.Store.
+// The stores of this module pass it: kinesis.MemoryStore,
+// kinesis/dynamodbstore.Store and dynamodbstore.KCLStore.
 package storetest
 
 import (
