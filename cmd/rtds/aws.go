@@ -39,7 +39,7 @@ const (
 type awsSetup struct {
 	cfg      aws.Config // the loaded configuration, for other services' clients (export, bridge)
 	client   *sdkkinesis.Client
-	endpoint string     // the endpoint as configured, or the region's default
+	endpoint string // the endpoint as configured, or the region's default
 	log      *slog.Logger
 }
 
