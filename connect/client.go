@@ -16,10 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
-
 	"github.com/rtdskit/rtds/event"
-	"github.com/rtdskit/rtds/kinesis"
 )
 
 // Request constants of the Data Streaming API.
@@ -247,8 +244,7 @@ func (c *Client) Events(ctx context.Context) iter.Seq2[*Event, error] {
 // loop connects, reads, and reconnects until the consumer stops, ctx is
 // done or an error is permanent.
 func (c *Client) loop(ctx context.Context, yield func(*Event, error) bool) {
-	var normal, limit retryState
-	normal.policy, limit.policy = c.cfg.retry, c.cfg.limitRetry
+	normal, limit := c.cfg.retry.Start(), c.cfg.limitRetry.Start()
 	for {
 		_, resume, _ := c.acks.state()
 		connected, err := c.stream(ctx, resume, yield)
@@ -260,8 +256,8 @@ func (c *Client) loop(ctx context.Context, yield func(*Event, error) bool) {
 			return
 		}
 		if connected {
-			normal.reset()
-			limit.reset()
+			normal.Reset()
+			limit.Reset()
 		}
 		var se *StatusError
 		isStatus := errors.As(err, &se)
@@ -269,29 +265,29 @@ func (c *Client) loop(ctx context.Context, yield func(*Event, error) bool) {
 			yield(nil, err)
 			return
 		}
-		rs := &normal
+		rs, policy := normal, c.cfg.retry
 		if errors.Is(err, ErrConnectionLimit) {
-			rs = &limit
+			rs, policy = limit, c.cfg.limitRetry
 		}
-		wait, ok := rs.next()
+		wait, ok := rs.Next()
 		if !ok {
-			yield(nil, fmt.Errorf("connect: giving up after %d attempts: %w", rs.attempt, err))
+			yield(nil, fmt.Errorf("connect: giving up after %d attempts: %w", rs.Attempts(), err))
 			return
 		}
 		if isStatus {
-			wait = max(wait, retryAfter(se.retryAfter, rs.policy.MaxInterval))
+			wait = max(wait, retryAfter(se.retryAfter, policy.MaxInterval))
 		}
 		c.retries.Add(1)
 		_, resume, _ = c.acks.state()
-		m := RetryMetrics{Attempt: rs.attempt, Wait: wait, Err: err, ResumeOffset: resume}
+		m := RetryMetrics{Attempt: rs.Attempts(), Wait: wait, Err: err, ResumeOffset: resume}
 		for _, h := range c.hookRetry {
 			h.OnRetry(m)
 		}
 		level := slog.LevelInfo
-		if errors.Is(err, ErrConnectionLimit) || rs.attempt > 3 {
+		if errors.Is(err, ErrConnectionLimit) || rs.Attempts() > 3 {
 			level = slog.LevelWarn
 		}
-		c.log.Log(ctx, level, "reconnecting", "attempt", rs.attempt, "wait", wait, "error", err, "resume_offset", resume)
+		c.log.Log(ctx, level, "reconnecting", "attempt", rs.Attempts(), "wait", wait, "error", err, "resume_offset", resume)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -311,35 +307,6 @@ func retryAfter(h string, limit time.Duration) time.Duration {
 		return 0
 	}
 	return min(time.Duration(n)*time.Second, limit)
-}
-
-// retryState is one sequence of consecutive failed attempts under a
-// policy.
-type retryState struct {
-	policy  kinesis.Retry
-	bo      *backoff.ExponentialBackOff
-	attempt int
-}
-
-func (r *retryState) reset() { r.bo, r.attempt = nil, 0 }
-
-// next counts a failed attempt and returns the wait before the next one;
-// ok is false when the policy allows no more.
-func (r *retryState) next() (time.Duration, bool) {
-	r.attempt++
-	if r.policy.MaxAttempts > 0 && r.attempt >= r.policy.MaxAttempts {
-		return 0, false
-	}
-	if r.bo == nil {
-		r.bo = backoff.NewExponentialBackOff(
-			backoff.WithInitialInterval(r.policy.InitialInterval),
-			backoff.WithMaxInterval(r.policy.MaxInterval),
-			backoff.WithMultiplier(r.policy.Multiplier),
-			backoff.WithRandomizationFactor(r.policy.Jitter),
-			backoff.WithMaxElapsedTime(0),
-		)
-	}
-	return r.bo.NextBackOff(), true
 }
 
 // errPermanent marks errors retrying cannot fix (a bad request URL).

@@ -259,7 +259,7 @@ func WithOffsetUpdates(enable bool) Option {
 // with the last error.
 func WithRetry(r kinesis.Retry) Option {
 	return optionFunc(func(c *config) {
-		if err := validateRetry(r); err != nil {
+		if err := r.Validate(); err != nil {
 			c.setErr("WithRetry: %v", err)
 			return
 		}
@@ -271,29 +271,12 @@ func WithRetry(r kinesis.Retry) Option {
 // reader holds the stream). Default DefaultLimitRetry.
 func WithLimitRetry(r kinesis.Retry) Option {
 	return optionFunc(func(c *config) {
-		if err := validateRetry(r); err != nil {
+		if err := r.Validate(); err != nil {
 			c.setErr("WithLimitRetry: %v", err)
 			return
 		}
 		c.limitRetry = r
 	})
-}
-
-// validateRetry checks r as kinesis.Retry documents its fields.
-func validateRetry(r kinesis.Retry) error {
-	switch {
-	case r.MaxAttempts < 0:
-		return fmt.Errorf("MaxAttempts %d is negative (0 means no limit)", r.MaxAttempts)
-	case r.InitialInterval <= 0:
-		return fmt.Errorf("InitialInterval %v must be positive", r.InitialInterval)
-	case r.MaxInterval < r.InitialInterval:
-		return fmt.Errorf("MaxInterval %v is below InitialInterval %v", r.MaxInterval, r.InitialInterval)
-	case r.Multiplier < 1:
-		return fmt.Errorf("Multiplier %v is below 1", r.Multiplier)
-	case r.Jitter < 0 || r.Jitter > 1:
-		return fmt.Errorf("Jitter %v is outside [0, 1]", r.Jitter)
-	}
-	return nil
 }
 
 // WithIdleTimeout sets how long a connection may stay silent (no answer

@@ -279,7 +279,7 @@ func (c *Consumer) loadCheckpoint(runCtx, callCtx context.Context, id string) (C
 // retryCall runs f until it succeeds, ctx is done, or it fails with an
 // error retrying cannot fix. Throttling is reported to the hooks.
 func retryCall(ctx context.Context, c *Consumer, shardID string, op Operation, f func() error) error {
-	policy := DefaultCallRetry.start()
+	policy := DefaultCallRetry.Start()
 	for {
 		err := f()
 		if err == nil {
@@ -295,7 +295,7 @@ func retryCall(ctx context.Context, c *Consumer, shardID string, op Operation, f
 		if !retry {
 			return err
 		}
-		d, _ := policy.next()
+		d, _ := policy.Next()
 		if throttle {
 			c.hooks.readThrottled(ReadThrottleMetrics{ShardID: shardID, Op: op, Delay: d, Err: err})
 		}

@@ -252,7 +252,7 @@ func (d *Dispatcher) handlerFor(t event.Type) eventHandler {
 // permanently is dead-lettered, and so is one whose attempts are exhausted,
 // unless returnFailed: then its *HandlerError is returned.
 func (d *Dispatcher) callWithRetry(stopCtx, callCtx context.Context, slot *deferSlot, rec Record, t event.Type, returnFailed bool, fn func(context.Context) error) (bool, error) {
-	retry := d.cfg.handlerRetry.start()
+	retry := d.cfg.handlerRetry.Start()
 	pos := Checkpoint{SequenceNumber: rec.SequenceNumber, SubSequenceNumber: rec.SubSequenceNumber}
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
@@ -271,7 +271,7 @@ func (d *Dispatcher) callWithRetry(stopCtx, callCtx context.Context, slot *defer
 		if callCtx.Err() != nil {
 			return false, callCtx.Err() // the shutdown timeout cancelled the handler
 		}
-		delay, again := retry.next()
+		delay, again := retry.Next()
 		if isPermanent(err) {
 			return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonPermanent, Type: t, Attempts: attempt, Err: err})
 		}
@@ -303,7 +303,7 @@ func (d *Dispatcher) deadLetter(stopCtx, callCtx context.Context, dl DeadLetter)
 			"reason", dl.Reason, "attempts", dl.Attempts, "err", dl.Err)
 		return nil
 	}
-	retry := DefaultCallRetry.start()
+	retry := DefaultCallRetry.Start()
 	for {
 		err := d.cfg.deadLetter(callCtx, dl)
 		if err == nil {
@@ -313,7 +313,7 @@ func (d *Dispatcher) deadLetter(stopCtx, callCtx context.Context, dl DeadLetter)
 		if errors.Is(err, context.Canceled) && callCtx.Err() != nil {
 			return callCtx.Err()
 		}
-		delay, _ := retry.next()
+		delay, _ := retry.Next()
 		d.log.Error("kinesis: dead-letter handler failed, retrying", "shard", dl.ShardID, "seq", dl.SequenceNumber,
 			"subseq", dl.SubSequenceNumber, "reason", dl.Reason, "delay", delay, "err", err)
 		if !sleepCtx(stopCtx, delay) {

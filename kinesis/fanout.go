@@ -126,7 +126,7 @@ func (c *Consumer) registerFanOut(runCtx, callCtx context.Context) (string, erro
 		streamARN = aws.ToString(out.StreamDescriptionSummary.StreamARN)
 	}
 	name := aws.String(c.cfg.fanOutName)
-	policy := fanOutActiveRetry.start()
+	policy := fanOutActiveRetry.Start()
 	registered := false
 	for {
 		out, err := api.DescribeStreamConsumer(callCtx, &sdkkinesis.DescribeStreamConsumerInput{StreamARN: aws.String(streamARN), ConsumerName: name})
@@ -160,7 +160,7 @@ func (c *Consumer) registerFanOut(runCtx, callCtx context.Context) (string, erro
 		if err == nil && out.ConsumerDescription.ConsumerStatus == sdktypes.ConsumerStatusDeleting {
 			registered = false
 		}
-		d, _ := policy.next()
+		d, _ := policy.Next()
 		if err != nil {
 			if _, throttle := classify(err); throttle {
 				c.hooks.readThrottled(ReadThrottleMetrics{Op: OpRegisterStreamConsumer, Delay: d, Err: err})
@@ -201,7 +201,7 @@ type fanOutSource struct {
 	// trimHorizon: the checkpoint's records are gone (see acquire).
 	trimHorizon bool
 	limiter     *rate.Limiter // at most one subscription per second
-	policy      *retrier
+	policy      *Retrier
 	lastEvent   time.Time
 	probed      time.Time // the last probeEnd
 }
@@ -214,7 +214,7 @@ func newFanOutSource(r *shardReader) *fanOutSource {
 		r:       r,
 		api:     r.c.client.(FanOutAPI),
 		limiter: rate.NewLimiter(1, 1),
-		policy:  DefaultCallRetry.start(),
+		policy:  DefaultCallRetry.Start(),
 	}
 }
 
@@ -333,7 +333,7 @@ func (s *fanOutSource) retry(runCtx context.Context, err error) bool {
 	if !retry {
 		return false
 	}
-	d, _ := s.policy.next()
+	d, _ := s.policy.Next()
 	if throttle {
 		c.hooks.readThrottled(ReadThrottleMetrics{ShardID: r.id, Op: OpSubscribeToShard, Delay: d, Err: err})
 	}
@@ -385,7 +385,7 @@ func (s *fanOutSource) next(runCtx, drainCtx context.Context) (*fetched, error) 
 			c.log.Debug("kinesis: unknown event in subscription", "shard", r.id, "event", fmt.Sprintf("%T", ev))
 			continue
 		}
-		s.policy.reset()
+		s.policy.Reset()
 		v := e.Value
 		now := time.Now()
 		b := &fetched{

@@ -42,7 +42,7 @@ type unit struct {
 	size     int           // bytes counted against request limits
 	born     time.Duration // oldest record's Put time
 	attempts int
-	retry    *retrier // its retry sequence, from its first failure
+	retry    *Retrier // its retry sequence, from its first failure
 	retryAt  time.Time
 	state    unitState
 	shardID  string // answer
@@ -663,9 +663,9 @@ func countRecs(us []unit) int {
 // most maxThrottleWait: its shard's rate limit, not its backoff, paces it.
 func (p *Producer) scheduleRetryLocked(u *unit, cause error, throttled bool, now time.Time) {
 	if u.retry == nil {
-		u.retry = p.cfg.retry.start()
+		u.retry = p.cfg.retry.Start()
 	}
-	d, ok := u.retry.next()
+	d, ok := u.retry.Next()
 	if throttled {
 		d = min(d, maxThrottleWait)
 	}

@@ -56,20 +56,27 @@ var (
 	DefaultCallRetry = Retry{MaxAttempts: 0, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second, Multiplier: 2, Jitter: 0.5}
 )
 
-// validate reports the first invalid field, naming the option it came
-// from.
-func (r Retry) validate(option string) error {
+// Validate reports the first field of r that breaks the rules above.
+func (r Retry) Validate() error {
 	switch {
 	case r.MaxAttempts < 0:
-		return fmt.Errorf("kinesis: %s: MaxAttempts %d is negative (0 means no limit)", option, r.MaxAttempts)
+		return fmt.Errorf("MaxAttempts %d is negative (0 means no limit)", r.MaxAttempts)
 	case r.InitialInterval <= 0:
-		return fmt.Errorf("kinesis: %s: InitialInterval %v must be positive", option, r.InitialInterval)
+		return fmt.Errorf("InitialInterval %v must be positive", r.InitialInterval)
 	case r.MaxInterval < r.InitialInterval:
-		return fmt.Errorf("kinesis: %s: MaxInterval %v is below InitialInterval %v", option, r.MaxInterval, r.InitialInterval)
+		return fmt.Errorf("MaxInterval %v is below InitialInterval %v", r.MaxInterval, r.InitialInterval)
 	case r.Multiplier < 1:
-		return fmt.Errorf("kinesis: %s: Multiplier %v is below 1", option, r.Multiplier)
+		return fmt.Errorf("Multiplier %v is below 1", r.Multiplier)
 	case r.Jitter < 0 || r.Jitter > 1:
-		return fmt.Errorf("kinesis: %s: Jitter %v is outside [0, 1]", option, r.Jitter)
+		return fmt.Errorf("Jitter %v is outside [0, 1]", r.Jitter)
+	}
+	return nil
+}
+
+// validate is Validate naming the option the policy came from.
+func (r Retry) validate(option string) error {
+	if err := r.Validate(); err != nil {
+		return errorf("%s: %w", option, err)
 	}
 	return nil
 }
@@ -91,18 +98,21 @@ func (r Retry) newBackOff() backoff.BackOff {
 // the first).
 func (r Retry) exhausted(n int) bool { return r.MaxAttempts > 0 && n >= r.MaxAttempts }
 
-// retrier runs one sequence of retries under a policy.
-type retrier struct {
+// Retrier runs one sequence of retries under a Retry policy: Next after
+// each failed attempt, Reset after a success. A Retrier is not safe for
+// concurrent use.
+type Retrier struct {
 	policy  Retry
 	bo      backoff.BackOff
 	attempt int // attempts made so far
 }
 
-func (r Retry) start() *retrier { return &retrier{policy: r} }
+// Start returns a Retrier for one sequence of attempts under r.
+func (r Retry) Start() *Retrier { return &Retrier{policy: r} }
 
-// next counts a failed attempt and returns the wait before the next one;
+// Next counts a failed attempt and returns the wait before the next one;
 // ok is false when the policy allows no more attempts.
-func (t *retrier) next() (d time.Duration, ok bool) {
+func (t *Retrier) Next() (d time.Duration, ok bool) {
 	t.attempt++
 	if t.policy.exhausted(t.attempt) {
 		return 0, false
@@ -113,8 +123,12 @@ func (t *retrier) next() (d time.Duration, ok bool) {
 	return t.bo.NextBackOff(), true
 }
 
-// reset starts the sequence again after a success.
-func (t *retrier) reset() {
+// Attempts returns the failed attempts counted by Next since the start or
+// the last Reset.
+func (t *Retrier) Attempts() int { return t.attempt }
+
+// Reset starts the sequence again, after a success.
+func (t *Retrier) Reset() {
 	t.attempt = 0
 	if t.bo != nil {
 		t.bo.Reset()

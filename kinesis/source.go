@@ -48,7 +48,7 @@ func (r *shardReader) newSource() recordSource {
 	return &pollSource{
 		r:       r,
 		limiter: rate.NewLimiter(rate.Limit(r.c.cfg.getRecordsRate), 1),
-		policy:  DefaultCallRetry.start(),
+		policy:  DefaultCallRetry.Start(),
 	}
 }
 
@@ -75,7 +75,7 @@ type pollSource struct {
 	r       *shardReader
 	iter    *string
 	limiter *rate.Limiter
-	policy  *retrier
+	policy  *Retrier
 	idle    bool // the last batch was empty at the tip
 }
 
@@ -125,7 +125,7 @@ func (s *pollSource) next(runCtx, drainCtx context.Context) (*fetched, error) {
 			if !retry {
 				return nil, fmt.Errorf("get records: %w", err)
 			}
-			d, _ := s.policy.next()
+			d, _ := s.policy.Next()
 			if throttle {
 				c.hooks.readThrottled(ReadThrottleMetrics{ShardID: r.id, Op: OpGetRecords, Delay: d, Err: err})
 				c.log.Debug("kinesis: GetRecords throttled", "shard", r.id, "delay", d)
@@ -135,7 +135,7 @@ func (s *pollSource) next(runCtx, drainCtx context.Context) (*fetched, error) {
 			sleepCtx(runCtx, d)
 			continue
 		}
-		s.policy.reset()
+		s.policy.Reset()
 		if runCtx.Err() != nil {
 			return nil, nil // stopping: the records fetched are read again later
 		}

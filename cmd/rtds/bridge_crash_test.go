@@ -37,7 +37,7 @@ func TestBridgeSurvivesSIGKILL(t *testing.T) {
 		checkpoint func(dir string) string
 	}{
 		{"file", "the offset in a local file", 50000, 5, 15000, func(dir string) string { return "file://" + filepath.Join(dir, "offset.json") }},
-		{"dynamodb", "the offset in DynamoDB (dynalite)", 10000, 2, 4000, func(string) string { return "dynamodb://" + testenv.UniqueName("bridge-cp") }},
+		{"dynamodb", "the offset in DynamoDB (dynalite)", 10000, 2, 1500, func(string) string { return "dynamodb://" + testenv.UniqueName("bridge-cp") }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
