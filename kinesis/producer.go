@@ -481,6 +481,12 @@ func (p *Producer) close(ctx context.Context) error {
 	p.cancel(ErrClosed)
 	close(p.stop)
 	p.wg.Wait()
+	// The dispatch loop may stop before it saw the last records finish:
+	// the buffer's final state (empty, unless Close gave up).
+	p.mu.Lock()
+	buf := p.bufferLocked()
+	p.mu.Unlock()
+	p.reportBuffer(buf)
 	st := p.Stats()
 	p.cfg.log().Info("kinesis: producer closed", "records", st.Records, "delivered", st.Delivered,
 		"failed", st.Failed, "retried", st.Retried, "requests", st.Requests)

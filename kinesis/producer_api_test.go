@@ -254,3 +254,40 @@ func TestProducerHooks(t *testing.T) {
 		t.Errorf("hooks saw %d batches, %d retried, %d failed, %d buffer calls", h.batches, h.retried, h.failed, h.buffer)
 	}
 }
+
+// lastBuffer keeps the last state HookPutBuffer reported.
+type lastBuffer struct {
+	mu   sync.Mutex
+	last BufferMetrics
+	n    int
+}
+
+func (h *lastBuffer) OnPutBuffer(b BufferMetrics) { h.mu.Lock(); h.last, h.n = b, h.n+1; h.mu.Unlock() }
+
+// A gauge fed by HookPutBuffer reads an empty buffer once Close delivered
+// everything: the dispatch loop can stop before it saw the last requests
+// finish, so Close reports the final state itself.
+func TestProducerBufferHookEndsEmptyAfterClose(t *testing.T) {
+	for i := range 20 {
+		f := kinesistest.New(kinesistest.WithStream("s", 2))
+		var h lastBuffer
+		p, err := NewProducer(f, "s", WithHooks(&h), WithLinger(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range 300 {
+			if err := p.Put(context.Background(), fmt.Sprint(j), []byte("x")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		h.mu.Lock()
+		last, n := h.last, h.n
+		h.mu.Unlock()
+		if n == 0 || last.Records != 0 || last.Bytes != 0 {
+			t.Fatalf("run %d: last buffer state %+v after %d reports, want empty", i, last, n)
+		}
+	}
+}

@@ -102,11 +102,9 @@ func (p *Producer) run() {
 		now := time.Now()
 		p.mu.Lock()
 		next, expired := p.dispatchLocked(now)
-		buf := BufferMetrics{Records: p.stats.Buffered, Bytes: p.stats.BufferedBytes, Capacity: p.cfg.bufferBytes}
+		buf := p.bufferLocked()
 		p.mu.Unlock()
-		for _, h := range p.hooks.buffer {
-			h.OnPutBuffer(buf)
-		}
+		p.reportBuffer(buf)
 		if len(expired) > 0 {
 			p.finish(expired, nil)
 			continue
@@ -128,6 +126,20 @@ func (p *Producer) run() {
 			default:
 			}
 		}
+	}
+}
+
+// bufferLocked is the buffer's state for HookPutBuffer.
+func (p *Producer) bufferLocked() BufferMetrics {
+	return BufferMetrics{Records: p.stats.Buffered, Bytes: p.stats.BufferedBytes, Capacity: p.cfg.bufferBytes}
+}
+
+// reportBuffer calls the HookPutBuffer hooks. Only the dispatch loop calls
+// it while the producer runs, and Close once after the loop stopped, so
+// the hooks see the states in order.
+func (p *Producer) reportBuffer(buf BufferMetrics) {
+	for _, h := range p.hooks.buffer {
+		h.OnPutBuffer(buf)
 	}
 }
 

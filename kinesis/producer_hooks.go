@@ -89,7 +89,8 @@ type HookPutThrottled interface {
 
 // HookPutBuffer is called with the buffer depth each time the producer's
 // dispatch loop runs (when records are put into an empty buffer, requests
-// complete, a linger or retry wait ends).
+// complete, a linger or retry wait ends), in order, and once more when
+// Close has stopped the producer, with its final state.
 type HookPutBuffer interface {
 	OnPutBuffer(BufferMetrics)
 }
