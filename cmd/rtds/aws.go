@@ -15,6 +15,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
@@ -277,4 +278,21 @@ func firstEnv(env *cmdEnv, names ...string) string {
 		}
 	}
 	return ""
+}
+
+// dynamoDB returns a DynamoDB client (for --checkpoint dynamodb://TABLE)
+// from the loaded configuration, at AWS_ENDPOINT_URL_DYNAMODB (or
+// AWS_ENDPOINT_URL) when one is set.
+func (a *awsSetup) dynamoDB(env *cmdEnv) (*dynamodb.Client, error) {
+	endpoint := firstEnv(env, "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
+	if endpoint != "" {
+		if err := checkEndpoint(endpoint); err != nil {
+			return nil, errors.New(strings.ReplaceAll(err.Error(), "AWS_ENDPOINT_URL_KINESIS", "AWS_ENDPOINT_URL_DYNAMODB"))
+		}
+	}
+	return dynamodb.NewFromConfig(a.cfg, func(o *dynamodb.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	}), nil
 }

@@ -48,17 +48,10 @@ func openOffsetStore(ctx context.Context, env *cmdEnv, aw *awsSetup, spec, appKe
 	if scheme == "file" {
 		return &fileOffsetStore{spec: spec, path: rest, appKey: appKey, stream: stream}, nil
 	}
-	endpoint := firstEnv(env, "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
-	if endpoint != "" {
-		if err := checkEndpoint(endpoint); err != nil {
-			return nil, errors.New(strings.ReplaceAll(err.Error(), "AWS_ENDPOINT_URL_KINESIS", "AWS_ENDPOINT_URL_DYNAMODB"))
-		}
+	client, err := aw.dynamoDB(env)
+	if err != nil {
+		return nil, err
 	}
-	client := dynamodb.NewFromConfig(aw.cfg, func(o *dynamodb.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	})
 	tbl, err := dynamodbstore.New(client, rest)
 	if err != nil {
 		return nil, fmt.Errorf("--checkpoint %s: %w", spec, err)

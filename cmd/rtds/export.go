@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
@@ -188,24 +187,22 @@ func checkpointStore(ctx context.Context, env *cmdEnv, aw *awsSetup, s string) (
 	if s == "" {
 		return nil, nil
 	}
-	u, err := url.Parse(s)
-	switch {
-	case err == nil && u.Scheme == "file" && u.Host+u.Path != "":
-		return newFileCheckpointStore(u.Host + u.Path)
-	case err == nil && u.Scheme == "dynamodb" && u.Host != "":
-		endpoint := firstEnv(env, "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
-		ddb := dynamodb.NewFromConfig(aw.cfg, func(o *dynamodb.Options) {
-			if endpoint != "" {
-				o.BaseEndpoint = aws.String(endpoint)
-			}
-		})
-		st, err := dynamodbstore.New(ddb, u.Host)
-		if err != nil {
-			return nil, err
-		}
-		return st, st.EnsureTable(ctx)
+	scheme, rest, err := parseCheckpoint(s)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("--checkpoint %q: want dynamodb://table or file://path", s)
+	if scheme == "file" {
+		return newFileCheckpointStore(rest)
+	}
+	ddb, err := aw.dynamoDB(env)
+	if err != nil {
+		return nil, err
+	}
+	st, err := dynamodbstore.New(ddb, rest)
+	if err != nil {
+		return nil, err
+	}
+	return st, st.EnsureTable(ctx)
 }
 
 // exportRun is one run of rtds export: the consumer, the sink, progress.
