@@ -448,8 +448,6 @@ func (r *putRun) lastWords(w io.Writer) {
 // standard error is not a terminal, one line every drainProgressEvery
 // while draining. The returned function stops it.
 func (r *putRun) progress() (stop func()) {
-	done := make(chan struct{})
-	finished := make(chan struct{})
 	tty := r.env.stderrIsTerminal
 	every := 200 * time.Millisecond
 	if !tty {
@@ -457,43 +455,32 @@ func (r *putRun) progress() (stop func()) {
 	}
 	start := time.Now()
 	drew := false
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-			r.mu.Lock()
-			draining, lastErr := r.draining, r.lastErr
-			r.mu.Unlock()
-			if !tty && !draining {
-				continue
-			}
-			st := r.p.stats()
-			line := fmt.Sprintf("rtds put: %.0f events/s, %d sent, %d delivered, %d retried, %d failed",
-				float64(st.records)/time.Since(start).Seconds(), st.records, st.delivered, st.retried, st.failed)
-			if draining {
-				line = fmt.Sprintf("rtds put: delivering: %d of %d events delivered, %d retried, %d failed",
-					st.delivered, st.records, st.retried, st.failed)
-			}
-			if lastErr != nil {
-				line += "; retrying: " + errorCause(lastErr).Error()
-			}
-			if tty {
-				fmt.Fprintf(r.env.stderr, "\r%s\x1b[K", line)
-				drew = true
-			} else {
-				fmt.Fprintln(r.env.stderr, line)
-			}
+	stopTicks := tick(every, func() {
+		r.mu.Lock()
+		draining, lastErr := r.draining, r.lastErr
+		r.mu.Unlock()
+		if !tty && !draining {
+			return
 		}
-	}()
+		st := r.p.stats()
+		line := fmt.Sprintf("rtds put: %.0f events/s, %d sent, %d delivered, %d retried, %d failed",
+			float64(st.records)/time.Since(start).Seconds(), st.records, st.delivered, st.retried, st.failed)
+		if draining {
+			line = fmt.Sprintf("rtds put: delivering: %d of %d events delivered, %d retried, %d failed",
+				st.delivered, st.records, st.retried, st.failed)
+		}
+		if lastErr != nil {
+			line += "; retrying: " + errorCause(lastErr).Error()
+		}
+		if tty {
+			fmt.Fprintf(r.env.stderr, "\r%s\x1b[K", line)
+			drew = true
+		} else {
+			fmt.Fprintln(r.env.stderr, line)
+		}
+	})
 	return func() {
-		close(done)
-		<-finished
+		stopTicks() // returns once the last tick is done, so drew is settled
 		if drew {
 			fmt.Fprint(r.env.stderr, "\r\x1b[K")
 		}
