@@ -91,6 +91,7 @@ type producerConfig struct {
 	refresh         time.Duration
 	onResult        func(Result)
 	eventKey        func(event.Event) string
+	rawEventKey     func(event.Keys) string // eventKey on event.PeekKeys's result; nil for a custom eventKey
 }
 
 func defaultProducerConfig() producerConfig {
@@ -143,6 +144,7 @@ func (c *producerConfig) validate() error {
 	case c.eventKey == nil:
 		return fmt.Errorf("kinesis: nil event partition key function")
 	}
+	c.rawEventKey = rawEventKey(c.eventKey)
 	if c.aggregate {
 		if _, err := c.newAggregator(); err != nil {
 			return errorf("aggregation: %w", err)
@@ -300,8 +302,11 @@ func WithResultHandler(fn func(Result)) ProducerOption {
 	return producerOptionFunc(func(c *producerConfig) { c.onResult = fn })
 }
 
-// WithEventPartitionKey sets how PutEvent chooses an event's partition key.
-// Default: PartitionKeyChannel.
+// WithEventPartitionKey sets how PutEvent and PutEventJSON choose an
+// event's partition key. PutEventJSON finds the keys of the built-in
+// functions (PartitionKeyChannel, PartitionKeyNamedUser,
+// PartitionKeyEventID) without decoding the event, and decodes it for any
+// other function. Default: PartitionKeyChannel.
 func WithEventPartitionKey(fn func(event.Event) string) ProducerOption {
 	return producerOptionFunc(func(c *producerConfig) { c.eventKey = fn })
 }
