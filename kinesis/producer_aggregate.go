@@ -23,14 +23,19 @@ const aggHeader = 4 + 16 + 48
 // its records' keys hash to.
 //
 // The dispatcher bounds each aggregate's size from above before taking its
-// records, and Put validated their keys with the same rules, so Add cannot
+// records, and Put validated their keys with the same rules, so AddShared cannot
 // fail; if it ever did, the unit's records are failed with the error rather
 // than sent incomplete.
+//
+// The records' data is copied once, straight into the buffer (AddShared
+// refers to it, AppendTo copies it), and a is reset afterwards so that it
+// holds no reference to the records.
 func encodeAggregate(a *batch.Aggregator, pool *aggBufPool, u *unit) (*aggBuf, error) {
 	a.Reset()
+	defer a.Reset()
 	for i := range u.recs {
 		r := &u.recs[i]
-		if err := a.Add(batch.Record{PartitionKey: r.pk, Data: r.data}); err != nil {
+		if err := a.AddShared(batch.Record{PartitionKey: r.pk, Data: r.data}); err != nil {
 			return nil, errorf("aggregating record %d of %d: %w", i, len(u.recs), err)
 		}
 	}
