@@ -97,27 +97,38 @@ func BenchmarkMD5(b *testing.B) {
 //	go test -run '^$' -bench 'BenchmarkProducerPut|BenchmarkMD5' -benchmem ./kinesis/
 //
 // The ordering=true cases add WithOrdering (one request in flight per
-// shard, one entry per key or one aggregate per shard per request).
+// shard, one entry per key or one aggregate per shard per request); the
+// aggbytes case raises WithAggregateLimits' MaxBytes from the KPL's 50 KB
+// to the 1 MiB record limit.
 func BenchmarkProducerPut(b *testing.B) {
 	type config struct {
 		size          int
 		agg, ordering bool
+		aggBytes      int // WithAggregateLimits' MaxBytes; 0 for the default
 	}
 	var configs []config
 	for _, size := range []int{100, 1024} {
 		for _, agg := range []bool{false, true} {
-			configs = append(configs, config{size, agg, false})
+			configs = append(configs, config{size, agg, false, 0})
 		}
 	}
-	configs = append(configs, config{100, false, true}, config{100, true, true})
+	configs = append(configs, config{100, false, true, 0}, config{100, true, true, 0},
+		config{1024, true, false, 256 << 10}, config{1024, true, false, 1 << 20})
 	for _, c := range configs {
 		size, agg := c.size, c.agg
 		name := fmt.Sprintf("size=%d/aggregation=%v", size, agg)
 		if c.ordering {
 			name += "/ordering=true"
 		}
+		opts := []ProducerOption{WithAggregation(agg), WithOrdering(c.ordering)}
+		if c.aggBytes > 0 {
+			name += fmt.Sprintf("/aggbytes=%d", c.aggBytes)
+			l := DefaultAggregateLimits
+			l.MaxBytes = c.aggBytes
+			opts = append(opts, WithAggregateLimits(l))
+		}
 		b.Run(name, func(b *testing.B) {
-			p, err := NewProducer(newInstantClient(), "s", WithAggregation(agg), WithOrdering(c.ordering))
+			p, err := NewProducer(newInstantClient(), "s", opts...)
 			if err != nil {
 				b.Fatal(err)
 			}

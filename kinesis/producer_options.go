@@ -196,6 +196,24 @@ func WithAggregation(on bool) ProducerOption {
 // WithAggregateLimits sets the size of the aggregated records built with
 // WithAggregation: start from DefaultAggregateLimits and change fields.
 // NewProducer reports invalid limits. Default: DefaultAggregateLimits.
+//
+// Larger aggregates, up to the 1 MiB record limit, cost less CPU per
+// record: fewer Kinesis records to build and answer, and a partition key
+// repeated within an aggregate is stored once. BenchmarkProducerPut
+// measured 1 KiB records (1,024 keys over 4 shards) at about 10% less
+// producer CPU with MaxBytes of 256 KiB or 1 MiB than with the default, in
+// one run; that excludes the SDK's serialization and signing, whose cost
+// follows the bytes sent, so the saving on a whole program is smaller.
+// What they cost: an aggregate is one Kinesis record, so a throttled or
+// failed entry retries all its user records at once, and a 1 MiB
+// aggregate takes a whole second of its shard's 1 MiB/s, so it is
+// throttled whenever anything else wrote to the shard in that second (the
+// producer caps an aggregate at what a throttled shard's rate allows, so
+// it shrinks back while its shard throttles). A consumer receives the
+// records in larger units (the KCL and Lambda batch sizes count Kinesis
+// records, and a Lambda invocation's payload is bounded in bytes).
+// Delivery stays at least once either way: a PutRecords answer that is
+// lost rewrites the whole request, whatever the aggregate size.
 func WithAggregateLimits(l AggregateLimits) ProducerOption {
 	return producerOptionFunc(func(c *producerConfig) { c.agg = l })
 }
