@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/rtdskit/rtds/internal/md5x8"
 )
 
 // Magic is the 4-byte prefix of every KPL aggregated record.
@@ -417,6 +419,65 @@ func (a *Aggregator) AppendTo(dst []byte) []byte {
 	if a.n == 0 {
 		return dst
 	}
+	dst, start := a.appendBody(dst)
+	sum := md5.Sum(dst[start:])
+	return append(dst, sum[:]...)
+}
+
+// AppendToUnsealed is AppendTo without computing the MD5 trailer: the
+// aggregate's last 16 bytes are zeros until [Seal] fills them in. Append
+// several aggregates this way and seal them in one call, which computes
+// their MD5s side by side where the CPU allows: about a third of the CPU
+// time of sealing them one by one on amd64 with AVX2. An unsealed
+// aggregate is not a valid aggregate: deaggregation reads it as plain
+// data.
+func (a *Aggregator) AppendToUnsealed(dst []byte) []byte {
+	if a.n == 0 {
+		return dst
+	}
+	dst, _ = a.appendBody(dst)
+	var zero [md5.Size]byte
+	return append(dst, zero[:]...)
+}
+
+// Seal computes the MD5 trailer of each aggregate appended by
+// [Aggregator.AppendToUnsealed] (the whole aggregate's data, from its magic
+// to its trailer). It computes up to eight MD5s side by side on amd64 CPUs
+// with AVX2, and one by one with crypto/md5 elsewhere; the result is the
+// same. Empty data (what an empty Aggregator appends) is skipped; other
+// data shorter than an aggregate's magic and trailer makes it panic.
+func Seal(aggs ...[]byte) {
+	const chunk = 32
+	var sums [chunk][md5.Size]byte
+	var bodies [chunk][]byte
+	var dsts [chunk][]byte
+	for len(aggs) > 0 {
+		n := 0
+		for len(aggs) > 0 && n < chunk {
+			agg := aggs[0]
+			aggs = aggs[1:]
+			if len(agg) == 0 {
+				continue
+			}
+			if len(agg) < aggOverhead {
+				panic("batch: Seal: data too short to be an aggregate")
+			}
+			bodies[n] = agg[len(Magic) : len(agg)-md5.Size]
+			dsts[n] = agg[len(agg)-md5.Size:]
+			n++
+		}
+		md5x8.Sums(sums[:n], bodies[:n])
+		for i := range n {
+			copy(dsts[i], sums[i][:])
+		}
+		clear(bodies[:n])
+		clear(dsts[:n])
+	}
+}
+
+// appendBody appends the magic and the protobuf message, and returns where
+// the message starts.
+func (a *Aggregator) appendBody(dst []byte) ([]byte, int) {
 	dst = slices.Grow(dst, a.dataSize())
 	dst = append(dst, Magic[:]...)
 	start := len(dst)
@@ -429,8 +490,7 @@ func (a *Aggregator) AppendTo(dst []byte) []byte {
 		from = s.at
 	}
 	dst = append(dst, a.buf[from:]...)
-	sum := md5.Sum(dst[start:])
-	return append(dst, sum[:]...)
+	return dst, start
 }
 
 // Build returns the aggregate as a Kinesis record: the first user record's

@@ -80,3 +80,39 @@ func TestAggregatorAddSharedDoesNotAllocate(t *testing.T) {
 		t.Fatalf("a reused Aggregator allocates %v times per shared aggregate", n)
 	}
 }
+
+// TestSeal checks that aggregates appended unsealed and sealed together,
+// in groups of every size, are byte for byte those AppendTo builds.
+func TestSeal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	for round := range 40 {
+		n := rng.IntN(45)
+		var want, got [][]byte
+		for range n {
+			a := mustAggregator(t, WithMaxAggregateBytes(64+rng.IntN(60000)))
+			for _, r := range randomRecords(rng, 500, 1+rng.IntN(30), 600) {
+				if err := a.AddShared(r); err != nil {
+					break
+				}
+			}
+			want = append(want, a.AppendTo(nil))
+			u := a.AppendToUnsealed([]byte("prefix"))
+			got = append(got, u[len("prefix"):])
+			if !bytes.Equal(u[:len("prefix")], []byte("prefix")) {
+				t.Fatal("AppendToUnsealed changed dst's bytes")
+			}
+		}
+		Seal(got...)
+		for i := range want {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("round %d: aggregate %d of %d sealed differs from AppendTo's", round, i, n)
+			}
+			if _, err := Deaggregate(KinesisRecord{SequenceNumber: "1", Data: got[i]}); err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+	}
+	if empty := mustAggregator(t).AppendToUnsealed(nil); len(empty) != 0 {
+		t.Errorf("an empty aggregate appended %d bytes", len(empty))
+	}
+}

@@ -43,9 +43,13 @@ func Sums(sums [][Size]byte, msgs [][]byte) {
 	}
 	// Hash messages of similar lengths together, longest first, so that
 	// few lanes idle while others finish.
-	order := make([]int, len(msgs))
-	for i := range order {
-		order[i] = i
+	var buf [32]int
+	order := buf[:0]
+	if len(msgs) > len(buf) {
+		order = make([]int, 0, len(msgs))
+	}
+	for i := range msgs {
+		order = append(order, i)
 	}
 	slices.SortFunc(order, func(a, b int) int { return len(msgs[b]) - len(msgs[a]) })
 	for len(order) > 0 {
