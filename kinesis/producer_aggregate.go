@@ -28,8 +28,10 @@ const aggHeader = 4 + 16 + 48
 // than sent incomplete.
 //
 // The records' data is copied once, straight into the buffer (AddShared
-// refers to it, AppendTo copies it), and a is reset afterwards so that it
-// holds no reference to the records.
+// refers to it, AppendToUnsealed copies it), and a is reset afterwards so
+// that it holds no reference to the records. The aggregate is unsealed:
+// send seals a request's new aggregates together with batch.Seal, which
+// computes their MD5s side by side.
 func encodeAggregate(a *batch.Aggregator, pool *aggBufPool, u *unit) (*aggBuf, error) {
 	a.Reset()
 	defer a.Reset()
@@ -40,7 +42,7 @@ func encodeAggregate(a *batch.Aggregator, pool *aggBufPool, u *unit) (*aggBuf, e
 		}
 	}
 	b := pool.get(a.Size()) // Size counts the data and the partition key
-	b.b = a.AppendTo(b.b[:0])
+	b.b = a.AppendToUnsealed(b.b[:0])
 	return b, nil
 }
 

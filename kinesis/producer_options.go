@@ -197,16 +197,16 @@ func WithAggregation(on bool) ProducerOption {
 // WithAggregation: start from DefaultAggregateLimits and change fields.
 // NewProducer reports invalid limits. Default: DefaultAggregateLimits.
 //
-// Larger aggregates, up to the 1 MiB record limit, cost less CPU per
-// record: fewer Kinesis records to build and answer, and a partition key
-// repeated within an aggregate is stored once. BenchmarkProducerPut
-// measured 1 KiB records (1,024 keys over 4 shards) at about 10% less
-// producer CPU with MaxBytes of 256 KiB or 1 MiB than with the default, in
-// one run; that excludes the SDK's serialization and signing, whose cost
-// follows the bytes sent, so the saving on a whole program is smaller.
-// What they cost: an aggregate is one Kinesis record, so a throttled or
-// failed entry retries all its user records at once, and a 1 MiB
-// aggregate takes a whole second of its shard's 1 MiB/s, so it is
+// Larger aggregates, up to the 1 MiB record limit, do not cost less CPU:
+// an aggregate's MD5 trailer covers every byte whatever its size, and the
+// producer computes the MD5s of a request's aggregates side by side (up
+// to eight at once on amd64 with AVX2), which needs several aggregates per
+// request. BenchmarkProducerPut measured 1 KiB records with MaxBytes of
+// 256 KiB or 1 MiB at the default's CPU per record or more, in one run
+// (before aggregates were hashed side by side, they saved about 10%).
+// What larger aggregates cost: an aggregate is one Kinesis record, so a
+// throttled or failed entry retries all its user records at once, and a
+// 1 MiB aggregate takes a whole second of its shard's 1 MiB/s, so it is
 // throttled whenever anything else wrote to the shard in that second (the
 // producer caps an aggregate at what a throttled shard's rate allows, so
 // it shrinks back while its shard throttles). A consumer receives the
