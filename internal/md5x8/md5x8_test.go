@@ -87,3 +87,30 @@ func BenchmarkSums(b *testing.B) {
 		})
 	}
 }
+
+// FuzzSums checks Sums against crypto/md5 on messages cut from data at
+// the given lengths (seed picks up to 12 lengths).
+func FuzzSums(f *testing.F) {
+	f.Add([]byte("hello, world"), uint64(0x0102030405060708))
+	f.Add(make([]byte, 2000), uint64(0x3f3f3f3f3f3f3f3f))
+	f.Fuzz(func(t *testing.T, data []byte, seed uint64) {
+		rng := rand.New(rand.NewPCG(seed, seed>>7))
+		n := 1 + rng.IntN(12)
+		msgs := make([][]byte, n)
+		for i := range msgs {
+			if len(data) == 0 {
+				break
+			}
+			start := rng.IntN(len(data))
+			end := start + rng.IntN(len(data)-start+1)
+			msgs[i] = data[start:end]
+		}
+		sums := make([][Size]byte, n)
+		Sums(sums, msgs)
+		for i, m := range msgs {
+			if want := md5.Sum(m); sums[i] != want {
+				t.Fatalf("message %d of %d (%d bytes): %x, want %x", i, n, len(m), sums[i], want)
+			}
+		}
+	})
+}
