@@ -436,7 +436,7 @@ func (s *fanOutSource) probeEnd(runCtx, drainCtx context.Context, after string) 
 		c.log.Debug("kinesis: probing the end of a closed shard failed", "shard", r.id, "err", err)
 		return false, nil
 	}
-	out, err := c.client.GetRecords(drainCtx, &sdkkinesis.GetRecordsInput{ShardIterator: it.ShardIterator, Limit: aws.Int32(1), StreamARN: c.streamARN})
+	out, err := c.client.GetRecords(drainCtx, &sdkkinesis.GetRecordsInput{ShardIterator: it.ShardIterator, Limit: aws.Int32(1), StreamARN: c.streamARN}, c.cfg.getRecordsOpts()...)
 	if err != nil || runCtx.Err() != nil {
 		return false, nil
 	}
