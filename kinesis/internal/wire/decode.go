@@ -170,8 +170,12 @@ func decodeGetRecords(payload []byte, out *sdkkinesis.GetRecordsOutput) bool {
 			if s.null() {
 				return true
 			}
+			if hasRecords {
+				// A second Records: the SDK decodes (and may reject) the
+				// data of the first, which the fast path never decodes.
+				return false
+			}
 			hasRecords = true
-			d.records = d.records[:0]
 			return s.array(d.record)
 		case "NextShardIterator":
 			return d.optStr(&next)
@@ -299,7 +303,10 @@ func (d *decoder) record() bool {
 			if s.null() {
 				return true
 			}
-			start, end, esc, ok := s.str()
+			if r.data.off >= 0 {
+				return false // a second Data: as for a second Records
+			}
+			start, end, esc, ok := s.b64str()
 			r.data, r.dataEsc = span{int32(start), int32(end)}, esc
 			return ok
 		case "SequenceNumber":

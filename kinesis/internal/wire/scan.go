@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/binary"
 	"strconv"
 	"unicode"
@@ -116,6 +117,28 @@ func (s *scanner) str() (start, end int, esc, ok bool) {
 			i++
 		}
 	}
+}
+
+// b64str scans a string expected to hold base64: the closing quote, a
+// backslash and the line breaks that base64 decoding would skip are found
+// with bytes.IndexByte (vectorized); any other byte JSON forbids in a
+// string is a control character, which base64 decoding rejects later. A
+// string with a backslash or line break takes str's full validation.
+func (s *scanner) b64str() (start, end int, esc, ok bool) {
+	if s.peek() != '"' {
+		return 0, 0, false, false
+	}
+	start = s.i + 1
+	q := bytes.IndexByte(s.b[start:], '"')
+	if q < 0 {
+		return 0, 0, false, false
+	}
+	seg := s.b[start : start+q]
+	if bytes.IndexByte(seg, '\\') >= 0 || bytes.IndexByte(seg, '\n') >= 0 || bytes.IndexByte(seg, '\r') >= 0 {
+		return s.str()
+	}
+	s.i = start + q + 1
+	return start, start + q, false, true
 }
 
 func hex4(b []byte) rune {

@@ -135,8 +135,10 @@ func TestGetRecordsGolden(t *testing.T) {
 		{name: "huge millis", body: `{"MillisBehindLatest":9223372036854775807}`, fast: true, want: &sdkkinesis.GetRecordsOutput{MillisBehindLatest: aws.Int64(math.MaxInt64)}},
 		{name: "timestamp rounding", body: `{"Records":[{"ApproximateArrivalTimestamp":1.001},{"ApproximateArrivalTimestamp":-1.5},{"ApproximateArrivalTimestamp":1e3}]}`, fast: true,
 			want: &sdkkinesis.GetRecordsOutput{Records: []types.Record{{ApproximateArrivalTimestamp: aws.Time(smithytime.ParseEpochSeconds(1.001))}, {ApproximateArrivalTimestamp: aws.Time(time.UnixMilli(-1500).UTC())}, {ApproximateArrivalTimestamp: aws.Time(time.Unix(1000, 0).UTC())}}}},
-		{name: "duplicate keys", body: `{"Records":[{"SequenceNumber":"1"}],"Records":[{"SequenceNumber":"2","SequenceNumber":"3","PartitionKey":"a","PartitionKey":null}]}`, fast: true,
-			want: &sdkkinesis.GetRecordsOutput{Records: []types.Record{{SequenceNumber: aws.String("3"), PartitionKey: aws.String("a")}}}},
+		{name: "duplicate keys", body: `{"Records":[{"SequenceNumber":"2","SequenceNumber":"3","PartitionKey":"a","PartitionKey":null,"Data":"QQ==","Data":null}],"NextShardIterator":"a","NextShardIterator":"b"}`, fast: true,
+			want: &sdkkinesis.GetRecordsOutput{NextShardIterator: aws.String("b"), Records: []types.Record{{SequenceNumber: aws.String("3"), PartitionKey: aws.String("a"), Data: []byte("A")}}}},
+		{name: "duplicate records fall back", body: `{"Records":[{"SequenceNumber":"1"}],"Records":[{"SequenceNumber":"2","Data":"QQ==","Data":"Qg=="}]}`,
+			want: &sdkkinesis.GetRecordsOutput{Records: []types.Record{{SequenceNumber: aws.String("2"), Data: []byte("B")}}}},
 		{name: "other encryption type", body: `{"Records":[{"EncryptionType":"FUTURE"},{"EncryptionType":"N\u004fNE"}]}`, fast: true,
 			want: &sdkkinesis.GetRecordsOutput{Records: []types.Record{{EncryptionType: "FUTURE"}, {EncryptionType: types.EncryptionTypeNone}}}},
 		{name: "base64 with escaped newline", body: `{"Records":[{"Data":"QUJD\nREVG"}]}`, fast: true,
@@ -164,7 +166,7 @@ func TestGetRecordsGolden(t *testing.T) {
 func TestGetRecordsMalformed(t *testing.T) {
 	for _, body := range []string{
 		`{`, `{"Records":[`, `{"Records":[{"Data":"QUJD"}`, `{"Records":{}}`, `{"Records":[1]}`,
-		`{"Records":[{"Data":"QUJ"}]}`, `{"Records":[{"Data":"Q!=="}]}`, `{"Records":[{"Data":5}]}`,
+		`{"Records":[{"Data":"QUJ"}]}`, "{\"Records\":[{\"Data\":\"QU\tJD\"}]}", "{\"Records\":[{\"Data\":\"QU\nJD\"}]}", `{"Records":[{"Data":"QUJD`, `{"Records":[{"Data":" 000","Data":""}]}`, `{"Records":[{"Data":"!"}],"Records":[]}`, `{"Records":[{"Data":"Q!=="}]}`, `{"Records":[{"Data":5}]}`,
 		`{"MillisBehindLatest":1.5}`, `{"MillisBehindLatest":"1"}`, `{"MillisBehindLatest":92233720368547758070}`,
 		`{"Records":[{"ApproximateArrivalTimestamp":"x"}]}`, `{"Records":[{"ApproximateArrivalTimestamp":1e400}]}`,
 		`{"Records":[{"PartitionKey":"a` + "\n" + `"}]}`, `{"Records":[{"PartitionKey":"\x"}]}`, `{"Records":[{"PartitionKey":"\u12"}]}`,
