@@ -106,7 +106,7 @@ func (p *Protocol) DeserializeResponse(ctx context.Context, schema *smithy.Opera
 		return &smithy.DeserializationError{Err: err}
 	}
 	payload := *buf
-	if len(payload) == 0 || decode(payload) {
+	if len(payload) == 0 || len(payload) < maxFastBody && decode(payload) {
 		return nil
 	}
 	// The answer has something the fast decoder does not handle exactly
@@ -138,6 +138,10 @@ func (p *Protocol) SerializeInitialRequest(schema *smithy.Schema, v smithy.Seria
 func (p *Protocol) DeserializeInitialResponse(schema *smithy.Schema, r io.Reader, out smithy.Deserializable) error {
 	return p.inner.DeserializeInitialResponse(schema, r, out)
 }
+
+// maxFastBody bounds the answers the fast decoder takes (its offsets are
+// int32; a GetRecords answer is at most about 14 MB).
+const maxFastBody = 1 << 30
 
 // Response bodies are read into pooled buffers sized by Content-Length (a
 // GetRecords answer is up to about 14 MB of JSON); nothing decoded points
