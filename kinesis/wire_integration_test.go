@@ -362,8 +362,8 @@ func TestWireCodecFanOut(t *testing.T) {
 	}
 	stream, _ := testenv.CreateStream(t, client, 2)
 	es, want := eventEntries("wf", 200, 11)
-	putEntries(t, client, stream, es)
 	rec := newRecorder(len(es))
-	consume(t, client, stream, rec, 60*time.Second, OnRecord(rec.record), WithEnhancedFanOut(consumerName(t)), WithFanOutDeregister())
+	putHalves(t, client, stream, es, time.Second)
+	consume(t, client, stream, rec, 60*time.Second, OnRecord(rec.record), WithEnhancedFanOut(testenv.UniqueName("wire")), WithFanOutDeregister())
 	checkOnceInOrder(t, rec, want)
 }

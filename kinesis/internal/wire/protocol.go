@@ -54,6 +54,9 @@ func Wrap(inner smithyhttp.ClientProtocol) smithyhttp.ClientProtocol {
 	return &Protocol{inner: inner}
 }
 
+// Inner returns the wrapped protocol.
+func (p *Protocol) Inner() smithyhttp.ClientProtocol { return p.inner }
+
 // UseFast is a per-call option of the SDK's Kinesis client that wraps the
 // client's protocol with the fast codec.
 func UseFast(o *sdkkinesis.Options) { o.Protocol = Wrap(o.Protocol) }
