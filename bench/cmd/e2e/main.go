@@ -425,6 +425,10 @@ func runOne(ctx context.Context, o options, self, dir, stream string, c contende
 	}
 	rr.Events, rr.Mallocs, rr.Requests, rr.Entries, rr.Failed, rr.WorkNS, rr.Err =
 		cr.Events, int64(cr.Mallocs), cr.Requests, cr.Entries, cr.Failed, cr.WorkNS, cr.Err
+	if err != nil && rr.Err == "" {
+		// For example the race detector's exit status.
+		rr.Err = fmt.Sprintf("%v: %s", err, lastLine(stderr.String()))
+	}
 	if !c.produce && rr.Err == "" {
 		ids, err := readIDs(idsFile)
 		if err != nil {

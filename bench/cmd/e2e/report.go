@@ -6,6 +6,7 @@ import (
 	"html"
 	"math"
 	"os"
+	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -424,22 +425,12 @@ func versions() []string {
 		return nil
 	}
 	var out []string
-	rev, dirty := "", ""
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				dirty = " (modified)"
-			}
+	if rev, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output(); err == nil {
+		v := "rtds " + strings.TrimSpace(string(rev))
+		if exec.Command("git", "diff", "--quiet", "HEAD").Run() != nil {
+			v += " (with uncommitted changes)"
 		}
-	}
-	if len(rev) > 12 {
-		rev = rev[:12]
-	}
-	if rev != "" {
-		out = append(out, "rtds "+rev+dirty)
+		out = append(out, v)
 	}
 	want := []string{
 		"github.com/a8m/kinesis-producer",
