@@ -210,7 +210,7 @@ func markdown(res *results) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Run %s: %d events of %s bytes on average per run, %d rounds interleaved, 4-shard kinesalite streams.\n\n",
 		res.Date.Format("2006-01-02 15:04 UTC"), res.Events, fmtNum(res.AvgBytes, 0), res.Rounds)
-	fmt.Fprintf(&b, "Machine: %s. Versions: %s.\n\n", res.Machine, strings.Join(res.Versions, ", "))
+	fmt.Fprintf(&b, "Machine: %s. Versions: %s. Command: `%s`.\n\n", res.Machine, strings.Join(res.Versions, ", "), res.Command)
 
 	b.WriteString("**rtds ÷ peer, client CPU per event** (ratio of the medians; in brackets the range of the per-round ratios; below 1 favours rtds):\n\n")
 	b.WriteString("| workload | rtds | peer | rtds CPU µs/event | peer CPU µs/event | rtds / peer CPU |\n|---|---|---|---|---|---|\n")
