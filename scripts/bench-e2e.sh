@@ -11,7 +11,7 @@ cd "$root"
 export RTDS_EMULATORS_DIR="${RTDS_EMULATORS_DIR:-$root/.emulators}"
 tmp=$(mktemp -d)
 cleanup() {
-  scripts/emulators.sh stop
+  "$root/scripts/emulators.sh" stop
   rm -rf "$tmp"
 }
 trap cleanup EXIT
