@@ -95,7 +95,7 @@ func newResults(o options, in *inputSet, cs []contender) *results {
 		Date: time.Now().UTC(), Events: o.events, Rounds: o.rounds,
 		AvgBytes: float64(in.bytes) / float64(o.events),
 		Machine:  machine(), Versions: versions(),
-		Command: fmt.Sprintf("e2e -events %d -rounds %d", o.events, o.rounds),
+		Command: fmt.Sprintf("bench/cmd/e2e -events %d -rounds %d", o.events, o.rounds),
 		Sources: map[string]*streamCheck{},
 	}
 	for _, c := range cs {
@@ -205,8 +205,8 @@ func (s stat) fmt(d int) string {
 // contender.
 func markdown(res *results) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Run %s: %d events of %s bytes on average per run, %d rounds interleaved, 4-shard kinesalite streams.\n\n",
-		res.Date.Format("2006-01-02 15:04 UTC"), res.Events, fmtNum(res.AvgBytes, 0), res.Rounds)
+	fmt.Fprintf(&b, "Run %s: %s events of %s bytes on average per run, %d rounds interleaved, 4-shard kinesalite streams.\n\n",
+		res.Date.Format("2006-01-02 15:04 UTC"), fmtNum(float64(res.Events), 0), fmtNum(res.AvgBytes, 0), res.Rounds)
 	fmt.Fprintf(&b, "Machine: %s. Versions: %s. Command: `%s`.\n\n", res.Machine, strings.Join(res.Versions, ", "), res.Command)
 
 	b.WriteString("**rtds ÷ peer, client CPU per event** (ratio of the medians; in brackets the range of the per-round ratios; below 1 favours rtds):\n\n")
