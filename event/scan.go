@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"unicode"
 	"unicode/utf16"
@@ -62,6 +63,11 @@ func quoteChar(c byte) string {
 // d.pos to tell the end from a NUL byte).
 func (d *decoder) ws() byte {
 	data := d.data
+	// Compact JSON has no white space: settle the common case with one
+	// comparison.
+	if i := d.pos; i < len(data) && data[i] > ' ' {
+		return data[i]
+	}
 	for i := d.pos; i < len(data); i++ {
 		switch c := data[i]; c {
 		case ' ', '\t', '\n', '\r':
@@ -114,6 +120,11 @@ func (d *decoder) nextKey(first bool) (key string, ok bool, err error) {
 	key, err = d.readString()
 	if err != nil {
 		return "", false, err
+	}
+	// Compact JSON: the ':' and the value follow the key directly.
+	if p := d.pos; p+1 < len(d.data) && d.data[p] == ':' && d.data[p+1] > ' ' {
+		d.pos = p + 1
+		return key, true, nil
 	}
 	if d.ws() != ':' {
 		return "", false, d.unexpected("after object key")
@@ -177,9 +188,13 @@ func (d *decoder) readString() (string, error) {
 	// Eight bytes at a time while none needs attention: '"', '\\', a
 	// control character or a non-ASCII byte.
 	for ; i+8 <= len(data); i += 8 {
-		w := binary.LittleEndian.Uint64(data[i:])
-		if hasLess(w, 0x20) || hasZero(w^quotes) || hasZero(w^backslashes) || w&highBits != 0 {
-			break
+		if m := special(binary.LittleEndian.Uint64(data[i:])); m != 0 {
+			i += bits.TrailingZeros64(m) >> 3
+			if data[i] == '"' {
+				d.pos = i + 1
+				return view(data[start:i]), nil
+			}
+			return d.readStringSlow(start, i)
 		}
 	}
 	for ; i < len(data); i++ {
@@ -203,12 +218,16 @@ const (
 	backslashes = '\\' * lowBits
 )
 
-// hasZero reports whether a byte of w is zero (may also flag bytes after a
-// zero byte, which only ends the fast path early).
-func hasZero(w uint64) bool { return (w-lowBits)&^w&highBits != 0 }
-
-// hasLess reports whether a byte of w is below n (n <= 128), as hasZero.
-func hasLess(w uint64, n uint64) bool { return (w-n*lowBits)&^w&highBits != 0 }
+// special has the high bit set in the bytes of w that a string scan must
+// look at: '"', '\\', control characters and bytes of non-ASCII text (it
+// may also flag bytes after such a byte, but never one before it, so the
+// lowest flagged byte is the first to look at). It is zero exactly when w
+// has none: the has-less and two has-zero word tests and the high-bit test
+// folded into one branch.
+func special(w uint64) uint64 {
+	q, bs := w^quotes, w^backslashes
+	return ((w-0x20*lowBits)&^w | (q-lowBits)&^q | (bs-lowBits)&^bs | w) & highBits
+}
 
 // readStringSlow handles escapes, control characters and non-ASCII text
 // from i on, exactly as encoding/json does: invalid UTF-8 and lone
@@ -420,20 +439,8 @@ func (d *decoder) skip() ([]byte, error) {
 func (d *decoder) skipValue() error {
 	switch c := d.ws(); {
 	case c == '"':
-		data := d.data
-		for i := d.pos + 1; i < len(data); i++ {
-			c := data[i]
-			if c == '"' {
-				d.pos = i + 1
-				return nil
-			}
-			if c == '\\' || c < 0x20 {
-				_, err := d.readStringSlow(d.pos+1, i)
-				return err
-			}
-		}
-		d.pos = len(data)
-		return d.unexpected("in string literal")
+		_, err := d.readString()
+		return err
 	case c == '{':
 		if err := d.openObject(); err != nil {
 			return err
