@@ -233,6 +233,37 @@ func special(w uint64) uint64 {
 // from i on, exactly as encoding/json does: invalid UTF-8 and lone
 // surrogates become U+FFFD.
 func (d *decoder) readStringSlow(start, i int) (string, error) {
+	return d.stringTail(start, i, true)
+}
+
+// skipString skips the JSON string at d.pos (a '"'), validating it as
+// readString does without decoding it.
+func (d *decoder) skipString() error {
+	data := d.data
+	start := d.pos + 1
+	i := start
+	for ; i+8 <= len(data); i += 8 {
+		if m := special(binary.LittleEndian.Uint64(data[i:])); m != 0 {
+			i += bits.TrailingZeros64(m) >> 3
+			break
+		}
+	}
+	for ; i < len(data); i++ {
+		if c := data[i]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			break
+		}
+	}
+	if i < len(data) && data[i] == '"' {
+		d.pos = i + 1
+		return nil
+	}
+	_, err := d.stringTail(start, i, false)
+	return err
+}
+
+// stringTail scans the rest of a string from i on; if decode, it returns
+// the decoded string.
+func (d *decoder) stringTail(start, i int, decode bool) (string, error) {
 	data := d.data
 	// First find the end and whether a rewrite is needed.
 	clean := true
@@ -244,7 +275,7 @@ func (d *decoder) readStringSlow(start, i int) (string, error) {
 		c := data[j]
 		switch {
 		case c == '"':
-			if clean {
+			if clean || !decode {
 				d.pos = j + 1
 				return view(data[start:j]), nil
 			}
@@ -439,8 +470,7 @@ func (d *decoder) skip() ([]byte, error) {
 func (d *decoder) skipValue() error {
 	switch c := d.ws(); {
 	case c == '"':
-		_, err := d.readString()
-		return err
+		return d.skipString()
 	case c == '{':
 		if err := d.openObject(); err != nil {
 			return err
