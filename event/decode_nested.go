@@ -218,10 +218,24 @@ func (d *decoder) strs(dst *[]string, extra *map[string]json.RawMessage, key str
 }
 
 func (d *decoder) stringArray() ([]string, error) {
+	var stack [16]string
+	out, err := d.appendStrings(stack[:0])
+	if err != nil || len(out) == 0 {
+		return []string{}, err
+	}
+	if len(out) <= len(stack) {
+		// One allocation of the exact size instead of append's growth.
+		out = append([]string(nil), out...)
+	}
+	return out, nil
+}
+
+// appendStrings appends the elements of the array of strings at d.pos to
+// out; errMismatch if it is not an array or an element is not a string.
+func (d *decoder) appendStrings(out []string) ([]string, error) {
 	if err := d.openArray(); err != nil {
 		return nil, err
 	}
-	out := []string{}
 	for first := true; ; first = false {
 		ok, err := d.nextElem(first)
 		if err != nil {
@@ -324,12 +338,21 @@ func (d *decoder) decodePush(p *AssociatedPush) error {
 	}
 }
 
+// campaignsWith allocates Campaigns together with room for its
+// first categories (1-10 on the wire, most often 1 or 2); more go to a
+// slice of their own.
+type campaignsWith struct {
+	c   Campaigns
+	buf [2]string
+}
+
 func (d *decoder) campaigns(dst **Campaigns, extra *map[string]json.RawMessage, key string) error {
 	if d.data[d.pos] != '{' {
 		*dst = nil
 		return d.keep(extra, key)
 	}
-	c := &Campaigns{}
+	cw := new(campaignsWith)
+	c := &cw.c
 	if err := d.openObject(); err != nil {
 		return err
 	}
@@ -342,7 +365,7 @@ func (d *decoder) campaigns(dst **Campaigns, extra *map[string]json.RawMessage, 
 			break
 		}
 		if k == "categories" {
-			err = d.strs(&c.Categories, &c.Extra, k)
+			err = d.categories(cw, k)
 		} else {
 			err = d.keep(&c.Extra, k)
 		}
@@ -352,6 +375,28 @@ func (d *decoder) campaigns(dst **Campaigns, extra *map[string]json.RawMessage, 
 	}
 	*dst = c
 	clearExtra(extra, key)
+	return nil
+}
+
+// categories decodes campaigns.categories as strs does, into cw's own
+// room when the categories fit.
+func (d *decoder) categories(cw *campaignsWith, key string) error {
+	c := &cw.c
+	start, depth := d.pos, d.depth
+	out, err := d.appendStrings(cw.buf[:0:len(cw.buf)])
+	if err != nil {
+		if err != errMismatch {
+			return err
+		}
+		d.pos, d.depth = start, depth
+		c.Categories = nil
+		return d.keep(&c.Extra, key)
+	}
+	if len(out) == 0 {
+		out = []string{}
+	}
+	c.Categories = out[:len(out):len(out)]
+	clearExtra(&c.Extra, key)
 	return nil
 }
 
