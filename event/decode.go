@@ -469,9 +469,61 @@ func (d *decoder) timestamp(dst *time.Time, raw *string, extra *map[string]json.
 
 // parseTime parses RFC 3339 as encoding/json does for time.Time.
 func parseTime(s string) (time.Time, error) {
+	if t, ok := parseUTC(s); ok {
+		return t, nil
+	}
 	var t time.Time
 	err := t.UnmarshalText(unsafeBytes(s))
 	return t, err
+}
+
+// parseUTC is parseTime's fast path for the form RTDS sends,
+// 2006-01-02T15:04:05Z with 0 to 9 fractional digits: the same time as
+// time.Time.UnmarshalText, or false for anything else (another zone, a
+// field out of range), which is left to UnmarshalText.
+func parseUTC(s string) (time.Time, bool) {
+	n := len(s)
+	if n < len("2006-01-02T15:04:05Z") || n > len("2006-01-02T15:04:05.999999999Z") || s[n-1] != 'Z' ||
+		s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	ok := true
+	num := func(i, j int) int {
+		x := 0
+		for ; i < j; i++ {
+			c := s[i] - '0'
+			ok = ok && c <= 9
+			x = x*10 + int(c)
+		}
+		return x
+	}
+	year, month, day := num(0, 4), num(5, 7), num(8, 10)
+	hour, minute, sec := num(11, 13), num(14, 16), num(17, 19)
+	nsec := 0
+	if n > 20 {
+		if s[19] != '.' || n == 21 {
+			return time.Time{}, false
+		}
+		nsec = num(20, n-1)
+		for i := n - 1; i < len("2006-01-02T15:04:05.999999999"); i++ {
+			nsec *= 10
+		}
+	}
+	if !ok || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
+}
+
+// daysIn returns the number of days in month of year.
+func daysIn(month, year int) int {
+	if month == 2 {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 31 - (month-1)%7%2
 }
 
 // raw keeps any value as sent.

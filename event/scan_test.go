@@ -2,9 +2,11 @@ package event
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math/bits"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // TestSpecial checks the one-branch word test of readString against a byte
@@ -32,5 +34,39 @@ func TestSpecial(t *testing.T) {
 		if got := bits.TrailingZeros64(special(binary.LittleEndian.Uint64(b[:]))) >> 3; got != want {
 			t.Fatalf("special(%q) flags byte %d first, want %d", b[:], got, want)
 		}
+	}
+}
+
+// TestParseUTC checks parseTime's fast path against time.Time.UnmarshalText
+// (encoding/json's reading) on valid, edge and invalid timestamps.
+func TestParseUTC(t *testing.T) {
+	inputs := []string{
+		"2026-01-21T04:46:15.414Z", "2026-01-21T04:46:15Z", "2026-01-21T04:46:15.1Z",
+		"2026-01-21T04:46:15.123456789Z", "2026-01-21T04:46:15.1234567891Z", "2026-01-21T04:46:15.Z",
+		"2024-02-29T00:00:00Z", "2023-02-29T00:00:00Z", "2000-02-29T23:59:59Z", "1900-02-29T00:00:00Z",
+		"2026-04-31T00:00:00Z", "2026-12-31T23:59:59.999Z", "2026-13-01T00:00:00Z", "2026-00-01T00:00:00Z",
+		"2026-01-00T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:60:00Z", "2026-01-01T00:00:60Z",
+		"0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2026-01-21T04:46:15+00:00", "2026-01-21t04:46:15Z",
+		"2026-01-21T04:46:15z", "2026-1-21T04:46:15Z", "2026-01-21T04:46:1aZ", "2026-01-21T04:46:15,5Z",
+		"+026-01-21T04:46:15Z", "2026-01-21T04:46:15.-1Z", "2026-01-21 04:46:15Z", "",
+	}
+	for m := 1; m <= 12; m++ {
+		for _, d := range []int{28, 29, 30, 31, 32} {
+			inputs = append(inputs, fmt.Sprintf("2025-%02d-%02dT12:00:00Z", m, d), fmt.Sprintf("2024-%02d-%02dT12:00:00Z", m, d))
+		}
+	}
+	for _, s := range inputs {
+		var want time.Time
+		werr := want.UnmarshalText([]byte(s))
+		got, ok := parseUTC(s)
+		if ok && (werr != nil || !got.Equal(want) || got.Location() != want.Location() || got != want) {
+			t.Errorf("parseUTC(%q) = %v, want %v (%v)", s, got, want, werr)
+		}
+		if g, err := parseTime(s); (err == nil) != (werr == nil) || g != want {
+			t.Errorf("parseTime(%q) = %v, %v; want %v, %v", s, g, err, want, werr)
+		}
+	}
+	if _, ok := parseUTC("2026-01-21T04:46:15.414Z"); !ok {
+		t.Error("the common form is not on the fast path")
 	}
 }
