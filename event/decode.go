@@ -487,29 +487,31 @@ func parseUTC(s string) (time.Time, bool) {
 		s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, false
 	}
-	ok := true
-	num := func(i, j int) int {
-		x := 0
-		for ; i < j; i++ {
-			c := s[i] - '0'
-			ok = ok && c <= 9
-			x = x*10 + int(c)
+	for _, i := range [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18} {
+		if s[i]-'0' > 9 {
+			return time.Time{}, false
 		}
-		return x
 	}
-	year, month, day := num(0, 4), num(5, 7), num(8, 10)
-	hour, minute, sec := num(11, 13), num(14, 16), num(17, 19)
+	d2 := func(i int) int { return int(s[i]-'0')*10 + int(s[i+1]-'0') }
+	year, month, day := d2(0)*100+d2(2), d2(5), d2(8)
+	hour, minute, sec := d2(11), d2(14), d2(17)
 	nsec := 0
 	if n > 20 {
 		if s[19] != '.' || n == 21 {
 			return time.Time{}, false
 		}
-		nsec = num(20, n-1)
+		for i := 20; i < n-1; i++ {
+			c := s[i] - '0'
+			if c > 9 {
+				return time.Time{}, false
+			}
+			nsec = nsec*10 + int(c)
+		}
 		for i := n - 1; i < len("2006-01-02T15:04:05.999999999"); i++ {
 			nsec *= 10
 		}
 	}
-	if !ok || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
 		return time.Time{}, false
 	}
 	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
