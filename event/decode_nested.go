@@ -255,28 +255,33 @@ func (d *decoder) appendStrings(out []string) ([]string, error) {
 	}
 }
 
-// tagGroups decodes {"group": ["tag", ...], ...}.
+// tagGroups decodes {"group": ["tag", ...], ...}. The tags of all groups
+// share one allocation (each group's slice is capped at its own length).
 func (d *decoder) tagGroups(dst *TagGroups, extra *map[string]json.RawMessage, key string) error {
 	start, depth := d.pos, d.depth
+	type group struct {
+		name       string
+		start, end int
+	}
+	var (
+		groupStack [8]group
+		tagStack   [32]string
+	)
+	groups, tags := groupStack[:0], tagStack[:0]
 	err := d.openObject()
-	var m TagGroups
-	if err == nil {
-		m = TagGroups{}
-		for first := true; ; first = false {
-			k, ok, kerr := d.nextKey(first)
-			if kerr != nil {
-				return kerr
-			}
-			if !ok {
-				break
-			}
-			tags, terr := d.stringArray()
-			if terr != nil {
-				err = terr
-				break
-			}
-			m[k] = tags
+	for first := true; err == nil; first = false {
+		k, ok, kerr := d.nextKey(first)
+		if kerr != nil {
+			return kerr
 		}
+		if !ok {
+			break
+		}
+		n := len(tags)
+		if tags, err = d.appendStrings(tags); err != nil {
+			break
+		}
+		groups = append(groups, group{k, n, len(tags)})
 	}
 	if err != nil {
 		if err != errMismatch {
@@ -285,6 +290,17 @@ func (d *decoder) tagGroups(dst *TagGroups, extra *map[string]json.RawMessage, k
 		d.pos, d.depth = start, depth
 		*dst = nil
 		return d.keep(extra, key)
+	}
+	if len(tags) > 0 && len(tags) <= len(tagStack) {
+		tags = append([]string(nil), tags...)
+	}
+	m := make(TagGroups, len(groups))
+	for _, g := range groups {
+		if g.start == g.end {
+			m[g.name] = []string{}
+		} else {
+			m[g.name] = tags[g.start:g.end:g.end]
+		}
 	}
 	*dst = m
 	clearExtra(extra, key)

@@ -37,6 +37,14 @@ func view(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
+// substr returns data[start:end] as a string without copying, for
+// 0 <= start <= end <= len(data) and start < len(data), unchecked (the
+// pointer must stay inside data, even for an empty string). data must never
+// be modified.
+func substr(data []byte, start, end int) string {
+	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(data)), start)), end-start)
+}
+
 func (d *decoder) syntaxError(format string, args ...any) error {
 	return &DecodeError{Offset: d.pos, Err: fmt.Errorf("%w: "+format, append([]any{ErrSyntax}, args...)...)}
 }
@@ -192,7 +200,7 @@ func (d *decoder) readString() (string, error) {
 			i += bits.TrailingZeros64(m) >> 3
 			if data[i] == '"' {
 				d.pos = i + 1
-				return view(data[start:i]), nil
+				return substr(data, start, i), nil
 			}
 			return d.readStringSlow(start, i)
 		}
@@ -201,7 +209,7 @@ func (d *decoder) readString() (string, error) {
 		c := data[i]
 		if c == '"' {
 			d.pos = i + 1
-			return view(data[start:i]), nil
+			return substr(data, start, i), nil
 		}
 		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
 			return d.readStringSlow(start, i)
