@@ -487,10 +487,11 @@ func parseUTC(s string) (time.Time, bool) {
 		s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, false
 	}
-	for _, i := range [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18} {
-		if s[i]-'0' > 9 {
-			return time.Time{}, false
-		}
+	// The digits of "2006-01-" and "02T15:04", eight bytes at a time, then
+	// the seconds.
+	if !digits(leWord(s[0:8]), 0x00ff_ff00_ffff_ffff) || !digits(leWord(s[8:16]), 0xffff_00ff_ff00_ffff) ||
+		s[17]-'0' > 9 || s[18]-'0' > 9 {
+		return time.Time{}, false
 	}
 	d2 := func(i int) int { return int(s[i]-'0')*10 + int(s[i+1]-'0') }
 	year, month, day := d2(0)*100+d2(2), d2(5), d2(8)
@@ -515,6 +516,22 @@ func parseUTC(s string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
+}
+
+// leWord returns the first eight bytes of s as a little-endian word.
+func leWord(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// digits reports whether the bytes of w selected by mask (0xff each) are
+// all ASCII digits: 0x30-0x3f, and still below 0x40 after adding 6.
+func digits(w, mask uint64) bool {
+	const high, six = 0xf0f0_f0f0_f0f0_f0f0, 0x0606_0606_0606_0606
+	w &= mask
+	want := 0x3030_3030_3030_3030 & mask
+	return w&high&mask == want && (w+six&mask)&high&mask == want
 }
 
 // daysIn returns the number of days in month of year.

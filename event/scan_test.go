@@ -55,6 +55,16 @@ func TestParseUTC(t *testing.T) {
 			inputs = append(inputs, fmt.Sprintf("2025-%02d-%02dT12:00:00Z", m, d), fmt.Sprintf("2024-%02d-%02dT12:00:00Z", m, d))
 		}
 	}
+	// Each byte of the common form replaced by its neighbours in ASCII
+	// and by a letter.
+	base := "2026-01-21T04:46:15.414Z"
+	for i := range base {
+		for _, c := range []byte{base[i] - 1, base[i] + 1, '/', ':', 'a', '0', '9'} {
+			b := []byte(base)
+			b[i] = c
+			inputs = append(inputs, string(b))
+		}
+	}
 	for _, s := range inputs {
 		var want time.Time
 		werr := want.UnmarshalText([]byte(s))
