@@ -23,7 +23,9 @@ type typed interface {
 // Decode decodes one RTDS event (one JSON object) into its typed struct, for
 // example *Open for an OPEN event, or into *Unknown for a type this version
 // does not know. It does not retain data: the event holds one private copy
-// of it, which its strings and raw JSON share.
+// of it, which its strings and raw JSON share. That copy stays in memory as
+// long as the event or any one of its strings is reachable: to keep a few
+// strings long after the events, strings.Clone them.
 //
 // Errors are *DecodeError, naming the field and the reason.
 func Decode(data []byte) (Event, error) {
