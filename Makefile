@@ -5,7 +5,7 @@ GO ?= go
 FUZZTIME ?= 5m
 BENCHTIME ?= 1s
 
-.PHONY: test demo fuzz bench generate vet fmt emulators-start emulators-stop
+.PHONY: test demo fuzz bench bench-e2e generate vet fmt emulators-start emulators-stop
 
 ## test: gofmt check, go vet, go test -race ./... against local emulators, short fuzzing
 test:
@@ -24,6 +24,13 @@ fuzz:
 ## libraries, and otel/: the OpenTelemetry adapter's cost per record
 bench:
 	BENCHTIME=$(BENCHTIME) scripts/bench.sh
+
+## bench-e2e: complete producer and consumer programs against kinesalite, rtds
+## side by side with a8m, harlow and the plain SDK (not part of test); writes
+## docs/BENCHMARKS.md's table and docs/bench-e2e.svg. E2E_FLAGS adds flags,
+## for example E2E_FLAGS='-events 20000 -rounds 1'
+bench-e2e:
+	E2E_FLAGS="$(E2E_FLAGS)" scripts/bench-e2e.sh
 
 ## generate: regenerate event types, CSV layouts and handler registrations
 generate:

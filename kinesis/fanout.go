@@ -12,6 +12,8 @@ import (
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 	"golang.org/x/time/rate"
+
+	"github.com/rtdskit/rtds/kinesis/internal/wire"
 )
 
 // FanOutAPI is what a Consumer calls with WithEnhancedFanOut, besides
@@ -266,10 +268,16 @@ func (s *fanOutSource) position(runCtx, callCtx context.Context) (*sdktypes.Star
 // subscriptions race on it (the race detector reports it, and one
 // subscription's decode can overwrite the payload another is reading). A
 // protocol per subscription gives each stream its own decoder. A protocol
-// the user set is kept.
+// the user set is kept, and so is the fast wire codec's wrapper (of a new
+// SDK protocol).
 func ownCodec(o *sdkkinesis.Options) {
-	if _, ok := o.Protocol.(*awsjson.Protocol); ok {
+	switch p := o.Protocol.(type) {
+	case *awsjson.Protocol:
 		o.Protocol = awsjson.New11(schemas.Kinesis_20131202)
+	case *wire.Protocol:
+		if _, ok := p.Inner().(*awsjson.Protocol); ok {
+			o.Protocol = wire.Wrap(awsjson.New11(schemas.Kinesis_20131202))
+		}
 	}
 }
 
@@ -436,7 +444,7 @@ func (s *fanOutSource) probeEnd(runCtx, drainCtx context.Context, after string) 
 		c.log.Debug("kinesis: probing the end of a closed shard failed", "shard", r.id, "err", err)
 		return false, nil
 	}
-	out, err := c.client.GetRecords(drainCtx, &sdkkinesis.GetRecordsInput{ShardIterator: it.ShardIterator, Limit: aws.Int32(1), StreamARN: c.streamARN})
+	out, err := c.client.GetRecords(drainCtx, &sdkkinesis.GetRecordsInput{ShardIterator: it.ShardIterator, Limit: aws.Int32(1), StreamARN: c.streamARN}, c.cfg.getRecordsOpts()...)
 	if err != nil || runCtx.Err() != nil {
 		return false, nil
 	}

@@ -30,7 +30,8 @@ type Option interface {
 type common struct {
 	logger *slog.Logger
 	hooks  []Hook
-	err    error // first invalid option, reported by the constructor
+	wire   WireCodec // WithWireCodec; the zero value is WireFast
+	err    error     // first invalid option, reported by the constructor
 }
 
 func (c *common) setErr(err error) {

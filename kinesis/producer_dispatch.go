@@ -501,7 +501,7 @@ func (p *Producer) send(req *request) {
 	start := time.Now()
 	if len(req.entries) > 0 {
 		in := &sdkkinesis.PutRecordsInput{Records: req.entries, StreamName: p.name, StreamARN: p.arn}
-		out, err = p.client.PutRecords(p.ctx, in, sdkAttemptOnce...)
+		out, err = p.client.PutRecords(p.ctx, in, p.cfg.putRecordsOpts()...)
 	}
 	p.complete(req, out, err, time.Since(start))
 }

@@ -105,7 +105,7 @@ func (s *pollSource) next(runCtx, drainCtx context.Context) (*fetched, error) {
 			ShardIterator: s.iter,
 			Limit:         aws.Int32(r.limit()),
 			StreamARN:     c.streamARN,
-		})
+		}, c.cfg.getRecordsOpts()...)
 		if err != nil {
 			if runCtx.Err() != nil {
 				return nil, nil
