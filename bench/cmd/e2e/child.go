@@ -21,6 +21,7 @@ import (
 	consumer "github.com/harlow/kinesis-consumer"
 
 	"github.com/rtdskit/rtds/event"
+	"github.com/rtdskit/rtds/internal/stdjson"
 	"github.com/rtdskit/rtds/kinesis"
 )
 
@@ -401,7 +402,7 @@ func consumeHarlow(agg bool) runFunc {
 		errc := make(chan error, 1)
 		go func() {
 			errc <- c.Scan(ctx, func(r *consumer.Record) error {
-				env, _, err := stdDecode(r.Data)
+				env, _, err := stdjson.Decode(r.Data)
 				if err != nil {
 					return err
 				}
@@ -456,7 +457,7 @@ func readShard(ctx context.Context, client *sdkkinesis.Client, stream string, sh
 			return err
 		}
 		for _, r := range out.Records {
-			env, _, err := stdDecode(r.Data)
+			env, _, err := stdjson.Decode(r.Data)
 			if err != nil {
 				return err
 			}
