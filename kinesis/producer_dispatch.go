@@ -11,6 +11,7 @@ import (
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/rtdskit/rtds/batch"
+	"github.com/rtdskit/rtds/kinesis/internal/wire"
 )
 
 // rec is one buffered user record.
@@ -501,7 +502,14 @@ func (p *Producer) send(req *request) {
 	start := time.Now()
 	if len(req.entries) > 0 {
 		in := &sdkkinesis.PutRecordsInput{Records: req.entries, StreamName: p.name, StreamARN: p.arn}
-		out, err = p.client.PutRecords(p.ctx, in, p.cfg.putRecordsOpts()...)
+		if p.cfg.wire == WireFast {
+			// The fast codec reuses the request body once the call is over.
+			var body wire.Tracker
+			out, err = p.client.PutRecords(wire.Track(p.ctx, &body), in, p.cfg.putRecordsOpts()...)
+			body.Release(err == nil)
+		} else {
+			out, err = p.client.PutRecords(p.ctx, in, p.cfg.putRecordsOpts()...)
+		}
 	}
 	p.complete(req, out, err, time.Since(start))
 }
