@@ -1,11 +1,11 @@
 package wire
 
 import (
-	"encoding/base64"
 	"slices"
 	"unicode/utf8"
 
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/segmentio/asm/base64"
 )
 
 const hexDigits = "0123456789abcdef"
