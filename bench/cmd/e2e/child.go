@@ -9,7 +9,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,9 +84,11 @@ func runChild(args []string) int {
 	res := childResult{}
 	if err == nil {
 		rec := newRecorder(a.events)
+		stopProfile := startProfile(a.contender)
 		start := time.Now()
 		err = c.run(ctx, client, a.stream, in, rec, &res)
 		res.WorkNS = time.Since(start).Nanoseconds()
+		stopProfile()
 		if err == nil && a.ids != "" {
 			err = rec.write(a.ids)
 		}
@@ -103,6 +107,32 @@ func runChild(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// startProfile writes a CPU profile of the child's work to
+// $RTDS_E2E_CPUPROFILE/<contender>-<pid>.pprof when that variable names a
+// directory (for looking into a contender; not used by make bench-e2e, and
+// it adds a little CPU to the contender profiled). It returns the function
+// that stops it.
+func startProfile(contender string) func() {
+	dir := os.Getenv("RTDS_E2E_CPUPROFILE")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", contender, os.Getpid())))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e child: cpu profile:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e child: cpu profile:", err)
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // input is a child's input: NDJSON lines and, for the keys-given
