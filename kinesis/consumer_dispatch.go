@@ -174,25 +174,46 @@ func (d *Dispatcher) dispatchRecord(stopCtx, callCtx context.Context, slot *defe
 			return d.cfg.onRecord(ctx, rec)
 		})
 	}
-	t, err := event.PeekType(rec.Data)
-	if err != nil {
-		return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonUndecodable, Err: errorf("decode event: %w", err)})
-	}
-	if len(d.hooks.drift) > 0 && !d.known[t] {
-		d.unknownType(rec.ShardID, t)
-	}
-	h := d.handlerFor(t)
-	if h == nil {
-		d.skipped.Add(1)
-		return false, nil
-	}
-	ev, err := event.Decode(rec.Data)
-	if err != nil {
-		var de *event.DecodeError
-		if errors.As(err, &de) && de.Field == "id" && errors.Is(err, event.ErrMissingField) {
-			return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonMissingID, Type: t, Err: fmt.Errorf("%w: %w", ErrMissingEventID, err)})
+	var (
+		ev event.Event
+		t  event.Type
+		h  eventHandler
+	)
+	if d.cfg.onEvent != nil {
+		// Every event has a handler (OnEvent takes those no other one
+		// does), so every event is decoded: decode it at once, without
+		// peeking at its type first. One that fails takes the path below,
+		// which finds the error to report.
+		if e, err := event.Decode(rec.Data); err == nil {
+			ev, t = e, e.EventType()
+			if len(d.hooks.drift) > 0 && !d.known[t] {
+				d.unknownType(rec.ShardID, t)
+			}
+			h = d.handlerFor(t)
 		}
-		return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonUndecodable, Type: t, Err: errorf("decode event: %w", err)})
+	}
+	if ev == nil {
+		var err error
+		t, err = event.PeekType(rec.Data)
+		if err != nil {
+			return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonUndecodable, Err: errorf("decode event: %w", err)})
+		}
+		if len(d.hooks.drift) > 0 && !d.known[t] {
+			d.unknownType(rec.ShardID, t)
+		}
+		h = d.handlerFor(t)
+		if h == nil {
+			d.skipped.Add(1)
+			return false, nil
+		}
+		ev, err = event.Decode(rec.Data)
+		if err != nil {
+			var de *event.DecodeError
+			if errors.As(err, &de) && de.Field == "id" && errors.Is(err, event.ErrMissingField) {
+				return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonMissingID, Type: t, Err: fmt.Errorf("%w: %w", ErrMissingEventID, err)})
+			}
+			return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonUndecodable, Type: t, Err: errorf("decode event: %w", err)})
+		}
 	}
 	if len(d.hooks.drift) > 0 && d.known[t] {
 		if drift := event.AppendDrift(nil, ev); len(drift) > 0 {
