@@ -275,15 +275,22 @@ func (d *Dispatcher) handlerFor(t event.Type) eventHandler {
 func (d *Dispatcher) callWithRetry(stopCtx, callCtx context.Context, slot *deferSlot, rec Record, t event.Type, returnFailed bool, fn func(context.Context) error) (bool, error) {
 	retry := d.cfg.handlerRetry.Start()
 	pos := Checkpoint{SequenceNumber: rec.SequenceNumber, SubSequenceNumber: rec.SubSequenceNumber}
+	timed := len(d.hooks.handler) > 0 // the clock is read only for the hooks
 	for attempt := 1; ; attempt++ {
-		start := time.Now()
+		var start time.Time
+		if timed {
+			start = time.Now()
+		}
 		if slot != nil {
 			slot.begin(pos)
 		}
 		err := fn(callCtx)
 		deferred := slot != nil && slot.end(err)
-		for _, h := range d.hooks.handler {
-			h.OnHandlerDone(HandlerDoneMetrics{ShardID: rec.ShardID, Type: t, Attempt: attempt, Latency: time.Since(start), Err: err})
+		if timed {
+			latency := time.Since(start)
+			for _, h := range d.hooks.handler {
+				h.OnHandlerDone(HandlerDoneMetrics{ShardID: rec.ShardID, Type: t, Attempt: attempt, Latency: latency, Err: err})
+			}
 		}
 		if err == nil {
 			d.handled.Add(1)
