@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -321,6 +322,9 @@ func (d *Dispatcher) callWithRetry(stopCtx, callCtx context.Context, slot *defer
 // handler. It returns an error only when it stopped before the dead-letter
 // handler accepted the record.
 func (d *Dispatcher) deadLetter(stopCtx, callCtx context.Context, dl DeadLetter) error {
+	// A Consumer's keys of aggregated records share memory with the
+	// fetched batch, which a dead-letter handler may keep.
+	dl.PartitionKey, dl.ExplicitHashKey = strings.Clone(dl.PartitionKey), strings.Clone(dl.ExplicitHashKey)
 	for _, h := range d.hooks.dead {
 		h.OnDeadLettered(dl)
 	}
