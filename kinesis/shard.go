@@ -207,13 +207,27 @@ func (r *shardReader) saveProgress(ctx context.Context) error {
 // later; only a checkpoint another worker moved ahead
 // (ErrCheckpointBehind) is returned, as a *ShardError.
 func (r *shardReader) checkpointDue(ctx context.Context, force bool, ahead time.Duration) error {
-	iv := r.c.cfg.checkpointInterval
 	if !force {
+		if r.c.cfg.checkpointInterval == 0 {
+			return nil
+		}
 		_, _, movedAt := r.acks.unsaved()
-		if iv == 0 || movedAt.IsZero() || time.Since(movedAt)+ahead < iv {
+		if !r.due(movedAt, ahead) {
 			return nil
 		}
 	}
+	return r.saveDue(ctx)
+}
+
+// due reports whether progress unsaved since movedAt (zero: none) is due
+// to be saved, ahead from now (see checkpointDue).
+func (r *shardReader) due(movedAt time.Time, ahead time.Duration) bool {
+	iv := r.c.cfg.checkpointInterval
+	return iv != 0 && !movedAt.IsZero() && time.Since(movedAt)+ahead >= iv
+}
+
+// saveDue is checkpointDue's write.
+func (r *shardReader) saveDue(ctx context.Context) error {
 	if err := r.saveProgress(ctx); err != nil && errors.Is(err, ErrCheckpointBehind) {
 		return &ShardError{ShardID: r.id, Err: err}
 	}
@@ -561,16 +575,20 @@ func (r *shardReader) user(runCtx, drainCtx context.Context, rec *Record, u batc
 // WithMaxPendingAcks records are pending. It returns false when runCtx is
 // done first.
 func (r *shardReader) done(runCtx, drainCtx context.Context, pos Checkpoint, deferred bool) (bool, error) {
-	if !deferred {
-		r.acks.complete(pos)
-	}
 	r.pos, r.processed = pos, true
 	r.count++
+	if !deferred {
+		// The common case, with one lock: complete tells whether the
+		// checkpoint is due.
+		if r.due(r.acks.complete(pos), 0) {
+			if err := r.saveDue(drainCtx); err != nil {
+				return false, err
+			}
+		}
+		return true, nil
+	}
 	if err := r.checkpointDue(drainCtx, false, 0); err != nil {
 		return false, err
 	}
-	if deferred {
-		return r.waitAcks(runCtx, drainCtx, r.c.cfg.maxPendingAcks-1)
-	}
-	return true, nil
+	return r.waitAcks(runCtx, drainCtx, r.c.cfg.maxPendingAcks-1)
 }
