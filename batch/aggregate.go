@@ -7,9 +7,12 @@ import (
 	"hash/maphash"
 	"math"
 	"math/bits"
+	"slices"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/rtdskit/rtds/internal/md5x8"
 )
 
 // Magic is the 4-byte prefix of every KPL aggregated record.
@@ -208,10 +211,22 @@ type Aggregator struct {
 	// built without copying its records.
 	buf  []byte
 	head int
-	n    int
-	pk   string // the aggregate's partition key
-	ehk  string // the aggregate's explicit hash key
-	out  []byte
+	// shared are the data of records added with AddShared, in order: each
+	// goes at its offset in buf, which holds their framing but not their
+	// bytes (sharedBytes in all).
+	shared      []sharedData
+	sharedBytes int
+	n           int
+	pk          string // the aggregate's partition key
+	ehk         string // the aggregate's explicit hash key
+	out         []byte
+}
+
+// sharedData is the data of a record added with AddShared: it belongs in
+// the encoding at offset at of Aggregator.buf.
+type sharedData struct {
+	at   int
+	data []byte
 }
 
 // NewAggregator returns an empty Aggregator.
@@ -249,7 +264,7 @@ func (a *Aggregator) Size() int {
 }
 
 func (a *Aggregator) dataSize() int {
-	return aggOverhead + len(a.pks.buf) + len(a.ehks.buf) + len(a.buf) - a.head
+	return aggOverhead + len(a.pks.buf) + len(a.ehks.buf) + len(a.buf) - a.head + a.sharedBytes
 }
 
 // PartitionKey returns the aggregate's partition key: its first user
@@ -306,7 +321,25 @@ func (a *Aggregator) WouldFit(r Record) bool {
 // for an invalid partition key or explicit hash key, and [ErrAggregateFull]
 // when r does not fit (see [Aggregator.WouldFit]). r.Data is copied.
 func (a *Aggregator) Add(r Record) error {
-	ok, err := a.add(r, true)
+	ok, err := a.add(r, true, false)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrAggregateFull
+	}
+	return nil
+}
+
+// AddShared is Add without copying r.Data: the aggregate refers to it
+// until its next Reset, and it must not be modified before then. The
+// bytes are copied once, when the aggregate is encoded: AppendTo writes
+// them straight into its destination, where Add copies them twice (into
+// the Aggregator, then out of it). Use it to encode an aggregate into a
+// buffer of your own with AppendTo; Build copies shared data into a buffer
+// of the Aggregator's.
+func (a *Aggregator) AddShared(r Record) error {
+	ok, err := a.add(r, true, true)
 	if err != nil {
 		return err
 	}
@@ -317,8 +350,9 @@ func (a *Aggregator) Add(r Record) error {
 }
 
 // add adds r if it fits. With validate, it first validates keys that are
-// not in the tables yet (those in them were validated when added).
-func (a *Aggregator) add(r Record, validate bool) (bool, error) {
+// not in the tables yet (those in them were validated when added). With
+// shared, r.Data is referred to, not copied.
+func (a *Aggregator) add(r Record, validate, shared bool) (bool, error) {
 	n, pk, ehk := a.growth(r)
 	if validate && (pk.isNew || ehk.isNew) {
 		if err := validateKeys(r); err != nil {
@@ -348,7 +382,13 @@ func (a *Aggregator) add(r Record, validate bool) (bool, error) {
 		b = protowire.AppendVarint(b, ehki)
 	}
 	b = protowire.AppendTag(b, fieldData, protowire.BytesType)
-	a.buf = protowire.AppendBytes(b, r.Data)
+	if shared {
+		a.buf = protowire.AppendVarint(b, uint64(len(r.Data)))
+		a.shared = append(a.shared, sharedData{at: len(a.buf), data: r.Data})
+		a.sharedBytes += len(r.Data)
+	} else {
+		a.buf = protowire.AppendBytes(b, r.Data)
+	}
 	if a.n == 0 {
 		a.pk = r.PartitionKey
 	}
@@ -379,13 +419,78 @@ func (a *Aggregator) AppendTo(dst []byte) []byte {
 	if a.n == 0 {
 		return dst
 	}
+	dst, start := a.appendBody(dst)
+	sum := md5.Sum(dst[start:])
+	return append(dst, sum[:]...)
+}
+
+// AppendToUnsealed is AppendTo without computing the MD5 trailer: the
+// aggregate's last 16 bytes are zeros until [Seal] fills them in. Append
+// several aggregates this way and seal them in one call, which computes
+// their MD5s side by side where the CPU allows: about a third of the CPU
+// time of sealing them one by one on amd64 with AVX2. An unsealed
+// aggregate is not a valid aggregate: deaggregation reads it as plain
+// data.
+func (a *Aggregator) AppendToUnsealed(dst []byte) []byte {
+	if a.n == 0 {
+		return dst
+	}
+	dst, _ = a.appendBody(dst)
+	var zero [md5.Size]byte
+	return append(dst, zero[:]...)
+}
+
+// Seal computes the MD5 trailer of each aggregate appended by
+// [Aggregator.AppendToUnsealed] (the whole aggregate's data, from its magic
+// to its trailer). It computes up to eight MD5s side by side on amd64 CPUs
+// with AVX2, and one by one with crypto/md5 elsewhere; the result is the
+// same. Empty data (what an empty Aggregator appends) is skipped; other
+// data shorter than an aggregate's magic and trailer makes it panic.
+func Seal(aggs ...[]byte) {
+	const chunk = 32
+	var sums [chunk][md5.Size]byte
+	var bodies [chunk][]byte
+	var dsts [chunk][]byte
+	for len(aggs) > 0 {
+		n := 0
+		for len(aggs) > 0 && n < chunk {
+			agg := aggs[0]
+			aggs = aggs[1:]
+			if len(agg) == 0 {
+				continue
+			}
+			if len(agg) < aggOverhead {
+				panic("batch: Seal: data too short to be an aggregate")
+			}
+			bodies[n] = agg[len(Magic) : len(agg)-md5.Size]
+			dsts[n] = agg[len(agg)-md5.Size:]
+			n++
+		}
+		md5x8.Sums(sums[:n], bodies[:n])
+		for i := range n {
+			copy(dsts[i], sums[i][:])
+		}
+		clear(bodies[:n])
+		clear(dsts[:n])
+	}
+}
+
+// appendBody appends the magic and the protobuf message, and returns where
+// the message starts.
+func (a *Aggregator) appendBody(dst []byte) ([]byte, int) {
+	dst = slices.Grow(dst, a.dataSize())
 	dst = append(dst, Magic[:]...)
 	start := len(dst)
 	dst = append(dst, a.pks.buf...)
 	dst = append(dst, a.ehks.buf...)
-	dst = append(dst, a.buf[a.head:]...)
-	sum := md5.Sum(dst[start:])
-	return append(dst, sum[:]...)
+	from := a.head
+	for _, s := range a.shared {
+		dst = append(dst, a.buf[from:s.at]...)
+		dst = append(dst, s.data...)
+		from = s.at
+	}
+	dst = append(dst, a.buf[from:]...)
+	return dst, start
 }
 
 // Build returns the aggregate as a Kinesis record: the first user record's
@@ -399,9 +504,9 @@ func (a *Aggregator) Build() Record {
 		return Record{}
 	}
 	h := len(Magic) + len(a.pks.buf) + len(a.ehks.buf)
-	if h > a.head {
-		// Tables larger than the headroom: copy this time, and make room
-		// for them from the next Reset.
+	if h > a.head || len(a.shared) > 0 {
+		// Tables larger than the headroom (copy this time, and make room
+		// for them from the next Reset), or shared data to copy in.
 		a.out = a.AppendTo(a.out[:0])
 		return Record{PartitionKey: a.pk, ExplicitHashKey: a.ehk, Data: a.out}
 	}
@@ -427,6 +532,9 @@ func (a *Aggregator) Reset() {
 	a.buf = a.buf[:a.head]
 	a.pks.reset()
 	a.ehks.reset()
+	clear(a.shared) // drop the references to shared data
+	a.shared = a.shared[:0]
+	a.sharedBytes = 0
 	a.n = 0
 	a.pk, a.ehk = "", ""
 }

@@ -101,4 +101,13 @@
 // 512- and 2048-byte records over 64 keys aggregate at 0.82, 0.91 and 0.96
 // of md5's throughput and deaggregate at 0.82, 0.94 and 0.98. Packing and
 // aggregating do not allocate in a steady state.
+//
+// To go below one MD5 per aggregate's worth of CPU, encode several
+// aggregates with [Aggregator.AppendToUnsealed] and fill in their MD5
+// trailers with one [Seal] call, which computes up to eight MD5s side by
+// side on amd64 CPUs with AVX2: BenchmarkSealRatio measures 16 aggregates
+// of 1 KiB records sealed together at about a third of the CPU time of
+// AppendTo one by one. [Aggregator.AddShared] adds a record without copying
+// its data, which AppendTo and AppendToUnsealed then copy once. The kinesis
+// producer does both.
 package batch

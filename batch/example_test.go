@@ -148,3 +148,37 @@ func ExampleBatcher() {
 	// flush 500
 	// flush 200
 }
+
+// Several aggregates encoded into buffers of one's own, without copying
+// the records' data twice, and sealed together: their MD5s are computed
+// side by side.
+func ExampleSeal() {
+	a, err := batch.NewAggregator()
+	if err != nil {
+		panic(err)
+	}
+	var aggs [][]byte
+	for shard := range 3 {
+		a.Reset()
+		for i := range 4 {
+			data := []byte(fmt.Sprintf(`{"shard":%d,"n":%d}`, shard, i))
+			// data must stay unchanged until AppendToUnsealed copies it.
+			if err := a.AddShared(batch.Record{PartitionKey: fmt.Sprintf("channel-%d-%d", shard, i%2), Data: data}); err != nil {
+				panic(err)
+			}
+		}
+		aggs = append(aggs, a.AppendToUnsealed(make([]byte, 0, a.Size())))
+	}
+	batch.Seal(aggs...)
+	for _, agg := range aggs {
+		recs, err := batch.Deaggregate(batch.KinesisRecord{SequenceNumber: "1", Data: agg})
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(len(recs), recs[3].PartitionKey, string(recs[3].Data))
+	}
+	// Output:
+	// 4 channel-0-1 {"shard":0,"n":3}
+	// 4 channel-1-1 {"shard":1,"n":3}
+	// 4 channel-2-1 {"shard":2,"n":3}
+}

@@ -55,7 +55,7 @@ func (s *ShardAggregator) Add(r Record, emit func(Record) error) error {
 	}
 	a, ehk := s.group(r)
 	if a.n > 0 {
-		if ok, _ := a.add(r, false); ok {
+		if ok, _ := a.add(r, false, false); ok {
 			s.n++
 			return nil
 		}
@@ -65,7 +65,7 @@ func (s *ShardAggregator) Add(r Record, emit func(Record) error) error {
 		s.n -= a.n
 		a.Reset()
 	}
-	if ok, _ := a.add(r, false); ok {
+	if ok, _ := a.add(r, false, false); ok {
 		a.ehk = ehk
 		s.n++
 		return nil

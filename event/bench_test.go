@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/rtdskit/rtds/event/eventgen"
+	"github.com/rtdskit/rtds/internal/stdjson"
 )
 
 // benchCorpus is a realistic mixed corpus: events of every known type from
@@ -40,7 +41,7 @@ func BenchmarkDecode(b *testing.B) {
 		b.SetBytes(avg)
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
-			if _, _, err := stdDecode(events[i%len(events)]); err != nil {
+			if _, _, err := stdjson.Decode(events[i%len(events)]); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -23,7 +23,9 @@ type typed interface {
 // Decode decodes one RTDS event (one JSON object) into its typed struct, for
 // example *Open for an OPEN event, or into *Unknown for a type this version
 // does not know. It does not retain data: the event holds one private copy
-// of it, which its strings and raw JSON share.
+// of it, which its strings and raw JSON share. That copy stays in memory as
+// long as the event or any one of its strings is reachable: to keep a few
+// strings long after the events, strings.Clone them.
 //
 // Errors are *DecodeError, naming the field and the reason.
 func Decode(data []byte) (Event, error) {
@@ -469,9 +471,80 @@ func (d *decoder) timestamp(dst *time.Time, raw *string, extra *map[string]json.
 
 // parseTime parses RFC 3339 as encoding/json does for time.Time.
 func parseTime(s string) (time.Time, error) {
+	if t, ok := parseUTC(s); ok {
+		return t, nil
+	}
 	var t time.Time
 	err := t.UnmarshalText(unsafeBytes(s))
 	return t, err
+}
+
+// parseUTC is parseTime's fast path for the form RTDS sends,
+// 2006-01-02T15:04:05Z with 0 to 9 fractional digits: the same time as
+// time.Time.UnmarshalText, or false for anything else (another zone, a
+// field out of range), which is left to UnmarshalText.
+func parseUTC(s string) (time.Time, bool) {
+	n := len(s)
+	if n < len("2006-01-02T15:04:05Z") || n > len("2006-01-02T15:04:05.999999999Z") || s[n-1] != 'Z' ||
+		s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	// The digits of "2006-01-" and "02T15:04", eight bytes at a time, then
+	// the seconds.
+	if !digits(leWord(s[0:8]), 0x00ff_ff00_ffff_ffff) || !digits(leWord(s[8:16]), 0xffff_00ff_ff00_ffff) ||
+		s[17]-'0' > 9 || s[18]-'0' > 9 {
+		return time.Time{}, false
+	}
+	d2 := func(i int) int { return int(s[i]-'0')*10 + int(s[i+1]-'0') }
+	year, month, day := d2(0)*100+d2(2), d2(5), d2(8)
+	hour, minute, sec := d2(11), d2(14), d2(17)
+	nsec := 0
+	if n > 20 {
+		if s[19] != '.' || n == 21 {
+			return time.Time{}, false
+		}
+		for i := 20; i < n-1; i++ {
+			c := s[i] - '0'
+			if c > 9 {
+				return time.Time{}, false
+			}
+			nsec = nsec*10 + int(c)
+		}
+		for i := n - 1; i < len("2006-01-02T15:04:05.999999999"); i++ {
+			nsec *= 10
+		}
+	}
+	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
+}
+
+// leWord returns the first eight bytes of s as a little-endian word.
+func leWord(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// digits reports whether the bytes of w selected by mask (0xff each) are
+// all ASCII digits: 0x30-0x3f, and still below 0x40 after adding 6.
+func digits(w, mask uint64) bool {
+	const high, six = 0xf0f0_f0f0_f0f0_f0f0, 0x0606_0606_0606_0606
+	w &= mask
+	want := 0x3030_3030_3030_3030 & mask
+	return w&high&mask == want && (w+six&mask)&high&mask == want
+}
+
+// daysIn returns the number of days in month of year.
+func daysIn(month, year int) int {
+	if month == 2 {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 31 - (month-1)%7%2
 }
 
 // raw keeps any value as sent.

@@ -218,10 +218,24 @@ func (d *decoder) strs(dst *[]string, extra *map[string]json.RawMessage, key str
 }
 
 func (d *decoder) stringArray() ([]string, error) {
+	var stack [16]string
+	out, err := d.appendStrings(stack[:0])
+	if err != nil || len(out) == 0 {
+		return []string{}, err
+	}
+	if len(out) <= len(stack) {
+		// One allocation of the exact size instead of append's growth.
+		out = append([]string(nil), out...)
+	}
+	return out, nil
+}
+
+// appendStrings appends the elements of the array of strings at d.pos to
+// out; errMismatch if it is not an array or an element is not a string.
+func (d *decoder) appendStrings(out []string) ([]string, error) {
 	if err := d.openArray(); err != nil {
 		return nil, err
 	}
-	out := []string{}
 	for first := true; ; first = false {
 		ok, err := d.nextElem(first)
 		if err != nil {
@@ -241,28 +255,33 @@ func (d *decoder) stringArray() ([]string, error) {
 	}
 }
 
-// tagGroups decodes {"group": ["tag", ...], ...}.
+// tagGroups decodes {"group": ["tag", ...], ...}. The tags of all groups
+// share one allocation (each group's slice is capped at its own length).
 func (d *decoder) tagGroups(dst *TagGroups, extra *map[string]json.RawMessage, key string) error {
 	start, depth := d.pos, d.depth
+	type group struct {
+		name       string
+		start, end int
+	}
+	var (
+		groupStack [8]group
+		tagStack   [32]string
+	)
+	groups, tags := groupStack[:0], tagStack[:0]
 	err := d.openObject()
-	var m TagGroups
-	if err == nil {
-		m = TagGroups{}
-		for first := true; ; first = false {
-			k, ok, kerr := d.nextKey(first)
-			if kerr != nil {
-				return kerr
-			}
-			if !ok {
-				break
-			}
-			tags, terr := d.stringArray()
-			if terr != nil {
-				err = terr
-				break
-			}
-			m[k] = tags
+	for first := true; err == nil; first = false {
+		k, ok, kerr := d.nextKey(first)
+		if kerr != nil {
+			return kerr
 		}
+		if !ok {
+			break
+		}
+		n := len(tags)
+		if tags, err = d.appendStrings(tags); err != nil {
+			break
+		}
+		groups = append(groups, group{k, n, len(tags)})
 	}
 	if err != nil {
 		if err != errMismatch {
@@ -271,6 +290,17 @@ func (d *decoder) tagGroups(dst *TagGroups, extra *map[string]json.RawMessage, k
 		d.pos, d.depth = start, depth
 		*dst = nil
 		return d.keep(extra, key)
+	}
+	if len(tags) > 0 && len(tags) <= len(tagStack) {
+		tags = append([]string(nil), tags...)
+	}
+	m := make(TagGroups, len(groups))
+	for _, g := range groups {
+		if g.start == g.end {
+			m[g.name] = []string{}
+		} else {
+			m[g.name] = tags[g.start:g.end:g.end]
+		}
 	}
 	*dst = m
 	clearExtra(extra, key)
@@ -324,12 +354,21 @@ func (d *decoder) decodePush(p *AssociatedPush) error {
 	}
 }
 
+// campaignsWith allocates Campaigns together with room for its
+// first categories (1-10 on the wire, most often 1 or 2); more go to a
+// slice of their own.
+type campaignsWith struct {
+	c   Campaigns
+	buf [2]string
+}
+
 func (d *decoder) campaigns(dst **Campaigns, extra *map[string]json.RawMessage, key string) error {
 	if d.data[d.pos] != '{' {
 		*dst = nil
 		return d.keep(extra, key)
 	}
-	c := &Campaigns{}
+	cw := new(campaignsWith)
+	c := &cw.c
 	if err := d.openObject(); err != nil {
 		return err
 	}
@@ -342,7 +381,7 @@ func (d *decoder) campaigns(dst **Campaigns, extra *map[string]json.RawMessage, 
 			break
 		}
 		if k == "categories" {
-			err = d.strs(&c.Categories, &c.Extra, k)
+			err = d.categories(cw, k)
 		} else {
 			err = d.keep(&c.Extra, k)
 		}
@@ -352,6 +391,28 @@ func (d *decoder) campaigns(dst **Campaigns, extra *map[string]json.RawMessage, 
 	}
 	*dst = c
 	clearExtra(extra, key)
+	return nil
+}
+
+// categories decodes campaigns.categories as strs does, into cw's own
+// room when the categories fit.
+func (d *decoder) categories(cw *campaignsWith, key string) error {
+	c := &cw.c
+	start, depth := d.pos, d.depth
+	out, err := d.appendStrings(cw.buf[:0:len(cw.buf)])
+	if err != nil {
+		if err != errMismatch {
+			return err
+		}
+		d.pos, d.depth = start, depth
+		c.Categories = nil
+		return d.keep(&c.Extra, key)
+	}
+	if len(out) == 0 {
+		out = []string{}
+	}
+	c.Categories = out[:len(out):len(out)]
+	clearExtra(&c.Extra, key)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"unicode"
 	"unicode/utf16"
@@ -36,6 +37,14 @@ func view(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
+// substr returns data[start:end] as a string without copying, for
+// 0 <= start <= end <= len(data) and start < len(data), unchecked (the
+// pointer must stay inside data, even for an empty string). data must never
+// be modified.
+func substr(data []byte, start, end int) string {
+	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(data)), start)), end-start)
+}
+
 func (d *decoder) syntaxError(format string, args ...any) error {
 	return &DecodeError{Offset: d.pos, Err: fmt.Errorf("%w: "+format, append([]any{ErrSyntax}, args...)...)}
 }
@@ -62,6 +71,11 @@ func quoteChar(c byte) string {
 // d.pos to tell the end from a NUL byte).
 func (d *decoder) ws() byte {
 	data := d.data
+	// Compact JSON has no white space: settle the common case with one
+	// comparison.
+	if i := d.pos; i < len(data) && data[i] > ' ' {
+		return data[i]
+	}
 	for i := d.pos; i < len(data); i++ {
 		switch c := data[i]; c {
 		case ' ', '\t', '\n', '\r':
@@ -114,6 +128,11 @@ func (d *decoder) nextKey(first bool) (key string, ok bool, err error) {
 	key, err = d.readString()
 	if err != nil {
 		return "", false, err
+	}
+	// Compact JSON: the ':' and the value follow the key directly.
+	if p := d.pos; p+1 < len(d.data) && d.data[p] == ':' && d.data[p+1] > ' ' {
+		d.pos = p + 1
+		return key, true, nil
 	}
 	if d.ws() != ':' {
 		return "", false, d.unexpected("after object key")
@@ -177,16 +196,20 @@ func (d *decoder) readString() (string, error) {
 	// Eight bytes at a time while none needs attention: '"', '\\', a
 	// control character or a non-ASCII byte.
 	for ; i+8 <= len(data); i += 8 {
-		w := binary.LittleEndian.Uint64(data[i:])
-		if hasLess(w, 0x20) || hasZero(w^quotes) || hasZero(w^backslashes) || w&highBits != 0 {
-			break
+		if m := special(binary.LittleEndian.Uint64(data[i:])); m != 0 {
+			i += bits.TrailingZeros64(m) >> 3
+			if data[i] == '"' {
+				d.pos = i + 1
+				return substr(data, start, i), nil
+			}
+			return d.readStringSlow(start, i)
 		}
 	}
 	for ; i < len(data); i++ {
 		c := data[i]
 		if c == '"' {
 			d.pos = i + 1
-			return view(data[start:i]), nil
+			return substr(data, start, i), nil
 		}
 		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
 			return d.readStringSlow(start, i)
@@ -203,17 +226,52 @@ const (
 	backslashes = '\\' * lowBits
 )
 
-// hasZero reports whether a byte of w is zero (may also flag bytes after a
-// zero byte, which only ends the fast path early).
-func hasZero(w uint64) bool { return (w-lowBits)&^w&highBits != 0 }
-
-// hasLess reports whether a byte of w is below n (n <= 128), as hasZero.
-func hasLess(w uint64, n uint64) bool { return (w-n*lowBits)&^w&highBits != 0 }
+// special has the high bit set in the bytes of w that a string scan must
+// look at: '"', '\\', control characters and bytes of non-ASCII text (it
+// may also flag bytes after such a byte, but never one before it, so the
+// lowest flagged byte is the first to look at). It is zero exactly when w
+// has none: the has-less and two has-zero word tests and the high-bit test
+// folded into one branch.
+func special(w uint64) uint64 {
+	q, bs := w^quotes, w^backslashes
+	return ((w-0x20*lowBits)&^w | (q-lowBits)&^q | (bs-lowBits)&^bs | w) & highBits
+}
 
 // readStringSlow handles escapes, control characters and non-ASCII text
 // from i on, exactly as encoding/json does: invalid UTF-8 and lone
 // surrogates become U+FFFD.
 func (d *decoder) readStringSlow(start, i int) (string, error) {
+	return d.stringTail(start, i, true)
+}
+
+// skipString skips the JSON string at d.pos (a '"'), validating it as
+// readString does without decoding it.
+func (d *decoder) skipString() error {
+	data := d.data
+	start := d.pos + 1
+	i := start
+	for ; i+8 <= len(data); i += 8 {
+		if m := special(binary.LittleEndian.Uint64(data[i:])); m != 0 {
+			i += bits.TrailingZeros64(m) >> 3
+			break
+		}
+	}
+	for ; i < len(data); i++ {
+		if c := data[i]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			break
+		}
+	}
+	if i < len(data) && data[i] == '"' {
+		d.pos = i + 1
+		return nil
+	}
+	_, err := d.stringTail(start, i, false)
+	return err
+}
+
+// stringTail scans the rest of a string from i on; if decode, it returns
+// the decoded string.
+func (d *decoder) stringTail(start, i int, decode bool) (string, error) {
 	data := d.data
 	// First find the end and whether a rewrite is needed.
 	clean := true
@@ -225,7 +283,7 @@ func (d *decoder) readStringSlow(start, i int) (string, error) {
 		c := data[j]
 		switch {
 		case c == '"':
-			if clean {
+			if clean || !decode {
 				d.pos = j + 1
 				return view(data[start:j]), nil
 			}
@@ -420,20 +478,7 @@ func (d *decoder) skip() ([]byte, error) {
 func (d *decoder) skipValue() error {
 	switch c := d.ws(); {
 	case c == '"':
-		data := d.data
-		for i := d.pos + 1; i < len(data); i++ {
-			c := data[i]
-			if c == '"' {
-				d.pos = i + 1
-				return nil
-			}
-			if c == '\\' || c < 0x20 {
-				_, err := d.readStringSlow(d.pos+1, i)
-				return err
-			}
-		}
-		d.pos = len(data)
-		return d.unexpected("in string literal")
+		return d.skipString()
 	case c == '{':
 		if err := d.openObject(); err != nil {
 			return err

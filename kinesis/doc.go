@@ -18,6 +18,7 @@
 //		}))
 //	...
 //	err = p.PutEvent(ctx, ev)         // or p.Put(ctx, partitionKey, data)
+//	err = p.PutEventJSON(ctx, line)   // event JSON as read: keyed without decoding it
 //	...
 //	err = p.Close(ctx)                // flushes; reports what it cannot deliver
 //

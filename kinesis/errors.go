@@ -38,9 +38,9 @@ func withPrefix(msg string) string {
 
 // Producer errors.
 
-// ErrClosed is returned by Producer.Put, PutEvent and Flush after Close
-// has been called. Records that Close could not deliver before its context
-// ended are reported failed with an error wrapping ErrClosed.
+// ErrClosed is returned by Producer.Put, PutEvent, PutEventJSON and Flush
+// after Close has been called. Records that Close could not deliver before
+// its context ended are reported failed with an error wrapping ErrClosed.
 var ErrClosed = errors.New("kinesis: producer closed")
 
 // ErrRecordExpired is wrapped, together with the last attempt's error, by
@@ -48,8 +48,8 @@ var ErrClosed = errors.New("kinesis: producer closed")
 // (WithRecordTTL) or its attempt limit (WithPutRetry).
 var ErrRecordExpired = errors.New("kinesis: record not delivered in time")
 
-// ErrNoPartitionKey is returned by PutEvent when the partition key function
-// gives an empty key.
+// ErrNoPartitionKey is returned by PutEvent and PutEventJSON when the
+// partition key function gives an empty key.
 var ErrNoPartitionKey = errors.New("kinesis: empty partition key")
 
 // RecordError is the error of a failed record in Result.Err. It unwraps to

@@ -84,6 +84,41 @@ func ExampleProducer_PutEvent() {
 	// a6a9f1d2-0c5e-4f6e-8f1b-2d3c4b5a6978
 }
 
+// Events read as JSON (an NDJSON file, a queue) are sent unchanged, keyed
+// by their channel without being decoded.
+func ExampleProducer_PutEventJSON() {
+	ctx := context.Background()
+	client := kinesistest.New(kinesistest.WithStream("events", 1))
+	p, err := kinesis.NewProducer(client, "events") // PartitionKeyChannel by default
+	if err != nil {
+		panic(err)
+	}
+	lines := [][]byte{
+		[]byte(`{"id":"e1","type":"OPEN","device":{"channel":"c1","device_type":"IOS"},"body":{"session_id":"s"}}`),
+		[]byte(`{"id":"e2","type":"CUSTOM","device":{"android_channel":"c2"},"body":{"name":"purchase"}}`),
+		[]byte(`{"id":"e3","type":"PUSH_BODY","body":{"push_id":"p"}}`),
+	}
+	for _, line := range lines {
+		if err := p.PutEventJSON(ctx, line); err != nil {
+			panic(err)
+		}
+	}
+	if err := p.PutEventJSON(ctx, []byte(`{"type":"OPEN"}`)); err != nil {
+		fmt.Println(err)
+	}
+	if err := p.Close(ctx); err != nil {
+		panic(err)
+	}
+	for _, r := range client.Records("events") {
+		fmt.Println(r.PartitionKey)
+	}
+	// Output:
+	// kinesis: put event: event: id: missing required field (offset 15)
+	// c1
+	// c2
+	// e3
+}
+
 // Records that fail carry the SDK's typed error.
 func ExampleRecordError() {
 	ctx := context.Background()

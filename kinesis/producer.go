@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -353,6 +354,75 @@ func (p *Producer) PutEvent(ctx context.Context, e event.Event) error {
 	return p.Put(ctx, pk, data)
 }
 
+// PutEventJSON puts one RTDS event given as its JSON, data, sent exactly as
+// given (PutEvent re-encodes its event), under the partition key PutEvent
+// would choose for it. With the built-in key functions (PartitionKeyChannel,
+// the default, PartitionKeyNamedUser and PartitionKeyEventID) it finds the
+// key with event.PeekKeys, without decoding the event, which makes it the
+// cheap way to forward events read as JSON (an NDJSON file, a queue);
+// another WithEventPartitionKey function gets the event decoded.
+//
+// It returns an error wrapping the *event.DecodeError when data is not one
+// JSON object with a non-empty string "id" and "type" (event.PeekKeys
+// checks that much, not the other members' values; with a custom key
+// function the whole event must decode), and ErrNoPartitionKey, wrapped,
+// when the key is empty. Otherwise it is Put: data must not be modified
+// until the record's outcome is reported, and the Result's PartitionKey,
+// like its Data, shares data's memory.
+func (p *Producer) PutEventJSON(ctx context.Context, data []byte) error {
+	k, err := event.PeekKeys(data)
+	if err != nil {
+		return errorf("put event: %w", err)
+	}
+	var pk string
+	if p.cfg.rawEventKey != nil {
+		pk = p.cfg.rawEventKey(k)
+	} else {
+		e, err := event.Decode(data)
+		if err != nil {
+			return errorf("put event %s: %w", k.ID, err)
+		}
+		pk = p.cfg.eventKey(e)
+	}
+	if pk == "" {
+		return errorf("put event %s: %w", k.ID, ErrNoPartitionKey)
+	}
+	return p.Put(ctx, pk, data)
+}
+
+// rawEventKey returns the equivalent, on event.PeekKeys's result, of fn
+// when it is one of the built-in key functions, and nil otherwise.
+func rawEventKey(fn func(event.Event) string) func(event.Keys) string {
+	if fn == nil {
+		return nil
+	}
+	switch reflect.ValueOf(fn).Pointer() {
+	case reflect.ValueOf(PartitionKeyChannel).Pointer():
+		return keysChannel
+	case reflect.ValueOf(PartitionKeyNamedUser).Pointer():
+		return keysNamedUser
+	case reflect.ValueOf(PartitionKeyEventID).Pointer():
+		return keysEventID
+	}
+	return nil
+}
+
+func keysChannel(k event.Keys) string {
+	if k.ChannelID != "" {
+		return k.ChannelID
+	}
+	return k.ID
+}
+
+func keysNamedUser(k event.Keys) string {
+	if k.NamedUserID != "" {
+		return k.NamedUserID
+	}
+	return keysChannel(k)
+}
+
+func keysEventID(k event.Keys) string { return k.ID }
+
 // PartitionKeyChannel keys an event by its channel id, falling back to the
 // event id when the event has no channel. Events of one device then keep
 // their order and land on one shard.
@@ -457,8 +527,8 @@ func (p *Producer) completeLocked(e uint64, n int) {
 	p.waiters = kept
 }
 
-// Close stops accepting records (later Put, PutEvent and Flush calls return
-// ErrClosed), delivers everything buffered within ctx, and stops the
+// Close stops accepting records (later Put, PutEvent, PutEventJSON and
+// Flush calls return ErrClosed), delivers everything buffered within ctx, and stops the
 // producer's goroutines. If ctx ends first, the records still undelivered
 // are reported failed with an error wrapping ErrClosed and ctx's cause,
 // and Close returns an error saying how many. Close is idempotent: later

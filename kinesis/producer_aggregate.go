@@ -23,19 +23,26 @@ const aggHeader = 4 + 16 + 48
 // its records' keys hash to.
 //
 // The dispatcher bounds each aggregate's size from above before taking its
-// records, and Put validated their keys with the same rules, so Add cannot
+// records, and Put validated their keys with the same rules, so AddShared cannot
 // fail; if it ever did, the unit's records are failed with the error rather
 // than sent incomplete.
+//
+// The records' data is copied once, straight into the buffer (AddShared
+// refers to it, AppendToUnsealed copies it), and a is reset afterwards so
+// that it holds no reference to the records. The aggregate is unsealed:
+// send seals a request's new aggregates together with batch.Seal, which
+// computes their MD5s side by side.
 func encodeAggregate(a *batch.Aggregator, pool *aggBufPool, u *unit) (*aggBuf, error) {
 	a.Reset()
+	defer a.Reset()
 	for i := range u.recs {
 		r := &u.recs[i]
-		if err := a.Add(batch.Record{PartitionKey: r.pk, Data: r.data}); err != nil {
+		if err := a.AddShared(batch.Record{PartitionKey: r.pk, Data: r.data}); err != nil {
 			return nil, errorf("aggregating record %d of %d: %w", i, len(u.recs), err)
 		}
 	}
 	b := pool.get(a.Size()) // Size counts the data and the partition key
-	b.b = a.AppendTo(b.b[:0])
+	b.b = a.AppendToUnsealed(b.b[:0])
 	return b, nil
 }
 

@@ -14,6 +14,8 @@ import (
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/rtdskit/rtds/batch"
+	"github.com/rtdskit/rtds/event"
+	"github.com/rtdskit/rtds/event/eventgen"
 )
 
 // instantClient answers every PutRecords with success at once, so a
@@ -97,27 +99,38 @@ func BenchmarkMD5(b *testing.B) {
 //	go test -run '^$' -bench 'BenchmarkProducerPut|BenchmarkMD5' -benchmem ./kinesis/
 //
 // The ordering=true cases add WithOrdering (one request in flight per
-// shard, one entry per key or one aggregate per shard per request).
+// shard, one entry per key or one aggregate per shard per request); the
+// aggbytes case raises WithAggregateLimits' MaxBytes from the KPL's 50 KB
+// to the 1 MiB record limit.
 func BenchmarkProducerPut(b *testing.B) {
 	type config struct {
 		size          int
 		agg, ordering bool
+		aggBytes      int // WithAggregateLimits' MaxBytes; 0 for the default
 	}
 	var configs []config
 	for _, size := range []int{100, 1024} {
 		for _, agg := range []bool{false, true} {
-			configs = append(configs, config{size, agg, false})
+			configs = append(configs, config{size, agg, false, 0})
 		}
 	}
-	configs = append(configs, config{100, false, true}, config{100, true, true})
+	configs = append(configs, config{100, false, true, 0}, config{100, true, true, 0},
+		config{1024, true, false, 256 << 10}, config{1024, true, false, 1 << 20})
 	for _, c := range configs {
 		size, agg := c.size, c.agg
 		name := fmt.Sprintf("size=%d/aggregation=%v", size, agg)
 		if c.ordering {
 			name += "/ordering=true"
 		}
+		opts := []ProducerOption{WithAggregation(agg), WithOrdering(c.ordering)}
+		if c.aggBytes > 0 {
+			name += fmt.Sprintf("/aggbytes=%d", c.aggBytes)
+			l := DefaultAggregateLimits
+			l.MaxBytes = c.aggBytes
+			opts = append(opts, WithAggregateLimits(l))
+		}
 		b.Run(name, func(b *testing.B) {
-			p, err := NewProducer(newInstantClient(), "s", WithAggregation(agg), WithOrdering(c.ordering))
+			p, err := NewProducer(newInstantClient(), "s", opts...)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -180,5 +193,67 @@ func BenchmarkProducerUnderRandomThrottles(b *testing.B) {
 		b.ReportMetric(clean, "records/s-unthrottled")
 		b.ReportMetric(faulted, "records/s-throttled")
 		b.ReportMetric(100*faulted/clean, "%-of-unthrottled")
+	}
+}
+
+// BenchmarkProducerPutEventJSON measures, like BenchmarkProducerPut,
+// putting eventgen events (about 900 bytes) given as JSON, keyed by
+// channel, with aggregation: PutEventJSON, which finds the key with
+// event.PeekKeys, against decoding each event to find its key and putting
+// the line (what rtds put did before PutEventJSON). Compare cpu-ns/op in
+// one run:
+//
+//	go test -run '^$' -bench BenchmarkProducerPutEventJSON -benchmem ./kinesis/
+func BenchmarkProducerPutEventJSON(b *testing.B) {
+	g := eventgen.New(1)
+	events := make([][]byte, 4096)
+	var total int
+	for i := range events {
+		events[i] = g.Next()
+		total += len(events[i])
+	}
+	ctx := context.Background()
+	for _, how := range []string{"peek", "decode"} {
+		b.Run("key="+how, func(b *testing.B) {
+			p, err := NewProducer(newInstantClient(), "s", WithAggregation(true))
+			if err != nil {
+				b.Fatal(err)
+			}
+			put := func(data []byte) error { return p.PutEventJSON(ctx, data) }
+			if how == "decode" {
+				put = func(data []byte) error {
+					e, err := event.Decode(data)
+					if err != nil {
+						return err
+					}
+					return p.Put(ctx, PartitionKeyChannel(e), data)
+				}
+			}
+			for i := range 10000 {
+				if err := put(events[i%len(events)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := p.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(total / len(events)))
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			b.ResetTimer()
+			for i := range b.N {
+				if err := put(events[i%len(events)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := p.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			if err := p.Close(ctx); err != nil {
+				b.Fatal(err)
+			}
+		})
 	}
 }

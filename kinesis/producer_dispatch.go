@@ -11,6 +11,7 @@ import (
 	sdktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/rtdskit/rtds/batch"
+	"github.com/rtdskit/rtds/kinesis/internal/wire"
 )
 
 // rec is one buffered user record.
@@ -78,16 +79,17 @@ func (u *unit) rec(i int) *rec {
 
 // request is one PutRecords call being built, in flight, or answered.
 type request struct {
-	units   []unit
-	entries []sdktypes.PutRecordsRequestEntry
-	shards  []*shardQ
-	seqs    []uint64 // per shard: its request number (shardQ.sent)
-	recBuf  []rec
-	agg     *batch.Aggregator // encodes the request's aggregates
-	sent    []int             // indexes of the units sent, when some could not be encoded
-	sentAt  time.Time
-	bytes   int
-	records int
+	units    []unit
+	entries  []sdktypes.PutRecordsRequestEntry
+	shards   []*shardQ
+	seqs     []uint64 // per shard: its request number (shardQ.sent)
+	recBuf   []rec
+	agg      *batch.Aggregator // encodes the request's aggregates
+	unsealed [][]byte          // aggregates encoded by send, sealed together before the call
+	sent     []int             // indexes of the units sent, when some could not be encoded
+	sentAt   time.Time
+	bytes    int
+	records  int
 }
 
 // run is the dispatch loop: it sends requests when records have lingered
@@ -476,6 +478,7 @@ func (p *Producer) send(req *request) {
 				continue
 			}
 			u.buf = buf
+			req.unsealed = append(req.unsealed, buf.b)
 		}
 		e := sdktypes.PutRecordsRequestEntry{Data: u.data(), PartitionKey: &u.pk}
 		if u.ehk != "" {
@@ -483,6 +486,10 @@ func (p *Producer) send(req *request) {
 		}
 		req.entries = append(req.entries, e)
 	}
+	// The new aggregates' MD5 trailers, computed side by side.
+	batch.Seal(req.unsealed...)
+	clear(req.unsealed)
+	req.unsealed = req.unsealed[:0]
 	if unsent > 0 {
 		for i := range req.units {
 			if req.units[i].state != stateFailed {
@@ -495,7 +502,14 @@ func (p *Producer) send(req *request) {
 	start := time.Now()
 	if len(req.entries) > 0 {
 		in := &sdkkinesis.PutRecordsInput{Records: req.entries, StreamName: p.name, StreamARN: p.arn}
-		out, err = p.client.PutRecords(p.ctx, in, p.cfg.putRecordsOpts()...)
+		if p.cfg.wire == WireFast {
+			// The fast codec reuses the request body once the call is over.
+			var body wire.Tracker
+			out, err = p.client.PutRecords(wire.Track(p.ctx, &body), in, p.cfg.putRecordsOpts()...)
+			body.Release(err == nil)
+		} else {
+			out, err = p.client.PutRecords(p.ctx, in, p.cfg.putRecordsOpts()...)
+		}
 	}
 	p.complete(req, out, err, time.Since(start))
 }

@@ -52,14 +52,20 @@ func TestProducerAggregatesReadByNodeKPL(t *testing.T) {
 		t.Fatal(err)
 	}
 	pool := newAggBufPool(1 << 20)
-	var in []string
+	// Encoded and sealed as send does: unsealed, then all sealed at once.
+	var bufs [][]byte
 	for _, recs := range aggregates {
 		u := unit{ehk: "0", recs: recs}
 		buf, err := encodeAggregate(a, pool, &u)
 		if err != nil {
 			t.Fatal(err)
 		}
-		in = append(in, base64.StdEncoding.EncodeToString(buf.b))
+		bufs = append(bufs, buf.b)
+	}
+	batch.Seal(bufs...)
+	var in []string
+	for _, b := range bufs {
+		in = append(in, base64.StdEncoding.EncodeToString(b))
 	}
 	js, _ := json.Marshal(in)
 	cmd := exec.Command(node, "-e", nodeDeaggregate, filepath.Clean(modules))

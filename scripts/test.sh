@@ -34,6 +34,8 @@ echo "== go test -race"
 # times), which a machine starved by other test packages running beside
 # them (2 cores, -race) would turn into a measure of the machine.
 go test -race -count=1 -timeout 20m $(go list ./... | grep -v '/internal/reliability$')
+echo "== go test -tags purego (the portable MD5 path of CPUs without AVX2)"
+go test -count=1 -tags purego ./internal/md5x8 ./batch
 echo "== go test -race ./internal/reliability"
 go test -race -count=1 -timeout 20m ./internal/reliability
 

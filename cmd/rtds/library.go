@@ -29,6 +29,36 @@ func partitionKeyFunc(name string) (partitionKeyFn, bool) {
 	return nil, false
 }
 
+// rawPartitionKeyFn is a partition key function on the keys event.PeekKeys
+// finds: rtds put keys lines without decoding them.
+type rawPartitionKeyFn = func(event.Keys) string
+
+// rawPartitionKeyFunc is partitionKeyFunc's equivalent for put: the same
+// key as the kinesis.PartitionKey* function of that name gives on the
+// decoded event (TestRawPartitionKeyFuncs).
+func rawPartitionKeyFunc(name string) (rawPartitionKeyFn, bool) {
+	channel := func(k event.Keys) string {
+		if k.ChannelID != "" {
+			return k.ChannelID
+		}
+		return k.ID
+	}
+	switch name {
+	case "channel":
+		return channel, true
+	case "id":
+		return func(k event.Keys) string { return k.ID }, true
+	case "named_user":
+		return func(k event.Keys) string {
+			if k.NamedUserID != "" {
+				return k.NamedUserID
+			}
+			return channel(k)
+		}, true
+	}
+	return nil, false
+}
+
 // putStats are the producer's counters put reports.
 type putStats struct {
 	records, delivered, failed, retried, requests, kinesisRecords int64

@@ -28,8 +28,9 @@ const putUsage = `usage: rtds put --stream NAME [--aggregate] [--partition-key c
                 [--ttl DURATION] [--debug] [FILE...]
 
 Reads newline-delimited RTDS event JSON from the files (standard input when
-none, or for "-"), checks that each line is an event, and sends each line
-unchanged as one record to the Kinesis stream NAME (a name or an ARN).
+none, or for "-"), checks that each line is an event (one JSON object with
+a non-empty string id and type; the rest is not decoded), and sends each
+line unchanged as one record to the Kinesis stream NAME (a name or an ARN).
 Lines of any length are read. A line that is not an event, or is over the
 1 MiB record limit, is reported on standard error as file:line: and
 skipped; every later line is still sent.
@@ -84,7 +85,7 @@ func runPut(ctx context.Context, env *cmdEnv, args []string) int {
 	if *stream == "" {
 		return fs.usageError("--stream is required")
 	}
-	keyFn, ok := partitionKeyFunc(*keyName)
+	keyFn, ok := rawPartitionKeyFunc(*keyName)
 	if !ok {
 		return fs.usageError("--partition-key %q: want channel, id or named_user", *keyName)
 	}
@@ -280,7 +281,7 @@ func readInputLines(ctx context.Context, in io.Reader, fileIdx int, label string
 
 // sendAll puts every event line read, until the input ends or ctx is done
 // (interrupted, or a permanent error).
-func (r *putRun) sendAll(ctx context.Context, lines <-chan inputLine, keyFn partitionKeyFn) {
+func (r *putRun) sendAll(ctx context.Context, lines <-chan inputLine, keyFn rawPartitionKeyFn) {
 	r.next = r.startOf(0)
 	for {
 		var l inputLine
@@ -316,14 +317,16 @@ func (r *putRun) sendAll(ctx context.Context, lines <-chan inputLine, keyFn part
 		if len(bytes.TrimSpace(l.data)) == 0 {
 			continue // blank lines are keep-alives in RTDS streams
 		}
-		e, err := event.Decode(l.data)
+		// The key is found without decoding the event; the line is sent
+		// as read.
+		k, err := event.PeekKeys(l.data)
 		if err != nil {
 			r.env.errorf("put", "%s: %v", pos, err)
 			r.bad++
 			continue
 		}
-		pos.id = e.Base().ID
-		pk := keyFn(e)
+		pos.id = k.ID
+		pk := keyFn(k)
 		if pk == "" {
 			r.env.errorf("put", "%s: event %s has no partition key; skipped", pos, pos.id)
 			r.bad++

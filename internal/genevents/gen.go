@@ -42,7 +42,7 @@ func generate() ([]file, error) {
 	if err := add("event/drift_gen.go", genDrift()); err != nil {
 		return nil, err
 	}
-	if err := add("event/stdjson_gen_test.go", genStd()); err != nil {
+	if err := add("internal/stdjson/types_gen.go", genStd()); err != nil {
 		return nil, err
 	}
 	if err := add("kinesis/handlers_gen.go", genHandlers()); err != nil {

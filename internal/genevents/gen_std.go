@@ -36,14 +36,14 @@ func stdType(k kind) string {
 	panic("unreachable")
 }
 
-// genStd renders event/stdjson_gen_test.go: for every type, the struct an
-// encoding/json user would write, and stdDecode, which decodes an event the
+// genStd renders internal/stdjson/types_gen.go: for every type, the struct an
+// encoding/json user would write, and Decode, which decodes an event the
 // way such a user would (envelope first, then the body by type). The
-// benchmark compares Decode with it.
+// benchmarks compare event.Decode with it.
 func genStd() []byte {
 	var p printer
 	p.f(header)
-	p.f("package event\n\nimport (\n\t\"encoding/json\"\n\t\"time\"\n)\n\n")
+	p.f("package stdjson\n\nimport (\n\t\"encoding/json\"\n\t\"time\"\n)\n\n")
 	for _, t := range sortedTable() {
 		n := goName(t.Wire)
 		p.f("type std%sBody struct {\n", n)
@@ -52,9 +52,9 @@ func genStd() []byte {
 		}
 		p.f("}\n\n")
 	}
-	p.f("// stdDecode decodes data with encoding/json into the std structs.\n")
-	p.f("func stdDecode(data []byte) (*stdEnvelope, any, error) {\n")
-	p.f("\tvar env stdEnvelope\n\tif err := json.Unmarshal(data, &env); err != nil {\n\t\treturn nil, nil, err\n\t}\n")
+	p.f("// Decode decodes data with encoding/json into the envelope and its body's\n// struct (nil for a type it does not know).\n")
+	p.f("func Decode(data []byte) (*Envelope, any, error) {\n")
+	p.f("\tvar env Envelope\n\tif err := json.Unmarshal(data, &env); err != nil {\n\t\treturn nil, nil, err\n\t}\n")
 	p.f("\tvar body any\n\tswitch env.Type {\n")
 	for _, t := range sortedTable() {
 		p.f("\tcase %q:\n\t\tbody = new(std%sBody)\n", t.Wire, goName(t.Wire))

@@ -6,7 +6,7 @@
 //	//go:generate go run ../internal/genevents -root ..
 //
 // and writes event/types_gen.go, event/<family>_gen.go, event/drift_gen.go,
-// event/stdjson_gen_test.go and kinesis/handlers_gen.go under the module
+// internal/stdjson/types_gen.go and kinesis/handlers_gen.go under the module
 // root. TestGeneratedFilesUpToDate fails when those files are stale.
 package main
 

@@ -23,6 +23,7 @@ import (
 	consumer "github.com/harlow/kinesis-consumer"
 
 	"github.com/rtdskit/rtds/event"
+	"github.com/rtdskit/rtds/internal/stdjson"
 	"github.com/rtdskit/rtds/kinesis"
 )
 
@@ -431,7 +432,7 @@ func consumeHarlow(agg bool) runFunc {
 		errc := make(chan error, 1)
 		go func() {
 			errc <- c.Scan(ctx, func(r *consumer.Record) error {
-				env, _, err := stdDecode(r.Data)
+				env, _, err := stdjson.Decode(r.Data)
 				if err != nil {
 					return err
 				}
@@ -486,7 +487,7 @@ func readShard(ctx context.Context, client *sdkkinesis.Client, stream string, sh
 			return err
 		}
 		for _, r := range out.Records {
-			env, _, err := stdDecode(r.Data)
+			env, _, err := stdjson.Decode(r.Data)
 			if err != nil {
 				return err
 			}
@@ -505,19 +506,12 @@ func readShard(ctx context.Context, client *sdkkinesis.Client, stream string, sh
 }
 
 // putLine puts one NDJSON event under key, or, when key is "", under its
-// channel id found through the library's public API: the whole event is
-// decoded (event.Decode), as `rtds put` does.
-//
-// A producer method that keys an event's JSON without decoding it
-// (Producer.PutEventJSON) is the faster way once the library has one; this
-// is the one line to change then.
+// channel id (the event id when it has none) with Producer.PutEventJSON,
+// which finds the key without decoding the event (event.PeekKeys), as
+// `rtds put` does.
 func putLine(ctx context.Context, p *kinesis.Producer, key string, line []byte) error {
 	if key == "" {
-		e, err := event.Decode(line)
-		if err != nil {
-			return err
-		}
-		key = e.Base().ChannelID()
+		return p.PutEventJSON(ctx, line)
 	}
 	return p.Put(ctx, key, line)
 }

@@ -66,7 +66,7 @@ const (
 
 var contenders = []contender{
 	{name: "rtds", workload: wlNDJSON, produce: true, peer: "a8m", run: produceRTDS(false),
-		about: "kinesis.Producer, aggregation on; event.Decode finds each line's channel id, Put(key, line)"},
+		about: "kinesis.Producer, aggregation on; PutEventJSON(line): event.PeekKeys finds the channel id without decoding the event"},
 	{name: "rtds-put", workload: wlNDJSON, produce: true, external: true, peer: "a8m",
 		about: "the `rtds put --aggregate` command reading the NDJSON file"},
 	{name: "a8m", workload: wlNDJSON, produce: true, run: produceA8M(false),

@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"encoding/base64"
 	"math"
 	"sync"
 	"time"
@@ -9,6 +8,7 @@ import (
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	smithytime "github.com/aws/smithy-go/time"
+	"github.com/segmentio/asm/base64"
 )
 
 // span locates a string in the decoder's arena; off < 0 means absent.

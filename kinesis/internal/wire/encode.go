@@ -1,10 +1,11 @@
 package wire
 
 import (
-	"encoding/base64"
+	"slices"
 	"unicode/utf8"
 
 	sdkkinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/segmentio/asm/base64"
 )
 
 const hexDigits = "0123456789abcdef"
@@ -151,11 +152,11 @@ func putRecordsLen(in *sdkkinesis.PutRecordsInput) int {
 	return n
 }
 
-// encodePutRecords writes a PutRecords request body, byte for byte as the
-// SDK's awsJson1.1 serializer does, into one buffer of the exact size:
-// each entry's data is base64-encoded straight into it.
-func encodePutRecords(in *sdkkinesis.PutRecordsInput) []byte {
-	b := make([]byte, 0, putRecordsLen(in))
+// encodePutRecords appends a PutRecords request body to b, byte for byte
+// as the SDK's awsJson1.1 serializer does: each entry's data is
+// base64-encoded straight into it. Given room for putRecordsLen(in) bytes,
+// it allocates nothing.
+func encodePutRecords(b []byte, in *sdkkinesis.PutRecordsInput) []byte {
 	b = append(b, '{')
 	sep := false
 	field := func(name string) {
@@ -185,8 +186,8 @@ func encodePutRecords(in *sdkkinesis.PutRecordsInput) []byte {
 			if e.Data != nil {
 				esep = true
 				b = append(b, `"Data":"`...)
-				n := len(b)
-				b = append(b, make([]byte, base64.StdEncoding.EncodedLen(len(e.Data)))...)
+				n, m := len(b), base64.StdEncoding.EncodedLen(len(e.Data))
+				b = slices.Grow(b, m)[:n+m] // no clearing of what Encode overwrites
 				base64.StdEncoding.Encode(b[n:], e.Data)
 				b = append(b, '"')
 			}

@@ -76,10 +76,10 @@ func (p *Protocol) SerializeRequest(ctx context.Context, schema *smithy.Operatio
 	}
 	req.Header.Set("X-Amz-Target", serviceName+".PutRecords")
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	// A bytes.Reader is seekable and has a length: the signer hashes it
-	// in place (it implements io.WriterTo) and rewinds it, and a retry
-	// sends it again.
-	sreq, err := req.SetStream(bytes.NewReader(encodePutRecords(pin)))
+	// The body is seekable and has a length, as a bytes.Reader: the signer
+	// hashes it in place (it implements io.WriterTo) and rewinds it, and a
+	// retry sends it again.
+	sreq, err := req.SetStream(putRecordsBody(ctx, pin))
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,9 @@
-package event
+// Package stdjson is the encoding/json baseline of rtds's benchmarks: the
+// structs a user of the standard library would write for RTDS events, and
+// Decode, which decodes an event the way such a user would (envelope first,
+// then the body into its type's struct). event.BenchmarkDecode and the
+// end-to-end benchmark (bench/cmd/e2e) compare rtds with it.
+package stdjson
 
 import (
 	"encoding/json"
@@ -6,9 +11,10 @@ import (
 )
 
 // The encoding/json baseline: the structs a user of the standard library
-// would write for RTDS events. stdjson_gen_test.go has the per-type bodies.
+// would write for RTDS events. types_gen.go has the per-type bodies.
 
-type stdEnvelope struct {
+// Envelope is the part every event has.
+type Envelope struct {
 	ID        string          `json:"id"`
 	Type      string          `json:"type"`
 	Offset    json.Number     `json:"offset"`
