@@ -166,15 +166,18 @@ func newAckTracker(safe Checkpoint, hasSafe bool, onFail func(error)) *ackTracke
 	return &ackTracker{safe: safe, hasSafe: hasSafe, changed: make(chan struct{}, 1), onFail: onFail}
 }
 
-// complete records that the record at pos, the next in order, is done.
-func (t *ackTracker) complete(pos Checkpoint) {
+// complete records that the record at pos, the next in order, is done. It
+// returns what unsaved would return next.
+func (t *ackTracker) complete(pos Checkpoint) (movedAt time.Time) {
 	t.mu.Lock()
 	if len(t.queue) == 0 {
 		t.moved(pos)
 	} else {
 		t.queue = append(t.queue, ackEntry{seq: pos.SequenceNumber, sub: pos.SubSequenceNumber, state: ackDone})
 	}
+	movedAt = t.movedAt
 	t.mu.Unlock()
+	return movedAt
 }
 
 // push adds the record at pos, the next in order, as pending.

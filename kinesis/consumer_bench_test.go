@@ -32,6 +32,20 @@ func BenchmarkConsumer(b *testing.B) {
 		{"typed-aggregated", 100, func(done func()) []ConsumerOption {
 			return []ConsumerOption{OnOpen(func(context.Context, *event.Open) error { done(); return nil })}
 		}},
+		// OnEvent as well, as applications register it: every event is
+		// decoded, and only once.
+		{"typed-onevent", 0, func(done func()) []ConsumerOption {
+			return []ConsumerOption{
+				OnOpen(func(context.Context, *event.Open) error { done(); return nil }),
+				OnEvent(func(context.Context, event.Event) error { done(); return nil }),
+			}
+		}},
+		{"typed-onevent-aggregated", 100, func(done func()) []ConsumerOption {
+			return []ConsumerOption{
+				OnOpen(func(context.Context, *event.Open) error { done(); return nil }),
+				OnEvent(func(context.Context, event.Event) error { done(); return nil }),
+			}
+		}},
 		{"no-handler-peek-only", 0, nil},
 	}
 	for _, bc := range cases {

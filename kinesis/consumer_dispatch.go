@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -174,25 +175,46 @@ func (d *Dispatcher) dispatchRecord(stopCtx, callCtx context.Context, slot *defe
 			return d.cfg.onRecord(ctx, rec)
 		})
 	}
-	t, err := event.PeekType(rec.Data)
-	if err != nil {
-		return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonUndecodable, Err: errorf("decode event: %w", err)})
-	}
-	if len(d.hooks.drift) > 0 && !d.known[t] {
-		d.unknownType(rec.ShardID, t)
-	}
-	h := d.handlerFor(t)
-	if h == nil {
-		d.skipped.Add(1)
-		return false, nil
-	}
-	ev, err := event.Decode(rec.Data)
-	if err != nil {
-		var de *event.DecodeError
-		if errors.As(err, &de) && de.Field == "id" && errors.Is(err, event.ErrMissingField) {
-			return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonMissingID, Type: t, Err: fmt.Errorf("%w: %w", ErrMissingEventID, err)})
+	var (
+		ev event.Event
+		t  event.Type
+		h  eventHandler
+	)
+	if d.cfg.onEvent != nil {
+		// Every event has a handler (OnEvent takes those no other one
+		// does), so every event is decoded: decode it at once, without
+		// peeking at its type first. One that fails takes the path below,
+		// which finds the error to report.
+		if e, err := event.Decode(rec.Data); err == nil {
+			ev, t = e, e.EventType()
+			if len(d.hooks.drift) > 0 && !d.known[t] {
+				d.unknownType(rec.ShardID, t)
+			}
+			h = d.handlerFor(t)
 		}
-		return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonUndecodable, Type: t, Err: errorf("decode event: %w", err)})
+	}
+	if ev == nil {
+		var err error
+		t, err = event.PeekType(rec.Data)
+		if err != nil {
+			return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonUndecodable, Err: errorf("decode event: %w", err)})
+		}
+		if len(d.hooks.drift) > 0 && !d.known[t] {
+			d.unknownType(rec.ShardID, t)
+		}
+		h = d.handlerFor(t)
+		if h == nil {
+			d.skipped.Add(1)
+			return false, nil
+		}
+		ev, err = event.Decode(rec.Data)
+		if err != nil {
+			var de *event.DecodeError
+			if errors.As(err, &de) && de.Field == "id" && errors.Is(err, event.ErrMissingField) {
+				return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonMissingID, Type: t, Err: fmt.Errorf("%w: %w", ErrMissingEventID, err)})
+			}
+			return false, d.deadLetter(stopCtx, callCtx, DeadLetter{Record: rec, Reason: ReasonUndecodable, Type: t, Err: errorf("decode event: %w", err)})
+		}
 	}
 	if len(d.hooks.drift) > 0 && d.known[t] {
 		if drift := event.AppendDrift(nil, ev); len(drift) > 0 {
@@ -254,15 +276,22 @@ func (d *Dispatcher) handlerFor(t event.Type) eventHandler {
 func (d *Dispatcher) callWithRetry(stopCtx, callCtx context.Context, slot *deferSlot, rec Record, t event.Type, returnFailed bool, fn func(context.Context) error) (bool, error) {
 	retry := d.cfg.handlerRetry.Start()
 	pos := Checkpoint{SequenceNumber: rec.SequenceNumber, SubSequenceNumber: rec.SubSequenceNumber}
+	timed := len(d.hooks.handler) > 0 // the clock is read only for the hooks
 	for attempt := 1; ; attempt++ {
-		start := time.Now()
+		var start time.Time
+		if timed {
+			start = time.Now()
+		}
 		if slot != nil {
 			slot.begin(pos)
 		}
 		err := fn(callCtx)
 		deferred := slot != nil && slot.end(err)
-		for _, h := range d.hooks.handler {
-			h.OnHandlerDone(HandlerDoneMetrics{ShardID: rec.ShardID, Type: t, Attempt: attempt, Latency: time.Since(start), Err: err})
+		if timed {
+			latency := time.Since(start)
+			for _, h := range d.hooks.handler {
+				h.OnHandlerDone(HandlerDoneMetrics{ShardID: rec.ShardID, Type: t, Attempt: attempt, Latency: latency, Err: err})
+			}
 		}
 		if err == nil {
 			d.handled.Add(1)
@@ -293,6 +322,9 @@ func (d *Dispatcher) callWithRetry(stopCtx, callCtx context.Context, slot *defer
 // handler. It returns an error only when it stopped before the dead-letter
 // handler accepted the record.
 func (d *Dispatcher) deadLetter(stopCtx, callCtx context.Context, dl DeadLetter) error {
+	// A Consumer's keys of aggregated records share memory with the
+	// fetched batch, which a dead-letter handler may keep.
+	dl.PartitionKey, dl.ExplicitHashKey = strings.Clone(dl.PartitionKey), strings.Clone(dl.ExplicitHashKey)
 	for _, h := range d.hooks.dead {
 		h.OnDeadLettered(dl)
 	}

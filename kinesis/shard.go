@@ -207,13 +207,27 @@ func (r *shardReader) saveProgress(ctx context.Context) error {
 // later; only a checkpoint another worker moved ahead
 // (ErrCheckpointBehind) is returned, as a *ShardError.
 func (r *shardReader) checkpointDue(ctx context.Context, force bool, ahead time.Duration) error {
-	iv := r.c.cfg.checkpointInterval
 	if !force {
+		if r.c.cfg.checkpointInterval == 0 {
+			return nil
+		}
 		_, _, movedAt := r.acks.unsaved()
-		if iv == 0 || movedAt.IsZero() || time.Since(movedAt)+ahead < iv {
+		if !r.due(movedAt, ahead) {
 			return nil
 		}
 	}
+	return r.saveDue(ctx)
+}
+
+// due reports whether progress unsaved since movedAt (zero: none) is due
+// to be saved, ahead from now (see checkpointDue).
+func (r *shardReader) due(movedAt time.Time, ahead time.Duration) bool {
+	iv := r.c.cfg.checkpointInterval
+	return iv != 0 && !movedAt.IsZero() && time.Since(movedAt)+ahead >= iv
+}
+
+// saveDue is checkpointDue's write.
+func (r *shardReader) saveDue(ctx context.Context) error {
 	if err := r.saveProgress(ctx); err != nil && errors.Is(err, ErrCheckpointBehind) {
 		return &ShardError{ShardID: r.id, Err: err}
 	}
@@ -452,8 +466,14 @@ func (r *shardReader) trimmed() {
 // or before the last processed position. It returns false when it stopped
 // before the end of the batch because runCtx is done (Run stops, or an
 // acknowledgement failed); the error is a *ShardError.
+//
+// The user records of an aggregate get keys that share memory with its
+// data (batch.DeaggregateFunc), unless an OnRecord handler sees them: event
+// handlers never see the Record, and a dead-lettered one gets copies (see
+// Dispatcher.deadLetter).
 func (r *shardReader) process(runCtx, drainCtx context.Context, recs []sdktypes.Record) (bool, error) {
 	d := r.c.disp
+	views := d.cfg.onRecord == nil
 	for i := range recs {
 		kr := &recs[i]
 		seq := aws.ToString(kr.SequenceNumber)
@@ -472,8 +492,41 @@ func (r *shardReader) process(runCtx, drainCtx context.Context, recs []sdktypes.
 			PartitionKey:                aws.ToString(kr.PartitionKey),
 			ApproximateArrivalTimestamp: aws.ToTime(kr.ApproximateArrivalTimestamp),
 		}
+		in := batch.KinesisRecord{SequenceNumber: seq, PartitionKey: rec.PartitionKey, Data: kr.Data}
 		var err error
-		r.buf, err = batch.AppendDeaggregated(r.buf[:0], batch.KinesisRecord{SequenceNumber: seq, PartitionKey: rec.PartitionKey, Data: kr.Data})
+		if !batch.IsAggregate(kr.Data) {
+			var ok bool
+			ok, err = r.user(runCtx, drainCtx, &rec, batch.UserRecord{SequenceNumber: seq, PartitionKey: rec.PartitionKey, Data: kr.Data}, true)
+			if !ok || err != nil {
+				return ok, err
+			}
+			continue
+		}
+		if views {
+			ok, first := true, true
+			err = batch.DeaggregateFunc(in, func(u batch.UserRecord) error {
+				var herr error
+				ok, herr = r.user(runCtx, drainCtx, &rec, u, first)
+				first = false
+				if !ok || herr != nil {
+					return errStopBatch{herr}
+				}
+				return nil
+			})
+			if stop, is := err.(errStopBatch); is {
+				return ok, stop.err
+			}
+		} else {
+			r.buf, err = batch.AppendDeaggregated(r.buf[:0], in)
+			if err == nil {
+				for j := range r.buf {
+					if ok, err := r.user(runCtx, drainCtx, &rec, r.buf[j], j == 0); !ok || err != nil {
+						return ok, err
+					}
+				}
+				continue
+			}
+		}
 		if err != nil {
 			pos := Checkpoint{SequenceNumber: seq}
 			if r.processed && comparePosition(pos, r.pos) <= 0 {
@@ -486,29 +539,35 @@ func (r *shardReader) process(runCtx, drainCtx context.Context, recs []sdktypes.
 			if ok, err := r.done(runCtx, drainCtx, pos, false); !ok || err != nil {
 				return ok, err
 			}
-			continue
-		}
-		for j := range r.buf {
-			u := &r.buf[j]
-			pos := Checkpoint{SequenceNumber: seq, SubSequenceNumber: u.SubSequenceNumber}
-			if r.processed && comparePosition(pos, r.pos) <= 0 {
-				continue // handled before the restart or the iterator reset
-			}
-			if j > 0 && runCtx.Err() != nil {
-				return false, nil
-			}
-			rec.SubSequenceNumber, rec.Aggregated = u.SubSequenceNumber, u.Aggregated
-			rec.PartitionKey, rec.ExplicitHashKey, rec.Data = u.PartitionKey, u.ExplicitHashKey, u.Data
-			deferred, err := d.dispatch(runCtx, r.hctx, r.slot, rec)
-			if err != nil {
-				return false, nil
-			}
-			if ok, err := r.done(runCtx, drainCtx, pos, deferred); !ok || err != nil {
-				return ok, err
-			}
 		}
 	}
 	return true, nil
+}
+
+// errStopBatch stops batch.DeaggregateFunc in process.
+type errStopBatch struct{ err error }
+
+func (errStopBatch) Error() string { return "kinesis: batch stopped" }
+
+// user dispatches one user record u of the Kinesis record rec (which it
+// completes with u's fields), unless it was processed before. first is
+// true for the first user record of rec. It returns process's results for
+// a stop.
+func (r *shardReader) user(runCtx, drainCtx context.Context, rec *Record, u batch.UserRecord, first bool) (bool, error) {
+	pos := Checkpoint{SequenceNumber: rec.SequenceNumber, SubSequenceNumber: u.SubSequenceNumber}
+	if r.processed && comparePosition(pos, r.pos) <= 0 {
+		return true, nil // handled before the restart or the iterator reset
+	}
+	if !first && runCtx.Err() != nil {
+		return false, nil
+	}
+	rec.SubSequenceNumber, rec.Aggregated = u.SubSequenceNumber, u.Aggregated
+	rec.PartitionKey, rec.ExplicitHashKey, rec.Data = u.PartitionKey, u.ExplicitHashKey, u.Data
+	deferred, err := r.c.disp.dispatch(runCtx, r.hctx, r.slot, *rec)
+	if err != nil {
+		return false, nil
+	}
+	return r.done(runCtx, drainCtx, pos, deferred)
 }
 
 // done records that the record at pos was dispatched (and is done, unless
@@ -516,16 +575,20 @@ func (r *shardReader) process(runCtx, drainCtx context.Context, recs []sdktypes.
 // WithMaxPendingAcks records are pending. It returns false when runCtx is
 // done first.
 func (r *shardReader) done(runCtx, drainCtx context.Context, pos Checkpoint, deferred bool) (bool, error) {
-	if !deferred {
-		r.acks.complete(pos)
-	}
 	r.pos, r.processed = pos, true
 	r.count++
+	if !deferred {
+		// The common case, with one lock: complete tells whether the
+		// checkpoint is due.
+		if r.due(r.acks.complete(pos), 0) {
+			if err := r.saveDue(drainCtx); err != nil {
+				return false, err
+			}
+		}
+		return true, nil
+	}
 	if err := r.checkpointDue(drainCtx, false, 0); err != nil {
 		return false, err
 	}
-	if deferred {
-		return r.waitAcks(runCtx, drainCtx, r.c.cfg.maxPendingAcks-1)
-	}
-	return true, nil
+	return r.waitAcks(runCtx, drainCtx, r.c.cfg.maxPendingAcks-1)
 }
