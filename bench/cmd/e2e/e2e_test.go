@@ -200,3 +200,13 @@ func TestRun(t *testing.T) {
 		}
 	}
 }
+
+func TestNiceCeil(t *testing.T) {
+	for _, c := range []struct{ v, want float64 }{
+		{0.7, 0.8}, {1, 1}, {1.2, 1.5}, {9.9, 10}, {22.4, 25}, {46.96, 50}, {52.9, 60}, {61, 80}, {99, 100}, {101, 150},
+	} {
+		if got := niceCeil(c.v); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("niceCeil(%v) = %v, want %v", c.v, got, c.want)
+		}
+	}
+}
