@@ -2,8 +2,9 @@
 // records, PutRecords and GetRecords, plugged into aws-sdk-go-v2's
 // Kinesis client as a wrapper of its protocol (sdkkinesis.Options.Protocol).
 //
-// The wrapper serializes PutRecords requests into one buffer of the exact
-// size (base64 written straight from each entry's data) and decodes
+// The wrapper serializes PutRecords requests into one buffer in one pass
+// (base64 written straight from each entry's data; pooled for a caller
+// that tracks its calls, see Track) and decodes
 // successful PutRecords and GetRecords answers with a hand-written JSON
 // scanner: all records' data of a GetRecords answer are decoded into one
 // buffer, their strings into one string. It produces the same bytes and
