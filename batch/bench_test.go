@@ -12,6 +12,32 @@ import (
 
 // benchRecords returns n records of size bytes of data over 64 partition
 // keys, like RTDS events keyed by channel.
+// fullAggregator returns an aggregator holding as many records of size
+// bytes as fit in one aggregate (added with AddShared if shared, Add
+// otherwise), and those records.
+func fullAggregator(b *testing.B, size int, shared bool) (*Aggregator, []Record) {
+	b.Helper()
+	a, err := NewAggregator()
+	if err != nil {
+		b.Fatal(err)
+	}
+	add := a.Add
+	if shared {
+		add = a.AddShared
+	}
+	var recs []Record
+	for _, r := range benchRecords(1000, size) {
+		if !a.WouldFit(r) {
+			break
+		}
+		if err := add(r); err != nil {
+			b.Fatal(err)
+		}
+		recs = append(recs, r)
+	}
+	return a, recs
+}
+
 func benchRecords(n, size int) []Record {
 	rng := rand.New(rand.NewPCG(42, 42))
 	rs := make([]Record, n)
@@ -34,20 +60,7 @@ func benchRecords(n, size int) []Record {
 // All three report MB/s of aggregate bytes.
 func BenchmarkKPL(b *testing.B) {
 	for _, size := range []int{128, 512, 2048} {
-		a, err := NewAggregator()
-		if err != nil {
-			b.Fatal(err)
-		}
-		var recs []Record
-		for _, r := range benchRecords(1000, size) {
-			if !a.WouldFit(r) {
-				break
-			}
-			if err := a.Add(r); err != nil {
-				b.Fatal(err)
-			}
-			recs = append(recs, r)
-		}
+		a, recs := fullAggregator(b, size, false)
 		agg := a.Build()
 		data := append([]byte(nil), agg.Data...)
 		kr := KinesisRecord{SequenceNumber: "1", PartitionKey: agg.PartitionKey, Data: data}
@@ -132,18 +145,7 @@ func BenchmarkKPL(b *testing.B) {
 func BenchmarkKPLRatio(b *testing.B) {
 	for _, size := range []int{128, 512, 2048} {
 		b.Run(fmt.Sprintf("record=%dB", size), func(b *testing.B) {
-			a, err := NewAggregator()
-			if err != nil {
-				b.Fatal(err)
-			}
-			var recs []Record
-			for _, r := range benchRecords(1000, size) {
-				if !a.WouldFit(r) {
-					break
-				}
-				_ = a.Add(r)
-				recs = append(recs, r)
-			}
+			a, recs := fullAggregator(b, size, false)
 			kr := KinesisRecord{SequenceNumber: "1", Data: append([]byte(nil), a.Build().Data...)}
 			out := make([]byte, 0, len(kr.Data))
 			nop := func(UserRecord) error { return nil }
@@ -209,18 +211,7 @@ func BenchmarkKPLRatio(b *testing.B) {
 func BenchmarkSealRatio(b *testing.B) {
 	for _, size := range []int{128, 1024} {
 		b.Run(fmt.Sprintf("record=%dB", size), func(b *testing.B) {
-			a, err := NewAggregator()
-			if err != nil {
-				b.Fatal(err)
-			}
-			var recs []Record
-			for _, r := range benchRecords(1000, size) {
-				if !a.WouldFit(r) {
-					break
-				}
-				_ = a.AddShared(r)
-				recs = append(recs, r)
-			}
+			a, recs := fullAggregator(b, size, true)
 			const n = 16
 			outs := make([][]byte, n)
 			for i := range outs {
